@@ -1,0 +1,46 @@
+# One-command entry points. `demo` and `test` bootstrap .venv/ themselves (via `setup`).
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+export KOL_HOME ?= $(CURDIR)/.kol
+SIZE ?= small
+
+.PHONY: setup demo test test-slow test-fast bench lint airflow clean docs
+
+setup: $(STAMP)
+
+# Idempotent: re-installs only when the lock or pyproject changed (the stamp names their checksum).
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	@test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet --disable-pip-version-check uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	@rm -f $(VENV)/.installed-* && touch $@
+	@echo "setup: .venv ready ($(BIN)/kol)"
+
+demo: setup
+	$(BIN)/kol demo
+
+test: setup
+	$(BIN)/python -m pytest -q -m "not slow" --timeout=900
+
+test-slow: setup
+	$(BIN)/python -m pytest -q -m slow --timeout=1800
+
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow and not integration"
+
+bench: setup
+	$(BIN)/python -m bench.run --size $(SIZE)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+airflow: setup
+	$(BIN)/python -m pipeline.airflow_local
+
+clean:
+	rm -rf .kol dbt_project/target dbt_project/logs

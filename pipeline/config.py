@@ -1,0 +1,180 @@
+"""Settings from the environment (and an optional `.env`), validated once at start.
+
+Every variable of ARCHITECTURE.md "Configuration" lives here. Validation errors name the
+variable and the offending value or path, and say what to do next. Tokens are held in
+`Secret` so that a repr, a log line or an exception never prints them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingestion.records import PLATFORMS
+
+DEFAULT_BASE_URLS: dict[str, str] = {
+    "instagram": "https://graph.facebook.com/v24.0",
+    "facebook": "https://graph.facebook.com/v24.0",
+    "tiktok": "https://open.tiktokapis.com",
+    "youtube": "https://www.googleapis.com/youtube/v3",
+    "x": "https://api.x.com",
+}
+ROSTER_COLUMNS = (
+    "creator_id",
+    "display_name",
+    "platform",
+    "handle",
+    "account_id",
+    "niche",
+    "country",
+    "language",
+)
+
+
+class ConfigError(ValueError):
+    """A setting is missing or wrong; the message names it and says how to fix it."""
+
+
+class Secret:
+    """A credential that never shows itself in repr/str/format."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+@dataclass(frozen=True)
+class PlatformSettings:
+    name: str
+    base_url: str
+    token: Secret | None = field(repr=False, default=None)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.token)
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    roster: Path | None  # None = the sandbox's roster (demo/test worlds)
+    exports_dir: Path | None  # None = the sandbox's exports
+    platforms: dict[str, PlatformSettings]
+    instagram_user_id: str | None
+    env_file: Path | None = None
+
+    # Paths of ARCHITECTURE.md "On disk"
+    @property
+    def landing(self) -> Path:
+        return self.home / "landing"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.home / "warehouse.duckdb"
+
+    @property
+    def serving(self) -> Path:
+        return self.home / "serving"
+
+    @property
+    def quality(self) -> Path:
+        return self.home / "quality"
+
+    def enabled_platforms(self) -> list[str]:
+        return [p for p in PLATFORMS if self.platforms[p].enabled]
+
+
+def _read_env_file(path: Path) -> dict[str, str]:
+    from dotenv import dotenv_values
+
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+
+
+def _check_file(var: str, raw: str) -> Path:
+    path = Path(raw).expanduser()
+    if not path.is_file():
+        raise ConfigError(
+            f"{var}={path}: file not found or not a file. Point {var} at a readable CSV "
+            "(or unset it to use the sandbox's)."
+        )
+    try:
+        with path.open("rb") as fh:
+            fh.read(1)
+    except OSError as exc:
+        raise ConfigError(f"{var}={path}: cannot be read ({exc.strerror}).") from None
+    return path
+
+
+def _check_roster_header(path: Path) -> None:
+    with path.open("r", encoding="utf-8-sig", errors="replace") as fh:
+        header = [c.strip() for c in fh.readline().strip().split(",")]
+    missing = [c for c in ROSTER_COLUMNS if c not in header]
+    if missing:
+        raise ConfigError(
+            f"KOL_ROSTER={path}: header lacks {', '.join(missing)}; expected "
+            f"{','.join(ROSTER_COLUMNS)}"
+        )
+
+
+def load(environ: dict[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:
+    """Build Settings from `environ` (default os.environ) over an optional `.env` file.
+
+    Real environment variables win over the file, as in every 12-factor tool.
+    """
+    env: dict[str, str] = {}
+    file_path = Path(env_file) if env_file else None
+    if file_path and file_path.is_file():
+        env.update(_read_env_file(file_path))
+    env.update(os.environ if environ is None else environ)
+
+    home = Path(env.get("KOL_HOME") or "./.kol").expanduser()
+    if home.exists() and not home.is_dir():
+        raise ConfigError(f"KOL_HOME={home}: exists and is not a directory.")
+    home = home.resolve()
+
+    roster = None
+    if env.get("KOL_ROSTER"):
+        roster = _check_file("KOL_ROSTER", env["KOL_ROSTER"])
+        _check_roster_header(roster)
+
+    exports_dir = None
+    if env.get("KOL_EXPORTS_DIR"):
+        exports_dir = Path(env["KOL_EXPORTS_DIR"]).expanduser()
+        if not exports_dir.is_dir():
+            raise ConfigError(
+                f"KOL_EXPORTS_DIR={exports_dir}: not a directory. It must hold brands.csv, "
+                "campaigns.csv, campaign_creators.csv, conversions.csv and fx_rates.csv."
+            )
+
+    platforms: dict[str, PlatformSettings] = {}
+    for p in PLATFORMS:
+        key = p.upper()
+        base = env.get(f"KOL_{key}_BASE_URL") or DEFAULT_BASE_URLS[p]
+        if not base.startswith(("http://", "https://")):
+            raise ConfigError(f"KOL_{key}_BASE_URL={base!r}: must start with http:// or https://")
+        token = env.get(f"KOL_{key}_TOKEN")
+        platforms[p] = PlatformSettings(
+            name=p, base_url=base.rstrip("/"), token=Secret(token) if token else None
+        )
+
+    return Settings(
+        home=home,
+        roster=roster,
+        exports_dir=exports_dir,
+        platforms=platforms,
+        instagram_user_id=env.get("KOL_INSTAGRAM_USER_ID") or None,
+        env_file=file_path if file_path and file_path.is_file() else None,
+    )
