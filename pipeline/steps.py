@@ -19,7 +19,6 @@ import json
 import logging
 import os
 import secrets
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -466,29 +465,36 @@ def run_day(
     *,
     platforms: Sequence[str] | None = None,
     mode: str = "extract",
+    build: bool = True,
     progress: Progress | None = None,
     run_id: str | None = None,
     lock_wait: float = 0.0,
     full_refresh: bool = False,
 ) -> RunSummary:
-    """Extract (or reparse), transform, gate and publish one date, under the writer lock.
+    """Land one date, then transform, gate and publish it, under the writer lock.
 
     mode: `extract` calls the APIs; `reparse` rebuilds records from landed raw pages;
-    `none` uses what is landed as it is. Always writes one ledger row, whatever happens.
+    `none` uses what is landed as it is. `build=False` stops after landing (status
+    `landed`). Always writes one ledger row, whatever happens.
     """
     run_id = run_id or new_run_id(run_date)
     summary = RunSummary(run_id=run_id, run_date=run_date, started_at=_now())
     with run_lock(settings.home, f"kol run {run_date} ({run_id})", wait_seconds=lock_wait):
         try:
-            _run_day_stages(settings, run_date, summary, platforms, mode, progress, full_refresh)
+            partial = land(settings, run_date, summary, platforms, mode, progress)
+            if build:
+                build_and_publish(settings, run_date, summary, progress, full_refresh)
+                summary.status = "partial" if partial else "published"
+            else:
+                summary.status = "landed"
+            summary.message = "; ".join(partial) if partial else "all sources landed"
         except GateFailed as exc:
             summary.status, summary.message = "gate_failed", str(exc).splitlines()[0]
             raise
         except Exception as exc:
             summary.status = "failed"
-            summary.message = (
-                f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            )
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            summary.message = f"{type(exc).__name__}: {first}"
             raise
         finally:
             summary.finished_at = _now()
@@ -499,32 +505,28 @@ def run_day(
     return summary
 
 
-def _run_day_stages(
+def land(
     settings: Settings,
     run_date: date,
     summary: RunSummary,
     platforms: Sequence[str] | None,
     mode: str,
     progress: Progress | None,
-    full_refresh: bool,
-) -> None:
-    chosen = list(platforms or PLATFORMS)
-    partial_reasons: list[str] = []
+) -> list[str]:
+    """Extract every platform (one failing does not stop the others) and the exports, or
+    reparse the date. Returns why the run is partial (empty when every source landed)."""
+    partial: list[str] = []
     if mode == "extract":
-        for p in chosen:
-            t0 = time.monotonic()
+        for p in platforms or PLATFORMS:
             try:
                 m = extract(settings, run_date, p, summary.run_id, progress)
-            except Exception as exc:  # one platform's failure does not stop the others
+            except Exception as exc:
                 log.error("extract %s failed: %s", p, exc)
                 m = {"source": p, "status": "failed", "reason": str(exc), "entities": {}}
             summary.sources[p] = _source_counts(m)
             summary.stages[f"extract:{p}"] = m.get("status", "?")
             if m.get("status") != "ok":
-                partial_reasons.append(
-                    f"{p}: {m.get('status')} ({m.get('reason', '') or 'see manifest'})"
-                )
-            log.debug("extract %s took %.1fs", p, time.monotonic() - t0)
+                partial.append(f"{p} {m.get('status')}: {m.get('reason') or 'see manifest'}")
         m = load_exports(settings, run_date, summary.run_id, progress)
         summary.sources["exports"] = _source_counts(m)
         summary.stages["exports"] = m.get("status", "?")
@@ -532,13 +534,25 @@ def _run_day_stages(
         for m in reparse(settings, run_date, progress):
             summary.sources[m.get("source", "?")] = _source_counts(m)
         summary.stages["reparse"] = "ok"
+    return partial
+
+
+def build_and_publish(
+    settings: Settings,
+    run_date: date,
+    summary: RunSummary,
+    progress: Progress | None,
+    full_refresh: bool = False,
+) -> None:
+    """transform -> gate -> publish; a failed gate raises before anything is published."""
     summary.stages["transform"] = "running"
     transform(settings, run_date, full_refresh=full_refresh, progress=progress)
     summary.stages["transform"] = "ok"
-    extracted = extracted_platforms_on(settings, run_date)
     summary.stages["gate"] = "running"
     try:
-        g = gate(settings, run_date, summary.run_id, extracted, progress)
+        g = gate(
+            settings, run_date, summary.run_id, extracted_platforms_on(settings, run_date), progress
+        )
     except GateFailed:
         summary.stages["gate"] = "failed"
         summary.gate_failures = read_state(settings).get("gate", {}).get("failures", [])
@@ -548,8 +562,6 @@ def _run_day_stages(
     pub = publish(settings, progress)
     summary.stages["publish"] = "ok"
     summary.marts, summary.checksum = pub["rows"], pub["checksum"]
-    summary.status = "partial" if partial_reasons else "published"
-    summary.message = "; ".join(partial_reasons) if partial_reasons else "all sources landed"
 
 
 # --- backfill -------------------------------------------------------------------------------

@@ -1,0 +1,204 @@
+"""Publish the gated marts to `serving/`: a DuckDB file and Parquet copies, swapped in atomically.
+
+BI tools keep `serving/marts.duckdb` open while a new day is published, so nothing is ever
+written in place: every file is built under a temporary name in the same directory, fsynced,
+then moved over the old one with `os.replace` (an atomic rename on POSIX). A reader that
+already holds the old file keeps reading the old inode; a crash leaves either the old or the
+new complete file, and the next publish removes the temporary leftovers.
+
+Only the published mart tables are copied, and a column that could carry comment text or a
+credential stops the publish (ARCHITECTURE.md: comment text never reaches `serving/`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+log = logging.getLogger(__name__)
+
+SERVING_DB = "marts.duckdb"
+PARQUET_DIR = "parquet"
+TMP_PREFIX = ".tmp-"
+
+# Column names that would leak comment text or secrets into serving/. A mart carrying one is a
+# modelling bug upstream: publish refuses rather than silently dropping the column.
+FORBIDDEN_COLUMNS = frozenset(
+    {"text", "comment_text", "text_display", "text_original", "textdisplay", "textoriginal", "body"}
+)
+FORBIDDEN_FRAGMENTS = ("token", "secret", "password", "api_key")
+
+
+class PublishError(RuntimeError):
+    """The marts cannot be published; the previous serving files are untouched."""
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What was published: the content checksum, rows per table and the serving DB path."""
+
+    checksum: str
+    rows: dict[str, int]
+    path: Path
+    parquet: dict[str, Path] = field(default_factory=dict)
+
+
+def publish(warehouse: Path, serving_dir: Path, tables: Sequence[str]) -> PublishResult:
+    """Copy `tables` from the warehouse (read-only) to `serving_dir`, atomically per file."""
+    warehouse, serving_dir = Path(warehouse), Path(serving_dir)
+    tables = _validated_table_names(tables)
+    parquet_dir = serving_dir / PARQUET_DIR
+    parquet_dir.mkdir(parents=True, exist_ok=True)
+    clean_stale_temp_files(serving_dir)
+
+    tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp_db = serving_dir / f"{TMP_PREFIX}{tag}-{SERVING_DB}"
+    tmp_parquet = {t: parquet_dir / f"{TMP_PREFIX}{tag}-{t}.parquet" for t in tables}
+    try:
+        rows = _build_serving_db(warehouse, tmp_db, tables, tmp_parquet)
+        for path in [tmp_db, *tmp_parquet.values()]:
+            _fsync(path)
+        checksum = content_checksum(tmp_db, tables)
+        final_parquet = {t: parquet_dir / f"{t}.parquet" for t in tables}
+        # Parquet first, the DuckDB file last: the DuckDB file is the consistent snapshot BI
+        # reads, and once it is swapped every Parquet copy already matches it.
+        for table in tables:
+            os.replace(tmp_parquet[table], final_parquet[table])
+        _fsync(parquet_dir)
+        final_db = serving_dir / SERVING_DB
+        os.replace(tmp_db, final_db)
+        _fsync(serving_dir)
+    except BaseException:
+        for path in [tmp_db, *tmp_parquet.values()]:
+            path.unlink(missing_ok=True)
+        Path(f"{tmp_db}.wal").unlink(missing_ok=True)
+        raise
+    log.info("published %d tables to %s (checksum %s)", len(tables), final_db, checksum[:12])
+    return PublishResult(checksum=checksum, rows=rows, path=final_db, parquet=final_parquet)
+
+
+def content_checksum(db_path: Path, tables: Sequence[str]) -> str:
+    """sha256 over each table's name, schema and rows in sorted order (not the file bytes).
+
+    The same marts give the same checksum whatever DuckDB's file layout, so the ledger can
+    say whether two runs published the same content.
+    """
+    digest = hashlib.sha256()
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        for table in sorted(_validated_table_names(tables)):
+            schema = con.execute(f'DESCRIBE "{table}"').fetchall()
+            digest.update(f"table {table}\n".encode())
+            for name, dtype, *_ in schema:
+                digest.update(f"column {name} {dtype}\n".encode())
+            cur = con.execute(f'SELECT to_json(t)::VARCHAR AS r FROM "{table}" AS t ORDER BY r')
+            while batch := cur.fetchmany(10_000):
+                for (row,) in batch:
+                    digest.update(row.encode())
+                    digest.update(b"\n")
+    finally:
+        con.close()
+    return digest.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes (to prove a failed gate left the serving file untouched)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def clean_stale_temp_files(serving_dir: Path) -> list[Path]:
+    """Remove temporary files a crashed publish left behind (never visible to readers)."""
+    removed = []
+    for folder in (Path(serving_dir), Path(serving_dir) / PARQUET_DIR):
+        if not folder.is_dir():
+            continue
+        for path in folder.glob(f"{TMP_PREFIX}*"):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    if removed:
+        log.info("removed %d stale temporary file(s) from an interrupted publish", len(removed))
+    return removed
+
+
+def _build_serving_db(
+    warehouse: Path, tmp_db: Path, tables: Sequence[str], tmp_parquet: dict[str, Path]
+) -> dict[str, int]:
+    """Create the serving DB under its temporary name and export each table to Parquet."""
+    if not warehouse.exists():
+        raise PublishError(f"warehouse {warehouse} does not exist: run `kol transform` first")
+    con = duckdb.connect(str(tmp_db))
+    rows: dict[str, int] = {}
+    try:
+        con.execute(f"ATTACH '{_sql_path(warehouse)}' AS wh (READ_ONLY)")
+        available = {
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'wh' "
+                "AND schema_name = 'main' UNION SELECT view_name FROM duckdb_views() "
+                "WHERE database_name = 'wh' AND schema_name = 'main'"
+            ).fetchall()
+        }
+        missing = [t for t in tables if t not in available]
+        if missing:
+            raise PublishError(
+                f"warehouse {warehouse} lacks mart table(s) {', '.join(missing)}: "
+                "run `kol transform` (dbt build) before publishing"
+            )
+        for table in tables:
+            _check_columns(con, table)
+            con.execute(f'CREATE TABLE main."{table}" AS SELECT * FROM wh.main."{table}"')
+            rows[table] = con.execute(f'SELECT count(*) FROM main."{table}"').fetchone()[0]
+            con.execute(
+                f"COPY main.\"{table}\" TO '{_sql_path(tmp_parquet[table])}' "
+                "(FORMAT parquet, COMPRESSION zstd)"
+            )
+        con.execute("DETACH wh")
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    return rows
+
+
+def _check_columns(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    columns = [r[0] for r in con.execute(f'DESCRIBE wh.main."{table}"').fetchall()]
+    for column in columns:
+        lowered = column.lower()
+        if lowered in FORBIDDEN_COLUMNS or any(f in lowered for f in FORBIDDEN_FRAGMENTS):
+            raise PublishError(
+                f"mart {table} has column {column!r}, which may carry comment text or a "
+                "credential: remove it from the dbt model; nothing was published"
+            )
+
+
+def _validated_table_names(tables: Sequence[str]) -> list[str]:
+    names = list(dict.fromkeys(tables))
+    if not names:
+        raise PublishError("no tables to publish: pass the published mart names")
+    for name in names:
+        if not name.replace("_", "").isalnum():
+            raise PublishError(f"invalid table name {name!r}: expected letters, digits and _")
+    return names
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file's bytes, or a directory's entries (so a rename itself is durable)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
