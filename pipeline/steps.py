@@ -137,7 +137,7 @@ def extract(
     stop is reported in the manifest (status `partial`), never raised.
     """
     from ingestion.extract import ExtractRequest, extract_platform
-    from ingestion.landing import load_or_create_salt
+    from ingestion.redaction import load_or_create_salt
     from ingestion.roster import read_roster
 
     if platform not in PLATFORMS:
@@ -164,7 +164,30 @@ def extract(
         salt=load_or_create_salt(settings.home),
     )
     _say(progress, f"extract {platform} {run_date}: {len(entries)} accounts")
-    return extract_platform(req, progress=progress)
+    return extract_platform(req, progress=_account_progress(progress))
+
+
+def _account_progress(progress: Progress | None) -> Callable[[dict[str, Any]], None]:
+    """Turn the extractor's per-account events into a line about every 10% of accounts."""
+    last_decile = {"n": -1}
+
+    def on_event(e: dict[str, Any]) -> None:
+        if e.get("event") != "account":
+            return  # the extractor logs its own closing summary line
+        total = max(int(e.get("accounts_total") or 0), 1)
+        done = int(e.get("accounts_done") or 0)
+        decile = done * 10 // total
+        if decile == last_decile["n"]:
+            return
+        last_decile["n"] = decile
+        _say(
+            progress,
+            f"  {e.get('platform')}: {done}/{total} accounts, {e.get('records', 0)} records, "
+            f"{e.get('quarantined', 0)} quarantined, {e.get('requests', 0)} requests, "
+            f"{e.get('retries', 0)} retries",
+        )
+
+    return on_event
 
 
 def load_exports(
@@ -177,12 +200,19 @@ def load_exports(
     inputs = resolve_inputs(settings)
     roster = read_roster(inputs.roster)
     _say(progress, f"exports {run_date}: {inputs.exports_dir}")
-    return _load(inputs.exports_dir, settings.landing, run_date, run_id, roster)
+    return _load(
+        inputs.exports_dir,
+        settings.landing,
+        run_date,
+        run_id,
+        roster.entries,
+        roster_quarantined=list(roster.quarantined),
+    )
 
 
 def reparse(settings: Settings, run_date: date, progress: Progress | None = None) -> list[dict]:
     """Rebuild the date's records from its raw pages (no API calls)."""
-    from ingestion.landing import load_or_create_salt
+    from ingestion.redaction import load_or_create_salt
     from ingestion.reparse import reparse_date
 
     _say(progress, f"reparse {run_date}: records from raw pages, no API calls")
@@ -275,7 +305,7 @@ def transform(
         run_date,
         full_refresh=full_refresh,
         excluded_dates=excluded,
-        progress=progress,
+        progress=_dbt_progress(progress),
     )
     out = {
         "ok": result.ok,
@@ -296,6 +326,21 @@ def transform(
             + f"\nDetails: {settings.home / 'dbt' / 'logs'}"
         )
     return out
+
+
+def _dbt_progress(progress: Progress | None) -> Progress:
+    """Show each model as it is built and every failure; passing tests only as a count."""
+    passed = {"n": 0}
+
+    def on_line(line: str) -> None:
+        if " PASS " in line:
+            passed["n"] += 1
+            if passed["n"] % 50 == 0:
+                _say(progress, f"dbt: {passed['n']} tests passed so far")
+            return
+        _say(progress, "dbt: " + line)
+
+    return on_line
 
 
 def gate(
@@ -323,11 +368,14 @@ def gate(
         extracted_platforms=list(extracted_platforms),
         run_id=run_id,
         tables=list(PUBLISHED_TABLES),
+        landing_dir=settings.landing,
     )
     out = {
         "passed": bool(result.passed),
         "run_date": run_date.isoformat(),
-        "failures": [_failure_text(f) for f in result.failures],
+        "failures": [
+            f.as_dict() if hasattr(f, "as_dict") else {"message": str(f)} for f in result.failures
+        ],
         "data_docs": str(result.data_docs_index),
     }
     record_gate_verdict(settings, run_date, "passed" if result.passed else "rejected", run_id)
@@ -341,16 +389,6 @@ def gate(
             f"{run_date}`."
         )
     return out
-
-
-def _failure_text(f: Any) -> str:
-    if isinstance(f, str):
-        return f
-    for attr in ("message", "summary"):
-        v = getattr(f, attr, None)
-        if isinstance(v, str) and v:
-            return v
-    return str(f)
 
 
 def extracted_platforms_on(settings: Settings, run_date: date) -> list[str]:
@@ -414,7 +452,7 @@ class RunSummary:
     stages: dict[str, str] = field(default_factory=dict)
     sources: dict[str, Any] = field(default_factory=dict)
     marts: dict[str, int] = field(default_factory=dict)
-    gate_failures: list[str] = field(default_factory=list)
+    gate_failures: list[dict[str, Any]] = field(default_factory=list)
     checksum: str = ""
     message: str = ""
 
@@ -437,6 +475,15 @@ def _source_counts(manifest: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _totals(counts: dict[str, Any]) -> dict[str, int]:
+    """A source's served/landed/quarantined summed over its entities."""
+    out = {"served": 0, "landed": 0, "quarantined": 0}
+    for e in (counts.get("entities") or {}).values():
+        for k in out:
+            out[k] += int(e.get(k) or 0)
+    return out
+
+
 def write_ledger(settings: Settings, summary: RunSummary) -> None:
     from expectations.ledger import LedgerRow, append
 
@@ -449,11 +496,11 @@ def write_ledger(settings: Settings, summary: RunSummary) -> None:
             finished_at=summary.finished_at,
             status=summary.status,
             stages=summary.stages,
-            sources=summary.sources,
-            marts=summary.marts,
-            gate_passed=summary.stages.get("gate") == "passed",
+            source_counts={src: _totals(c) for src, c in summary.sources.items()},
+            mart_rows=summary.marts,
+            gate_passed={"passed": True, "failed": False}.get(summary.stages.get("gate", "")),
             failed_expectations=summary.gate_failures,
-            checksum=summary.checksum,
+            published_checksum=summary.checksum or None,
             message=summary.message,
         ),
     )

@@ -1,0 +1,206 @@
+"""Cheap warehouse history: copies of one really-extracted day, shifted back in time.
+
+Extracting 365 daily runs through the sandbox would take hours at agency size, and only the
+*volume* of landed history matters to what the benchmark measures (does one more day cost
+the same with 30 or 365 days behind it?). So one steady-state day is extracted for real and
+its typed records are copied to earlier `dt=` partitions with pyarrow:
+
+- `snapshot_date` := the target day, `extracted_at` shifted back by the same number of
+  days, `run_id` := `bench-history-<YYYYMMDD>`;
+- posts, comments and insights: every 30 days back starts a new "block" b, whose ids get the
+  suffix `h<b>` and whose `published_at` moves back 30·b days. So the history holds about
+  one trailing window of *distinct* posts per 30 days, as a real one does, instead of the
+  same posts 365 times (within a block, a post's counts repeat day after day, and a few
+  posts carry a `published_at` after their snapshot — both harmless for timing);
+- account counts repeat unchanged (no growth in the copied history);
+- exports (brands, campaigns, ...) and the roster are hard-linked: their files carry no date;
+- one manifest per source and day, naming the copied files with their sha256; no raw pages
+  and no quarantine files are copied (nothing reparses those days).
+
+`clone_home` copies a KOL_HOME in seconds by hard-linking `landing/`, which is safe because
+the landing writer never modifies a file in place: it writes a new file and renames it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+BLOCK_DAYS = 30
+ID_COLUMNS = ("post_id", "comment_id", "conversation_id")
+
+
+def clone_home(src: Path, dst: Path) -> None:
+    """`dst` := a copy of KOL_HOME `src` (landing hard-linked, everything else copied)."""
+    if dst.exists():
+        shutil.rmtree(dst)
+    dst.mkdir(parents=True)
+    for item in src.iterdir():
+        target = dst / item.name
+        if item.name == "landing":
+            shutil.copytree(item, target, copy_function=os.link)
+        elif item.is_dir():
+            shutil.copytree(item, target, symlinks=True)
+        elif item.name != ".run.lock":
+            shutil.copy2(item, target)
+
+
+def link_day(src_landing: Path, dst_landing: Path, day: date) -> int:
+    """Hard-link one date's typed records and manifests from one landing zone to another
+    (replacing what `dst` holds for that date). Returns the number of files linked."""
+    n = 0
+    tag = f"dt={day.isoformat()}"
+    for src_dir in [*src_landing.glob(f"records/*/{tag}"), *src_landing.glob(f"records/*/*/{tag}")]:
+        n += _link_dir(src_dir, dst_landing / src_dir.relative_to(src_landing))
+    n += _link_dir(src_landing / "manifests" / tag, dst_landing / "manifests" / tag)
+    return n
+
+
+def _link_dir(src: Path, dst: Path) -> int:
+    if dst.exists():
+        shutil.rmtree(dst)
+    if not src.is_dir():
+        return 0
+    shutil.copytree(src, dst, copy_function=os.link)
+    return sum(1 for _ in dst.iterdir())
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    source: str  # manifest source: a platform, or "exports"
+    entity: str
+    rel_dir: Path  # records/<entity>[/platform=<p>], relative to landing
+    path: Path
+
+
+def _day_files(landing: Path, day: date) -> list[SourceFile]:
+    out = []
+    for path in sorted((landing / "records").glob(f"**/dt={day.isoformat()}/*.parquet")):
+        parts = path.relative_to(landing).parts  # records, entity, [platform=p], dt=D, file
+        platform = parts[2].removeprefix("platform=") if parts[2].startswith("platform=") else None
+        out.append(
+            SourceFile(
+                source=platform or "exports",
+                entity=parts[1],
+                rel_dir=Path(*parts[:-2]),
+                path=path,
+            )
+        )
+    return out
+
+
+def shift_table(table: pa.Table, days_back: int, target: date) -> pa.Table:
+    """One landed day's API records as if landed `days_back` days earlier (see module doc)."""
+    block = days_back // BLOCK_DAYS
+    cols: dict[str, pa.Array | pa.ChunkedArray] = {}
+    for name in table.column_names:
+        col = table[name]
+        if name == "snapshot_date":
+            col = pa.array([target] * table.num_rows, pa.date32())
+        elif name == "run_id":
+            col = pa.array([f"bench-history-{target:%Y%m%d}"] * table.num_rows, pa.string())
+        elif name == "extracted_at":
+            col = pc.subtract(col, pa.scalar(timedelta(days=days_back), pa.duration("us")))
+        elif block and name == "published_at":
+            col = pc.subtract(col, pa.scalar(timedelta(days=BLOCK_DAYS * block), pa.duration("us")))
+        elif block and name in ID_COLUMNS:
+            col = pc.binary_join_element_wise(col, pa.scalar(f"h{block}"), "")
+        cols[name] = col
+    return pa.table(cols, schema=table.schema)
+
+
+def _write(path: Path, table: pa.Table) -> str:
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression="zstd")
+    data = sink.getvalue()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return hashlib.sha256(data).hexdigest()
+
+
+def _fabricate_day(
+    landing: Path, source_day: date, target: date, files: list[SourceFile], tables: dict[Path, Any]
+) -> dict[tuple[str, str], tuple[str, str]]:
+    """Write every record file of `target`; returns {(source, entity): (rel path, sha256)}."""
+    days_back = (source_day - target).days
+    written = {}
+    name = f"part-bench-history-{target:%Y%m%d}.parquet"
+    for f in files:
+        out_dir = landing / f.rel_dir / f"dt={target.isoformat()}"
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        out = out_dir / name
+        table = tables[f.path]
+        if table is None:  # exports and roster: no date inside, the same file serves
+            out_dir.mkdir(parents=True)
+            os.link(f.path, out)
+            sha = hashlib.sha256(f.path.read_bytes()).hexdigest()
+        else:
+            sha = _write(out, shift_table(table, days_back, target))
+        written[(f.source, f.entity)] = (out.relative_to(landing).as_posix(), sha)
+    _write_manifests(landing, source_day, target, written)
+    return written
+
+
+def _write_manifests(
+    landing: Path, source_day: date, target: date, written: dict[tuple[str, str], tuple[str, str]]
+) -> None:
+    src_dir = landing / "manifests" / f"dt={source_day.isoformat()}"
+    out_dir = landing / "manifests" / f"dt={target.isoformat()}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for mpath in sorted(src_dir.glob("*.json")):
+        if mpath.name.startswith("_"):  # the gate's verdict is not copied
+            continue
+        m = json.loads(mpath.read_text())
+        source = m.get("source", mpath.stem)
+        m.update(
+            run_id=f"bench-history-{target:%Y%m%d}",
+            run_date=target.isoformat(),
+            raw_dir="",
+            bench_history_of=source_day.isoformat(),
+        )
+        for entity, e in (m.get("entities") or {}).items():
+            if (source, entity) in written:
+                path, sha = written[(source, entity)]
+                e["files"], e["sha256"] = [path], {path: sha}
+            else:
+                e["files"], e["sha256"] = [], {}
+        (out_dir / mpath.name).write_text(json.dumps(m, indent=2, default=str))
+
+
+@dataclass(frozen=True)
+class HistoryStats:
+    days: int
+    files: int
+    bytes: int
+
+
+def fabricate_history(
+    landing: Path, source_day: date, targets: list[date], workers: int = 2
+) -> HistoryStats:
+    """Copy `source_day`'s records and manifests to each date of `targets` (module doc)."""
+    files = _day_files(landing, source_day)
+    if not files:
+        raise FileNotFoundError(f"no landed records for {source_day} under {landing}/records")
+    tables: dict[Path, Any] = {}
+    for f in files:
+        t = pq.read_table(f.path)
+        tables[f.path] = t if "snapshot_date" in t.column_names else None
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(
+            pool.map(lambda d: _fabricate_day(landing, source_day, d, files, tables), targets)
+        )
+    total = sum((landing / p).stat().st_size for r in results for p, _ in r.values())
+    return HistoryStats(days=len(targets), files=sum(len(r) for r in results), bytes=total)

@@ -1,0 +1,200 @@
+"""Summaries, ratios, targets, machine facts, and the Markdown table of one benchmark run."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import sys
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any
+
+import psutil
+
+PACKAGES = (
+    "duckdb",
+    "dbt-core",
+    "dbt-duckdb",
+    "great-expectations",
+    "apache-airflow",
+    "pyarrow",
+    "pandas",
+)
+
+# Stage keys, in the order of a daily run, with the label the table prints.
+STAGE_LABELS: dict[str, str] = {
+    "extract_land": "extract + land (5 platforms, HTTP)",
+    "exports": "land campaign exports + roster",
+    "reparse": "reparse raw pages (no HTTP)",
+    "duckdb_scan": "DuckDB scan of the day's records",
+    "transform_incremental": "transform: dbt build, incremental day",
+    "transform_full": "transform: dbt build --full-refresh (setup, n=1)",
+    "gate": "gate (GX)",
+    "publish": "publish",
+    "kol_run": "whole `kol run` (one day)",
+}
+
+
+def machine() -> dict[str, Any]:
+    versions = {}
+    for pkg in PACKAGES:
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = None
+    return {
+        "cores": os.cpu_count(),
+        "cores_available": len(os.sched_getaffinity(0)),
+        "memory_gb": round(psutil.virtual_memory().total / 1024**3, 1),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        "versions": versions,
+    }
+
+
+def spread(values: list[float]) -> dict[str, float | int | None]:
+    if not values:
+        return {"n": 0, "median": None, "min": None, "max": None}
+    return {
+        "n": len(values),
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+    }
+
+
+def summarise_stage(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    """Median and min–max of seconds (and of every rate a sample carries); the peak RSS."""
+    out: dict[str, Any] = {"seconds": spread([s["seconds"] for s in samples])}
+    for key in ("records_per_s", "raw_mb_per_s", "engine_seconds"):
+        vals = [s[key] for s in samples if s.get(key) is not None]
+        if vals:
+            out[key] = spread(vals)
+    out["peak_rss_mb"] = max((s.get("peak_rss_mb", 0.0) for s in samples), default=0.0)
+    out["samples"] = samples
+    return out
+
+
+def _median(stages: dict[str, Any], key: str, field: str = "seconds") -> float | None:
+    st = stages.get(key)
+    return st[field]["median"] if st and field in st else None
+
+
+def _div(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    key: str  # a ratio key, or "kol_run_seconds" / "peak_rss_mb"
+    limit: float
+    at_least: bool = False  # the value must be >= limit (else <=)
+
+    def check(self, value: float | None) -> str:
+        if value is None:
+            return "n/a"
+        ok = value >= self.limit if self.at_least else value <= self.limit
+        return "meets" if ok else "MISSES"
+
+
+TARGETS = (
+    Target("whole kol run ≤ 10 min", "kol_run_seconds", 600.0),
+    Target("peak RSS ≤ 4 GB", "peak_rss_mb", 4096.0),
+    Target("incremental 365/30 ≤ 1.3", "incremental_long_vs_short_history", 1.3),
+    Target("transform-incremental ≤ 10× DuckDB scan", "transform_vs_scan", 10.0),
+    Target("extract+land ≥ 50% of parse rate", "extract_vs_parse_rate", 0.5, at_least=True),
+)
+
+
+def ratios(stages: dict[str, Any], histories: list[int], primary: int) -> dict[str, Any]:
+    """The four ratios of the brief, from medians of stages measured side by side."""
+    incr = {h: _median(stages, f"transform_incremental@{h}") for h in histories}
+    lo, hi = min(histories), max(histories)
+    return {
+        "transform_vs_scan": _div(incr[primary], _median(stages, "duckdb_scan", "engine_seconds")),
+        "incremental_long_vs_short_history": _div(incr[hi], incr[lo]) if hi != lo else None,
+        "extract_vs_parse_rate": _div(
+            _median(stages, "extract_land", "records_per_s"),
+            _median(stages, "reparse", "records_per_s"),
+        ),
+        "gate_vs_transform": _div(_median(stages, "gate"), incr[primary]),
+        "histories_compared": [lo, hi],
+    }
+
+
+def target_status(stages: dict[str, Any], rat: dict[str, Any]) -> list[dict[str, Any]]:
+    values = {
+        **rat,
+        "kol_run_seconds": _median(stages, "kol_run"),
+        "peak_rss_mb": max((s.get("peak_rss_mb", 0.0) for s in stages.values()), default=None),
+    }
+    return [
+        {"target": t.name, "value": values.get(t.key), "status": t.check(values.get(t.key))}
+        for t in TARGETS
+    ]
+
+
+def _fmt(x: float | None, unit: str = "", digits: int = 2) -> str:
+    return "—" if x is None else f"{x:,.{digits}f}{unit}"
+
+
+def _range(sp: dict[str, Any], digits: int = 2) -> str:
+    if not sp or not sp.get("n"):
+        return "—"
+    return f"{sp['min']:,.{digits}f}–{sp['max']:,.{digits}f}"
+
+
+def stage_label(key: str) -> str:
+    base, _, hist = key.partition("@")
+    label = STAGE_LABELS.get(base, base)
+    return f"{label} [{hist} days of history]" if hist else label
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The table a person reads: one line per stage, then the ratios and the targets."""
+    w = result["world"]
+    lines = [
+        f"## KOL bench — size `{result['size']}`, day {w['run_date']}, "
+        f"{w['accounts']:,} accounts ({w['creators']:,} creators), "
+        f"{result['reps']} reps, histories {', '.join(map(str, result['histories']))} days",
+        *(
+            [f"(platforms extracted: {', '.join(result['platforms'])})"]
+            if len(result.get("platforms", ())) not in (0, 5)
+            else []
+        ),
+        "",
+        "| stage | median s | min–max s | rate (median) | peak RSS MB |",
+        "|---|---:|---:|---|---:|",
+    ]
+    for key, st in result["stages"].items():
+        rate = []
+        if "records_per_s" in st:
+            rate.append(f"{st['records_per_s']['median']:,.0f} rec/s")
+        if "raw_mb_per_s" in st:
+            rate.append(f"{st['raw_mb_per_s']['median']:,.2f} MB/s raw")
+        if "engine_seconds" in st:
+            rate.append(f"engine {st['engine_seconds']['median']:,.3f} s")
+        lines.append(
+            f"| {stage_label(key)} | {_fmt(st['seconds']['median'])} | {_range(st['seconds'])} "
+            f"| {'; '.join(rate) or ''} | {_fmt(st['peak_rss_mb'], digits=0)} |"
+        )
+    r = result["ratios"]
+    lo, hi = r["histories_compared"]
+    lines += [
+        "",
+        "| ratio (medians, same run) | value |",
+        "|---|---:|",
+        f"| transform-incremental / DuckDB scan of the day | {_fmt(r['transform_vs_scan'], '×', 1)} |",
+        f"| incremental day, {hi} / {lo} days of history | {_fmt(r['incremental_long_vs_short_history'])} |",
+        f"| extract+land rec/s / reparse rec/s (no HTTP) | {_fmt(r['extract_vs_parse_rate'])} |",
+        f"| gate / transform-incremental | {_fmt(r['gate_vs_transform'])} |",
+        "",
+        "| target (set for agency, 2 cores) | value | here |",
+        "|---|---:|---|",
+    ]
+    for t in result["targets"]:
+        lines.append(f"| {t['target']} | {_fmt(t['value'])} | {t['status']} |")
+    return "\n".join(lines)

@@ -1,0 +1,621 @@
+"""`python -m bench.run --size tiny|small|agency [--reps N] [--history 30,365]`
+
+Times each stage of ONE daily run as whole `kol` processes against a `kol sandbox serve`
+child, at a fixed world size, with 30 and 365 landed days of history behind the measured
+day; writes `bench/results/<date>-<size>.json` and prints a Markdown table. How to read
+the numbers and the targets: bench/README.md.
+
+Shape of one benchmark:
+  setup   world CSVs (`kol sandbox export`) -> sandbox up -> real extracts of D-2 (first
+          sight: 90-day pull) and D-1 (steady state) -> per history H: copies of D-1 back to
+          D-H (bench/history.py), `kol transform --full-refresh` as of D-1, then a snapshot
+          of that KOL_HOME;
+  reps    from the snapshot of the primary (longest) history: extract+land D, exports,
+          reparse D, DuckDB scan of D, transform (incremental), gate, publish; the same
+          incremental transform on every other history (D's records hard-linked in); then,
+          from the snapshot again, the whole `kol run --date D`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bench import history, profile, report
+from bench.measure import MB, StageFailed, Timed, run_timed
+from bench.sandbox import TOKEN, SandboxProcess, WorldSpec
+
+PLATFORMS: tuple[str, ...] = ("instagram", "facebook", "tiktok", "youtube", "x")
+REPO = Path(__file__).resolve().parents[1]
+RESULTS_DIR = REPO / "bench" / "results"
+WORLD_DAYS = 120  # the sandbox world's own history: covers the 90-day first pull of D-2
+
+
+# Stages `--stages` may pick; extract + land (and the exports) always run: the rest needs them.
+STAGES: tuple[str, ...] = ("reparse", "duckdb_scan", "transform", "gate", "publish", "kol_run")
+STAGE_NEEDS: dict[str, tuple[str, ...]] = {"gate": ("transform",), "publish": ("gate", "transform")}
+
+
+@dataclass(frozen=True)
+class Size:
+    name: str
+    creators: int  # sandbox creators; each has accounts on one to five platforms
+    accounts: int  # what the size is meant to be (roster rows); the run reports the real count
+    histories: tuple[int, ...]
+    reps: int = 3
+
+
+SIZES: dict[str, Size] = {
+    "tiny": Size("tiny", creators=10, accounts=25, histories=(3, 6), reps=1),
+    "small": Size("small", creators=415, accounts=1_000, histories=(30, 365)),
+    "agency": Size("agency", creators=8_040, accounts=20_000, histories=(30, 365)),
+}
+
+
+@dataclass
+class Options:
+    size: Size
+    reps: int
+    histories: list[int]
+    run_date: date
+    seed: int
+    workdir: Path
+    results_dir: Path
+    keep: bool = False
+    profile: str | None = None  # a stage to re-run once under the profiler ("auto": slowest)
+    creators: int | None = None
+    stages: frozenset[str] = frozenset(STAGES)
+    platforms: tuple[str, ...] = PLATFORMS
+
+    @property
+    def builds(self) -> bool:
+        """Whether the histories need a built warehouse (any stage after landing needs one)."""
+        return bool(self.stages & {"transform", "gate", "publish", "kol_run"})
+
+    @property
+    def primary(self) -> int:
+        """Every stage is measured on the longest history: the steady state of a warehouse."""
+        return max(self.histories)
+
+
+def _say(msg: str) -> None:
+    print(f"[{datetime.now(UTC):%H:%M:%S}] {msg}", file=sys.stderr, flush=True)
+
+
+def kol_argv() -> list[str]:
+    """`.venv/bin/kol`, beside the interpreter running the harness."""
+    exe = Path(sys.executable).parent / "kol"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "pipeline.cli"]
+
+
+def base_env() -> dict[str, str]:
+    """The harness's environment without any KOL_* of the shell (the bench sets its own)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KOL_")}
+    env.update(GX_ANALYTICS_ENABLED="False", DBT_SEND_ANONYMOUS_USAGE_STATS="False")
+    # the children run in the work folder: `python -m bench.*` must still find this package
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    return env
+
+
+def sample(t: Timed, **extra: Any) -> dict[str, Any]:
+    return {
+        "seconds": round(t.seconds, 3),
+        "peak_rss_mb": round(t.peak_rss_mb, 1),
+        "max_rss_mb": round(t.max_rss_mb, 1),
+        "tree_rss_mb": round(t.tree_rss_mb, 1),
+        **extra,
+    }
+
+
+def raw_bytes(landing: Path, day: date) -> tuple[int, int]:
+    """(on-disk gzip bytes, uncompressed bytes) of the day's raw pages, all platforms.
+
+    The uncompressed size is read from each gzip trailer (ISIZE), not by inflating.
+    """
+    gz = plain = 0
+    for f in landing.glob(f"raw/platform=*/endpoint=*/dt={day.isoformat()}/run=*/*.gz"):
+        gz += f.stat().st_size
+        with f.open("rb") as fh:
+            fh.seek(-4, os.SEEK_END)
+            plain += int.from_bytes(fh.read(4), "little")
+    return gz, plain
+
+
+def _size_mb(path: Path) -> float | None:
+    return round(path.stat().st_size / MB, 1) if path.exists() else None
+
+
+def landed_records(landing: Path, day: date, sources: Sequence[str] = PLATFORMS) -> int:
+    """Records landed for `day` by `sources`, from their manifests (what dbt will read)."""
+    total = 0
+    for s in sources:
+        path = landing / "manifests" / f"dt={day.isoformat()}" / f"{s}.json"
+        if not path.is_file():
+            continue
+        for e in (json.loads(path.read_text()).get("entities") or {}).values():
+            total += int(e.get("landed", 0) or 0)
+    return total
+
+
+def dbt_timings(home: Path, top: int = 8) -> dict[str, Any]:
+    """Where one `dbt build` spent its time, from its run_results.json: dbt's own elapsed
+    time (the rest of the process is start-up and parsing), the summed execution time of
+    each kind of node, and the slowest nodes."""
+    path = home / "dbt" / "target" / "run_results.json"
+    try:
+        rr = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    results = rr.get("results", [])
+    by_kind: dict[str, float] = {}
+    for r in results:
+        kind = r["unique_id"].split(".", 1)[0]
+        by_kind[kind] = by_kind.get(kind, 0.0) + float(r.get("execution_time") or 0.0)
+    slowest = sorted(results, key=lambda r: r.get("execution_time") or 0.0, reverse=True)[:top]
+    return {
+        "dbt_elapsed": round(float(rr.get("elapsed_time") or 0.0), 3),
+        "dbt_nodes": len(results),
+        "dbt_seconds_by_kind": {k: round(v, 3) for k, v in sorted(by_kind.items())},
+        "dbt_slowest": [
+            {"node": r["unique_id"], "seconds": round(float(r.get("execution_time") or 0.0), 3)}
+            for r in slowest
+        ],
+    }
+
+
+@dataclass
+class Bench:
+    opts: Options
+    samples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    setup: dict[str, Any] = field(default_factory=dict)
+    kol: list[str] = field(default_factory=kol_argv)
+    env: dict[str, str] = field(default_factory=base_env)
+    recording: bool = True
+    profiled: list[str] = field(default_factory=list)
+
+    # --- paths and commands --------------------------------------------------------------
+
+    @property
+    def work(self) -> Path:
+        return self.opts.workdir
+
+    def run_home(self, h: int) -> Path:
+        return self.work / f"run-h{h}"
+
+    def snapshot(self, h: int) -> Path:
+        return self.work / f"snap-h{h}"
+
+    def home_env(self, home: Path) -> dict[str, str]:
+        return {**self.env, "KOL_HOME": str(home)}
+
+    def run(self, stage: str, argv: list[str], home: Path, tag: str) -> Timed:
+        """One measured child process (under the profiler when it is the stage asked for)."""
+        profiling = self.opts.profile == stage and not self.recording
+        if profiling:
+            out = self.work / "profiles" / tag
+            out.parent.mkdir(parents=True, exist_ok=True)
+            argv, written = profile.wrap(argv, self.kol, out)
+        t = run_timed(argv, self.home_env(home), self.work / "logs" / f"{tag}.log", cwd=self.work)
+        _say(f"  {tag}: {t.seconds:.1f}s, peak {t.peak_rss_mb:,.0f} MB")
+        if profiling:
+            self.keep_profile(written, t)
+        return t
+
+    def keep_profile(self, written: Path, t: Timed) -> None:
+        """A readable profile in bench/results/profiles/ (raw py-spy stacks stay in the work
+        folder: large, and only a flame-graph tool reads them)."""
+        dest = self.opts.results_dir / "profiles"
+        dest.mkdir(parents=True, exist_ok=True)
+        stem = f"{self.opts.run_date:%Y-%m-%d}-{self.opts.size.name}-{written.name.split('.')[0]}"
+        if written.name.endswith(".collapsed.txt"):
+            cmd = " ".join(t.argv[t.argv.index("--") + 1 :])
+            text = profile.summarise(written) if written.exists() else "py-spy wrote nothing"
+            body = f"{cmd}\nwall {t.seconds:.1f}s under py-spy; raw stacks: {written}\n\n{text}\n"
+        else:
+            body = written.read_text() if written.exists() else "pyinstrument wrote nothing"
+        out = dest / f"{stem}.txt"
+        out.write_text(body)
+        self.profiled.append(str(out))
+
+    def record(self, key: str, s: dict[str, Any]) -> None:
+        if self.recording:
+            self.samples.setdefault(key, []).append(s)
+
+    # --- building blocks -----------------------------------------------------------------
+
+    def land(self, home: Path, day: date, tag: str) -> tuple[list[Timed], Timed]:
+        """Extract each platform for `day` (one `kol extract` each), then the exports."""
+        d = day.isoformat()
+        extracts = [
+            self.run(
+                "extract_land",
+                [*self.kol, "extract", "--platform", p, "--date", d],
+                home,
+                f"{tag}-extract-{p}",
+            )
+            for p in self.opts.platforms
+        ]
+        exports = self.run(
+            "exports", [sys.executable, "-m", "bench.exports", d], home, f"{tag}-exports"
+        )
+        return extracts, exports
+
+    def restore(self, h: int) -> Path:
+        """The run home of history `h` := its snapshot (same path: dbt's views keep working)."""
+        home = self.run_home(h)
+        history.clone_home(self.snapshot(h), home)
+        return home
+
+    def transform(self, home: Path, day: date, h: int, tag: str, full: bool = False) -> None:
+        """One `kol transform` as of `day`, recorded with dbt's own per-node timings."""
+        argv = [*self.kol, "transform", "--date", day.isoformat()]
+        stage = "transform_full" if full else "transform_incremental"
+        t = self.run(stage, [*argv, "--full-refresh"] if full else argv, home, tag)
+        self.record(f"{stage}@{h}", sample(t, history_days=h, **dbt_timings(home)))
+
+    # --- setup ---------------------------------------------------------------------------
+
+    def prepare_world(self) -> WorldSpec:
+        creators = self.opts.creators or self.opts.size.creators
+        world = WorldSpec(self.opts.seed, creators, WORLD_DAYS, self.opts.run_date)
+        out = self.work / "world"
+        t = run_timed(
+            [*self.kol, "sandbox", "export", "--out", str(out), *world.args()],
+            self.env,
+            self.work / "logs" / "setup-world-export.log",
+            cwd=self.work,
+        )
+        roster = out / "roster.csv"
+        rows = roster.read_text(encoding="utf-8").splitlines()[1:]
+        by_platform: dict[str, int] = {}
+        for line in rows:
+            p = line.split(",")[2] if line.count(",") >= 2 else "?"
+            by_platform[p] = by_platform.get(p, 0) + 1
+        self.env.update(KOL_ROSTER=str(roster), KOL_EXPORTS_DIR=str(out))
+        self.setup["world"] = {
+            "seed": world.seed,
+            "creators": creators,
+            "accounts": len(rows),
+            "accounts_by_platform": by_platform,
+            "world_days": world.days,
+            "run_date": world.end_date.isoformat(),
+            "export_seconds": round(t.seconds, 2),
+        }
+        _say(f"world: {creators} creators, {len(rows)} accounts {by_platform}")
+        return world
+
+    def point_at(self, sb: SandboxProcess) -> None:
+        from ingestion.sandbox import SANDBOX_IG_USER_ID
+
+        for p, url in sb.base_urls.items():
+            self.env[f"KOL_{p.upper()}_BASE_URL"] = url
+            self.env[f"KOL_{p.upper()}_TOKEN"] = TOKEN
+        self.env["KOL_INSTAGRAM_USER_ID"] = str(SANDBOX_IG_USER_ID)
+
+    def seed_days(self, sb: SandboxProcess) -> Path:
+        """Really extract D-2 (first sight) and D-1 (steady state) into the base home."""
+        base = self.work / "base"
+        for back, what in ((2, "first sight, 90-day pull"), (1, "steady state")):
+            day = self.opts.run_date - timedelta(days=back)
+            sb.set_clock(day)
+            _say(f"seed day {day} ({what})")
+            extracts, _ = self.land(base, day, f"setup-seed-{day}")
+            self.setup[f"seed_{day}"] = {
+                "what": what,
+                "extract_seconds": round(sum(t.seconds for t in extracts), 2),
+                "records": landed_records(base / "landing", day),
+            }
+        return base
+
+    def prepare_history(self, base: Path, h: int) -> None:
+        """History `h`: D-1 copied back to D-h, built as of D-1 (full refresh), snapshotted."""
+        d1 = self.opts.run_date - timedelta(days=1)
+        home = self.run_home(h)
+        history.clone_home(base, home)
+        targets = [self.opts.run_date - timedelta(days=k) for k in range(3, h + 1)]
+        t0 = time.perf_counter()
+        stats = history.fabricate_history(home / "landing", d1, targets)
+        fab = time.perf_counter() - t0
+        _say(f"history {h}: {stats.days} copied days, {stats.bytes / MB:,.0f} MB in {fab:.1f}s")
+        if self.opts.builds:  # no gate/publish here: the measured day runs its own
+            self.transform(home, d1, h, f"setup-h{h}-transform-full", full=True)
+        history.clone_home(home, self.snapshot(h))
+        self.setup[f"history_{h}"] = {
+            "landed_days": h,
+            "copied_days": stats.days,
+            "copied_files": stats.files,
+            "copied_mb": round(stats.bytes / MB, 1),
+            "fabricate_seconds": round(fab, 2),
+            "warehouse_mb": _size_mb(home / "warehouse.duckdb"),
+        }
+
+    # --- one repetition ------------------------------------------------------------------
+
+    def rep(self, i: int) -> None:
+        """Every stage once on the primary history; the incremental day on the others."""
+        d, p = self.opts.run_date, self.opts.primary
+        tag = f"rep{i}" if self.recording else "profile"
+        home = self.restore(p)
+        self.measure_land(home, d, tag)
+        if "reparse" in self.opts.stages:
+            self.measure_reparse(home, d, tag)
+        if "duckdb_scan" in self.opts.stages:
+            self.measure_scan(home, d, tag)
+        if "transform" in self.opts.stages:
+            self.transform(home, d, p, f"{tag}-transform-h{p}")
+        for stage, verb in (("gate", ["gate", "--date", d.isoformat()]), ("publish", ["publish"])):
+            if stage in self.opts.stages:
+                self.record(
+                    stage, sample(self.run(stage, [*self.kol, *verb], home, f"{tag}-{stage}"))
+                )
+        if "transform" in self.opts.stages:
+            for h in self.opts.histories:
+                if h != p:
+                    other = self.restore(h)
+                    history.link_day(home / "landing", other / "landing", d)
+                    self.transform(other, d, h, f"{tag}-transform-h{h}")
+        if "kol_run" in self.opts.stages:
+            home = self.restore(p)
+            argv = [*self.kol, "run", "--date", d.isoformat()]
+            if set(self.opts.platforms) != set(PLATFORMS):
+                argv += [a for p in self.opts.platforms for a in ("--platform", p)]
+            t = self.run("kol_run", argv, home, f"{tag}-kol-run")
+            self.record("kol_run", sample(t, history_days=p))
+
+    def measure_reparse(self, home: Path, d: date, tag: str) -> None:
+        argv = [*self.kol, "reparse", "--date", d.isoformat()]
+        t = self.run("reparse", argv, home, f"{tag}-reparse")
+        recs = landed_records(home / "landing", d)
+        _, plain = raw_bytes(home / "landing", d)
+        extra = {"records_per_s": recs / t.seconds, "raw_mb_per_s": plain / MB / t.seconds}
+        self.record("reparse", sample(t, records=recs, **extra))
+
+    def measure_land(self, home: Path, d: date, tag: str) -> None:
+        extracts, exports = self.land(home, d, tag)
+        landing = home / "landing"
+        seconds = sum(t.seconds for t in extracts)
+        recs = landed_records(landing, d)
+        gz, plain = raw_bytes(landing, d)
+        if recs == 0:
+            raise StageFailed(f"extract landed no records for {d}: see {self.work / 'logs'}")
+        self.record(
+            "extract_land",
+            {
+                "seconds": round(seconds, 3),
+                "peak_rss_mb": round(max(t.peak_rss_mb for t in extracts), 1),
+                "by_platform": {
+                    p: round(t.seconds, 3)
+                    for p, t in zip(self.opts.platforms, extracts, strict=True)
+                },
+                "records": recs,
+                "raw_mb": round(plain / MB, 2),
+                "raw_gz_mb": round(gz / MB, 2),
+                "records_per_s": recs / seconds,
+                "raw_mb_per_s": plain / MB / seconds,
+            },
+        )
+        self.record("exports", sample(exports, records=landed_records(landing, d, ["exports"])))
+
+    def measure_scan(self, home: Path, d: date, tag: str) -> None:
+        argv = [sys.executable, "-m", "bench.scan", str(home / "landing"), d.isoformat()]
+        t = self.run("duckdb_scan", argv, home, f"{tag}-scan")
+        out = json.loads(Path(t.log).read_text().strip().splitlines()[-1])
+        self.record(
+            "duckdb_scan",
+            sample(
+                t,
+                engine_seconds=round(out["seconds"], 4),
+                records=out["rows"],
+                records_per_s=out["rows"] / max(out["seconds"], 1e-9),
+                parquet_mb=round(out["parquet_bytes"] / MB, 2),
+            ),
+        )
+
+    # --- the whole benchmark -------------------------------------------------------------
+
+    def execute(self) -> dict[str, Any]:
+        started = datetime.now(UTC)
+        t0 = time.perf_counter()
+        mach = report.machine()
+        world = self.prepare_world()
+        sandbox_log = self.work / "logs" / "sandbox.log"
+        with SandboxProcess(self.kol, world, self.env, sandbox_log) as sb:
+            self.point_at(sb)
+            base = self.seed_days(sb)
+            for h in sorted(self.opts.histories):
+                self.prepare_history(base, h)
+            self.setup["seconds"] = round(time.perf_counter() - t0, 1)
+            sb.set_clock(self.opts.run_date)
+            for i in range(1, self.opts.reps + 1):
+                _say(f"rep {i}/{self.opts.reps}")
+                self.rep(i)
+            if self.opts.profile:
+                if self.opts.profile == "auto":
+                    self.opts.profile = slowest_stage(self.samples)
+                self.recording = False
+                _say(f"profiling {self.opts.profile} (one more repetition, not recorded)")
+                self.rep(0)
+        return self.result(started, time.perf_counter() - t0, mach)
+
+    def result(self, started: datetime, seconds: float, mach: dict[str, Any]) -> dict[str, Any]:
+        order = list(report.STAGE_LABELS)
+        keys = sorted(self.samples, key=lambda k: (order.index(k.partition("@")[0]), k))
+        stages = {k: report.summarise_stage(self.samples[k]) for k in keys}
+        rat = report.ratios(stages, self.opts.histories, self.opts.primary)
+        mach["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+        return {
+            "bench_version": 1,
+            "size": self.opts.size.name,
+            "started_at": started.isoformat(timespec="seconds"),
+            "total_seconds": round(seconds, 1),
+            "reps": self.opts.reps,
+            "histories": sorted(self.opts.histories),
+            "primary_history": self.opts.primary,
+            "platforms": list(self.opts.platforms),
+            "stages_run": sorted(self.opts.stages),
+            "machine": mach,
+            "world": self.setup["world"],
+            "setup": {k: v for k, v in self.setup.items() if k != "world"},
+            "stages": stages,
+            "ratios": rat,
+            "targets": report.target_status(stages, rat),
+            "profiles": self.profiled,
+            "workdir": str(self.work) if self.opts.keep else None,
+        }
+
+
+# --- command line ---------------------------------------------------------------------------
+
+
+def _histories(s: str) -> list[int]:
+    try:
+        out = sorted({int(x) for x in s.split(",") if x.strip()})
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{s!r}: give days as integers, e.g. 30,365") from None
+    if not out or out[0] < 2:
+        raise argparse.ArgumentTypeError(
+            f"{s!r}: each history must be at least 2 days (the two really extracted days)"
+        )
+    return out
+
+
+def _platforms(s: str) -> tuple[str, ...]:
+    picked = tuple(p for p in PLATFORMS if p in {x.strip() for x in s.split(",")})
+    unknown = {x.strip() for x in s.split(",") if x.strip()} - set(PLATFORMS)
+    if unknown or not picked:
+        raise argparse.ArgumentTypeError(
+            f"{s!r}: choose among {', '.join(PLATFORMS)} (comma-separated)"
+        )
+    return picked
+
+
+def _stages(s: str) -> frozenset[str]:
+    picked = {x.strip() for x in s.split(",") if x.strip()}
+    unknown = picked - set(STAGES)
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown stage(s) {', '.join(sorted(unknown))}; choose from {', '.join(STAGES)}"
+        )
+    for stage in list(picked):
+        picked.update(STAGE_NEEDS.get(stage, ()))
+    return frozenset(picked)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="python -m bench.run",
+        description="Time one daily KOL run, stage by stage, against the sandbox (bench/README.md).",
+    )
+    ap.add_argument("--size", choices=sorted(SIZES), default="small")
+    ap.add_argument("--reps", type=int, default=None, help="repetitions (default: 3; tiny: 1)")
+    ap.add_argument(
+        "--history",
+        type=_histories,
+        default=None,
+        help="landed days before the measured day, comma-separated (default 30,365)",
+    )
+    ap.add_argument(
+        "--date",
+        type=date.fromisoformat,
+        default=None,
+        help="the measured day D (default: yesterday, UTC)",
+    )
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument(
+        "--platforms",
+        type=_platforms,
+        default=PLATFORMS,
+        help="extract only these platforms, comma-separated (default: all five)",
+    )
+    ap.add_argument("--creators", type=int, default=None, help="override the size's creators")
+    ap.add_argument("--workdir", type=Path, default=None, help="default: a new temporary folder")
+    ap.add_argument("--keep", action="store_true", help="keep the work folder (KOL_HOMEs, logs)")
+    ap.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    ap.add_argument(
+        "--stages",
+        type=_stages,
+        default=None,
+        help=f"only these stages after extract+land, comma-separated: {','.join(STAGES)} "
+        "(default all; gate and publish bring in what they need)",
+    )
+    ap.add_argument(
+        "--profile",
+        choices=[*report.STAGE_LABELS, "auto"],
+        default=None,
+        help="after the reps, run one more repetition with this stage under py-spy "
+        "(or pyinstrument), not recorded (auto: the slowest stage)",
+    )
+    return ap
+
+
+def write_result(result: dict[str, Any], results_dir: Path) -> Path:
+    results_dir.mkdir(parents=True, exist_ok=True)
+    day = result["started_at"][:10]
+    path = results_dir / f"{day}-{result['size']}.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(result, indent=2, default=str))
+    os.replace(tmp, path)
+    return path
+
+
+def slowest_stage(samples: dict[str, list[dict[str, Any]]]) -> str:
+    """The single-process stage with the largest median (not the composite `kol run`)."""
+    candidates = {
+        k.partition("@")[0]: report.spread([s["seconds"] for s in v])["median"]
+        for k, v in samples.items()
+        if not k.startswith(("kol_run", "transform_full"))
+    }
+    return max(candidates, key=lambda k: candidates[k] or 0.0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = build_parser().parse_args(argv)
+    size = SIZES[a.size]
+    workdir = a.workdir or Path(tempfile.mkdtemp(prefix=f"kol-bench-{size.name}-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    opts = Options(
+        size=size,
+        reps=a.reps if a.reps is not None else size.reps,
+        histories=a.history or list(size.histories),
+        run_date=a.date or (datetime.now(UTC).date() - timedelta(days=1)),
+        seed=a.seed,
+        workdir=workdir.resolve(),
+        results_dir=a.results_dir,
+        keep=a.keep or a.workdir is not None,
+        profile=a.profile,
+        creators=a.creators,
+        stages=a.stages if a.stages is not None else frozenset(STAGES),
+        platforms=a.platforms,
+    )
+    if opts.reps < 1:
+        print("bench: --reps must be at least 1", file=sys.stderr)
+        return 2
+    bench = Bench(opts)
+    _say(f"bench {size.name}: work folder {opts.workdir}")
+    try:
+        result = bench.execute()
+    except StageFailed as exc:
+        print(
+            f"bench: {exc}\nThe work folder is kept for inspection: {opts.workdir}", file=sys.stderr
+        )
+        return 1
+    path = write_result(result, opts.results_dir)
+    print(report.markdown(result))
+    print(f"\nresults: {path}")
+    if not opts.keep:
+        shutil.rmtree(opts.workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""
+### kol_transform — build, gate and publish the marts as of D
+
+Scheduled on the six landing assets (`kol://landing/<source>`, all of them): kol_extract
+announces each source once its extract is done, whether it landed, was skipped (no
+credential) or failed after its retries, so this DAG runs once per date with what landed
+and says so (the ledger row is `partial`, naming each missing source). There is no
+wall-clock timeout: the extract retries are the timeout.
+
+**D** comes from the triggering events' `extra["date"]` (asset-triggered runs have no
+logical date). Events for several dates in one run (a fast backfill) build the marts as of
+the latest date, which include every landed day; the plan names the others. A manual
+trigger with conf `{"date": "YYYY-MM-DD"}` rebuilds that date from its manifests.
+
+| task | calls | pool |
+|---|---|---|
+| `plan` | D and what each source said | default |
+| `transform` | `pipeline.steps.transform` — one `dbt build` | `kol_warehouse` (1 slot) |
+| `gate` | `pipeline.steps.gate` — the GX checkpoint; a failure is final (no retry) | `kol_warehouse` |
+| `publish` | `pipeline.steps.publish` — atomic swap; emits `kol://serving/marts` | `kol_warehouse` |
+| `record_run` | `pipeline.steps.write_ledger` — one ledger row, whatever happened | default |
+
+**One writer.** Each writer task holds the KOL_HOME lock (`pipeline.runlock`, shared with
+the `kol` CLI), runs in the one-slot `kol_warehouse` pool, and `max_active_runs=1`;
+`publish` refuses a build the gate did not pass for the same date.
+
+**Why one dbt task, not cosmos.** astronomer-cosmos renders a task per model, each its own
+`dbt` process against DuckDB, which allows one writer per file: per-model tasks would
+queue on the lock and spend most of their time starting dbt. `steps.transform` is the same
+single `dbt build` the CLI runs (it also decides full refreshes when rejected days change);
+its log lists every model and test, and dbt docs are published beside the quality reports.
+
+`record_run` is a teardown: it always writes the ledger row (status `published`, `partial`,
+`gate_failed` or `failed`) without hiding a failed gate from the DAG run's state.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from airflow.sdk import dag, get_current_context, task, teardown
+from airflow.sdk.exceptions import AirflowFailException
+
+from pipeline import airflow_support as kol
+from pipeline import steps
+
+START = datetime(2026, 1, 1, tzinfo=UTC)
+WRITER = {"pool": kol.WAREHOUSE_POOL, "queue": kol.WAREHOUSE_QUEUE}
+
+
+def _writer_context(plan: dict[str, Any], step: str):
+    settings = kol.settings_from_airflow(())
+    d = date.fromisoformat(plan["date"])
+    what = f"airflow kol_transform.{step} {d} ({plan['run_id']})"
+    return settings, d, kol.writer_lock(settings, what)
+
+
+@task
+def plan() -> dict[str, Any]:
+    ctx = get_current_context()
+    settings = kol.settings_from_airflow(())
+    p = kol.transform_plan(ctx, settings)
+    kol.log.info("plan %s", p.describe())
+    for note in p.notes:
+        kol.log.warning("plan: %s", note)
+    return {
+        **p.as_dict(),
+        "run_id": kol.kol_run_id_from_context(ctx, p.run_date),
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+@task(**WRITER)
+def transform(plan: dict[str, Any]) -> dict[str, Any]:
+    settings, d, lock = _writer_context(plan, "transform")
+    with lock:
+        return steps.transform(settings, d, progress=kol.log.info)
+
+
+@task(**WRITER)
+def gate(plan: dict[str, Any], built: dict[str, Any]) -> dict[str, Any]:
+    settings, d, lock = _writer_context(plan, "gate")
+    with lock:
+        try:
+            return steps.gate(settings, d, plan["run_id"], progress=kol.log.info)
+        except steps.GateFailed as exc:
+            raise AirflowFailException(str(exc)) from None  # a verdict: retrying cannot help
+
+
+@task(**WRITER, outlets=[kol.MARTS])
+def publish(plan: dict[str, Any], gated: dict[str, Any]) -> dict[str, Any]:
+    settings, d, lock = _writer_context(plan, "publish")
+    with lock:
+        out = steps.publish(settings, progress=kol.log.info)
+    get_current_context()["outlet_events"][kol.MARTS].extra = {
+        "date": d.isoformat(),
+        "checksum": out["checksum"],
+        "rows": out["rows"],
+    }
+    return out
+
+
+@teardown
+@task
+def record_run() -> str:
+    ti = get_current_context()["ti"]
+    raw = ti.xcom_pull(task_ids="plan")
+    if not raw:
+        kol.log.error("no plan (no run date): nothing to record; see the plan task's log")
+        return "no plan"
+    results = {k: ti.xcom_pull(task_ids=k) for k in ("transform", "gate", "publish")}
+    settings = kol.settings_from_airflow(())
+    summary = kol.run_summary(
+        settings, kol.TransformPlan.from_dict(raw), raw["run_id"], raw["started_at"], results
+    )
+    steps.write_ledger(settings, summary)
+    line = f"run {summary.run_id} {summary.run_date}: {summary.status} — {summary.message}"
+    kol.log.info(line)
+    return line
+
+
+@dag(
+    schedule=kol.ALL_LANDED,
+    start_date=START,
+    catchup=False,
+    max_active_runs=1,
+    default_args=kol.default_args(retries=1),
+    params={
+        "date": kol.date_param(
+            "Rebuild as of D (YYYY-MM-DD); empty = the triggering landings' date"
+        )
+    },
+    tags=["kol", "transform"],
+    doc_md=__doc__,
+)
+def kol_transform() -> None:
+    p = plan()
+    built = transform(p)
+    gated = gate(p, built)
+    published = publish(p, gated)
+    [built, gated, published] >> record_run()
+
+
+kol_transform()

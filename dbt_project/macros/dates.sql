@@ -1,0 +1,49 @@
+{#- The run date D and the landing-date scope every model reads (ARCHITECTURE.md: "as of end of D"). -#}
+
+{#- Without --vars run_date, D is yesterday (UTC), like `kol run` without --date. -#}
+{% macro run_date_value() -%}
+    {%- set value = var('run_date', none) -%}
+    {%- if value is none or value == '' -%}
+        {%- set value = (modules.datetime.datetime.utcnow() - modules.datetime.timedelta(days=1)).strftime('%Y-%m-%d') -%}
+    {%- endif -%}
+    {{ return(value | string) }}
+{%- endmacro %}
+
+{% macro run_date() -%}
+    cast('{{ run_date_value() }}' as date)
+{%- endmacro %}
+
+{% macro excluded_dates_list() -%}
+    {%- set excluded = var('excluded_dates', []) -%}
+    {%- if excluded is string -%}{%- set excluded = excluded.split(',') | reject('equalto', '') | list -%}{%- endif -%}
+    {{ return(excluded) }}
+{%- endmacro %}
+
+{#- Landing dates a model may build on: up to D, never a rejected date. -#}
+{% macro landing_scope(column) -%}
+    {{ column }} <= {{ run_date() }}
+    {%- set excluded = excluded_dates_list() %}
+    {%- if excluded | length > 0 %}
+    and {{ column }} not in ({% for d in excluded %}cast('{{ d }}' as date){% if not loop.last %}, {% endif %}{% endfor %})
+    {%- endif %}
+{%- endmacro %}
+
+{#- Incremental facts read only D's partitions on a daily run; everything up to D on a full refresh. -#}
+{% macro incremental_landing_scope(column) -%}
+    {%- if is_incremental() -%}
+    {{ column }} = {{ run_date() }} and {{ landing_scope(column) }}
+    {%- else -%}
+    {{ landing_scope(column) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- End of a date as a naive UTC timestamp (midnight of the next day). -#}
+{% macro end_of_day(date_expr) -%}
+    (cast({{ date_expr }} as timestamp) + interval 1 day)
+{%- endmacro %}
+
+{#- "The last N days" = published in (end of D - N days, end of D]. -#}
+{% macro in_last_days(ts_column, as_of, days) -%}
+    ({{ ts_column }} > {{ end_of_day(as_of) }} - to_days(cast({{ days }} as integer))
+     and {{ ts_column }} <= {{ end_of_day(as_of) }})
+{%- endmacro %}

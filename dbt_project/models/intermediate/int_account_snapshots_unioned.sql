@@ -1,0 +1,32 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='landing_date',
+    on_schema_change='fail'
+) }}
+-- The five platforms' account snapshots in one grain: platform x account x snapshot_date.
+
+{% set platforms = ['instagram', 'facebook', 'tiktok', 'youtube', 'x'] %}
+
+with unioned as (
+    {% for p in platforms %}
+    select
+        platform,
+        creator_id,
+        account_id,
+        snapshot_date,
+        landing_date,
+        extracted_at,
+        handle,
+        display_name,
+        cast(followers as bigint) as followers,
+        cast(following as bigint) as following,
+        cast(posts_count as bigint) as posts_count,
+        followers_hidden
+    from {{ ref('stg_' ~ p ~ '__accounts') }}
+    where {{ incremental_landing_scope('landing_date') }}
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+)
+
+select * from unioned

@@ -1,0 +1,39 @@
+-- Comments published up to end of D with their sentiment and the flags behind comment
+-- authenticity: emoji-only (no letter or digit), generic (a seed phrase once emoji and
+-- punctuation are stripped), duplicate (the same text more than once on the account within the
+-- sentiment window, or the same commenter posting the same text twice).
+with comments as (
+    select *
+    from {{ ref('int_comments_unioned') }}
+    where published_at <= {{ end_of_day(run_date()) }}
+),
+
+sentiment as (
+    select * from {{ ref('int_comment_sentiment') }}
+),
+
+generic as (
+    select lower(trim(phrase)) as phrase from {{ ref('generic_comment_phrases') }}
+),
+
+normalised as (
+    select
+        comments.*,
+        sentiment.language_guess,
+        coalesce(sentiment.is_scored, false) as is_scored,
+        sentiment.compound,
+        trim(regexp_replace(
+            regexp_replace(lower(coalesce(comments.comment_text, '')), '[^\pL\pN\s]', ' ', 'g'),
+            '\s+', ' ', 'g'
+        )) as normalised_text
+    from comments
+    left join sentiment
+        on comments.platform = sentiment.platform and comments.comment_id = sentiment.comment_id
+)
+
+select
+    normalised.*,
+    normalised.normalised_text = '' as is_emoji_only,
+    generic.phrase is not null as is_generic
+from normalised
+left join generic on normalised.normalised_text = generic.phrase

@@ -1,0 +1,126 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='landing_date',
+    on_schema_change='fail'
+) }}
+-- One row per post and snapshot date with the unified metrics of METRICS.md "Per post".
+-- engagements = likes + comments + shares + saves where reported; NULL when neither likes nor
+-- comments are known (then nothing is known to add up); otherwise an unreported metric counts 0.
+-- views_gained / engagements_gained: change since the post's previous snapshot; for a post seen
+-- the first time, its full value when it was published since the previous day (a new post),
+-- else NULL (no baseline for an old post seen for the first time).
+
+{% set platforms = ['instagram', 'facebook', 'tiktok', 'youtube', 'x'] %}
+
+with posts as (
+    {% for p in platforms %}
+    select platform, post_id, creator_id, account_id, published_at, snapshot_date,
+           landing_date, extracted_at, likes, comments, shares, saves, views
+    from {{ ref('stg_' ~ p ~ '__posts') }}
+    where {{ incremental_landing_scope('landing_date') }}
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+),
+
+insights as (
+    select platform, post_id, snapshot_date, views, reach, saves, shares
+    from {{ ref('stg_instagram__post_insights') }}
+    where {{ incremental_landing_scope('landing_date') }}
+),
+
+unified as (
+    select
+        posts.platform,
+        posts.post_id,
+        posts.snapshot_date,
+        posts.landing_date,
+        posts.creator_id,
+        posts.account_id,
+        posts.published_at,
+        posts.extracted_at,
+        cast(posts.likes as bigint) as likes,
+        cast(posts.comments as bigint) as comments,
+        cast(case when posts.platform = 'instagram' then insights.shares else posts.shares end as bigint) as shares,
+        cast(case when posts.platform = 'instagram' then insights.saves else posts.saves end as bigint) as saves,
+        cast(case when posts.platform = 'instagram' then insights.views else posts.views end as bigint) as views,
+        cast(insights.reach as bigint) as reach
+    from posts
+    left join insights
+        on posts.platform = insights.platform
+        and posts.post_id = insights.post_id
+        and posts.snapshot_date = insights.snapshot_date
+),
+
+with_engagements as (
+    select
+        *,
+        case
+            when likes is null and comments is null then null
+            else coalesce(likes, 0) + coalesce(comments, 0) + coalesce(shares, 0) + coalesce(saves, 0)
+        end as engagements,
+        false as is_prior
+    from unified
+),
+
+{% if is_incremental() %}
+prior as (
+    -- each of today's posts' latest earlier snapshot, as the baseline for "gained"
+    select this.*, true as is_prior
+    from (
+        select platform, post_id, snapshot_date, landing_date, creator_id, account_id,
+               published_at, extracted_at, likes, comments, shares, saves, views, reach, engagements
+        from {{ this }}
+        where snapshot_date < {{ run_date() }}
+    ) as this
+    semi join with_engagements as today
+        on this.platform = today.platform and this.post_id = today.post_id
+    qualify row_number() over (partition by this.platform, this.post_id order by this.snapshot_date desc) = 1
+),
+{% endif %}
+
+combined as (
+    select * from with_engagements
+    {% if is_incremental() %}
+    union all by name
+    select * from prior
+    {% endif %}
+),
+
+with_previous as (
+    select
+        *,
+        lag(snapshot_date) over w as previous_snapshot_date,
+        lag(views) over w as previous_views,
+        lag(engagements) over w as previous_engagements
+    from combined
+    window w as (partition by platform, post_id order by snapshot_date)
+)
+
+select
+    platform,
+    post_id,
+    snapshot_date,
+    landing_date,
+    creator_id,
+    account_id,
+    published_at,
+    extracted_at,
+    likes,
+    comments,
+    shares,
+    saves,
+    views,
+    reach,
+    engagements,
+    previous_snapshot_date,
+    case
+        when previous_snapshot_date is not null then views - previous_views
+        when published_at > cast(snapshot_date as timestamp) - interval 1 day then views
+    end as views_gained,
+    case
+        when previous_snapshot_date is not null then engagements - previous_engagements
+        when published_at > cast(snapshot_date as timestamp) - interval 1 day then engagements
+    end as engagements_gained
+from with_previous
+where not is_prior

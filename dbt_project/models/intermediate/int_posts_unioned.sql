@@ -1,0 +1,49 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['platform', 'post_id'],
+    on_schema_change='fail'
+) }}
+-- One row per post (platform x post_id) with its latest attributes and the date it was first seen.
+
+{% set platforms = ['instagram', 'facebook', 'tiktok', 'youtube', 'x'] %}
+
+with unioned as (
+    {% for p in platforms %}
+    select platform, post_id, creator_id, account_id, published_at, caption, hashtags,
+           snapshot_date, landing_date, extracted_at
+    from {{ ref('stg_' ~ p ~ '__posts') }}
+    where {{ incremental_landing_scope('landing_date') }}
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+),
+
+latest as (
+    select
+        *,
+        min(snapshot_date) over (partition by platform, post_id) as first_seen_date
+    from unioned
+    qualify row_number() over (
+        partition by platform, post_id order by snapshot_date desc, extracted_at desc
+    ) = 1
+)
+
+select
+    latest.platform,
+    latest.post_id,
+    latest.creator_id,
+    latest.account_id,
+    latest.published_at,
+    latest.caption,
+    latest.hashtags,
+    {% if is_incremental() %}
+    least(latest.first_seen_date, coalesce(previous.first_seen_date, latest.first_seen_date)) as first_seen_date,
+    {% else %}
+    latest.first_seen_date,
+    {% endif %}
+    latest.snapshot_date as last_seen_date
+from latest
+{% if is_incremental() %}
+left join {{ this }} as previous
+    on previous.platform = latest.platform and previous.post_id = latest.post_id
+{% endif %}

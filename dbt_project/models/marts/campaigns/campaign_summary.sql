@@ -1,0 +1,72 @@
+{{ config(tags=['published']) }}
+-- One row per campaign as of D. Posts, views, engagements and EMV count each attributed post
+-- once; revenue includes every conversion of the campaign (also those that could not be given
+-- a platform); cost_usd is NULL when a fee has no usable fx rate (that row is unpriced).
+with campaigns as (
+    select * from {{ ref('stg_exports__campaigns') }}
+),
+
+creators as (
+    select
+        campaign_id,
+        count(distinct creator_id) as creators,
+        case when count(*) filter (where cost_usd is null) = 0 then sum(cost_usd) end as cost_usd
+    from {{ ref('fct_campaign_creator_performance') }}
+    group by all
+),
+
+posts as (
+    select
+        bridge.campaign_id,
+        count(*) as posts,
+        sum(performance.views) as views,
+        sum(performance.engagements) as engagements,
+        sum(performance.emv_usd) as emv_usd
+    from {{ ref('bridge_campaign_posts') }} as bridge
+    inner join {{ ref('fct_post_performance') }} as performance
+        on bridge.platform = performance.platform and bridge.post_id = performance.post_id
+    group by all
+),
+
+fx as (
+    select * from {{ ref('int_fx_rates_filled') }}
+),
+
+revenue as (
+    select
+        conversions.campaign_id,
+        sum(conversions.orders) as conversions,
+        case
+            when count(*) filter (where {{ usd_per_unit('conversions.currency', 'fx.usd_per_unit') }} is null) = 0
+            then sum(conversions.revenue * {{ usd_per_unit('conversions.currency', 'fx.usd_per_unit') }})
+        end as revenue_usd
+    from {{ ref('stg_exports__conversions') }} as conversions
+    left join fx on conversions.currency = fx.currency and conversions.conversion_date = fx.date
+    where conversions.conversion_date <= {{ run_date() }}
+    group by all
+)
+
+select
+    cast(campaigns.campaign_id as varchar) as campaign_id,
+    cast(campaigns.brand_id as varchar) as brand_id,
+    cast(campaigns.campaign_name as varchar) as name,
+    cast(campaigns.objective as varchar) as objective,
+    cast(campaigns.start_date as date) as start_date,
+    cast(campaigns.end_date as date) as end_date,
+    cast(campaigns.hashtag as varchar) as hashtag,
+    cast(coalesce(creators.creators, 0) as integer) as creators,
+    cast(coalesce(posts.posts, 0) as integer) as posts,
+    cast(creators.cost_usd as double) as cost_usd,
+    cast(posts.views as bigint) as views,
+    cast(posts.engagements as bigint) as engagements,
+    cast(posts.emv_usd as double) as emv_usd,
+    cast(coalesce(revenue.conversions, 0) as bigint) as conversions,
+    cast(coalesce(revenue.revenue_usd, case when revenue.campaign_id is null then 0.0 end) as double) as revenue_usd,
+    cast({{ safe_divide('coalesce(revenue.revenue_usd, case when revenue.campaign_id is null then 0.0 end) - creators.cost_usd', 'creators.cost_usd') }} as double) as roi,
+    cast({{ safe_divide('posts.emv_usd - creators.cost_usd', 'creators.cost_usd') }} as double) as emv_roi,
+    cast({{ safe_divide('creators.cost_usd', 'posts.engagements') }} as double) as cpe_usd,
+    cast({{ safe_divide('creators.cost_usd', 'posts.views') }} * 1000 as double) as cpm_usd
+from campaigns
+left join creators on campaigns.campaign_id = creators.campaign_id
+left join posts on campaigns.campaign_id = posts.campaign_id
+left join revenue on campaigns.campaign_id = revenue.campaign_id

@@ -1,0 +1,74 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='date',
+    on_schema_change='fail',
+    tags=['published']
+) }}
+-- One row per account snapshot date: followers, the change since the previous snapshot, posts
+-- published that day (new posts first seen by that day's snapshot), and views / engagements gained that day on
+-- the account's tracked posts (sum of int_post_metrics_daily.*_gained).
+with snapshots as (
+    select * from {{ ref('int_account_snapshots_unioned') }}
+),
+
+today as (
+    select * from snapshots
+    where {{ incremental_landing_scope('snapshot_date') }}
+),
+
+previous as (
+    select today.platform, today.creator_id, today.snapshot_date, earlier.followers as previous_followers
+    from today
+    asof inner join (select * from snapshots where {{ landing_scope('snapshot_date') }}) as earlier
+        on today.platform = earlier.platform
+        and today.creator_id = earlier.creator_id
+        and today.snapshot_date > earlier.snapshot_date
+),
+
+-- new posts: first seen on that date's snapshot and published since the start of the day before
+-- (a post published after yesterday's extraction counts once, on the day it is first seen;
+-- the 90-day history pulled on an account's first day is not "published that day")
+published as (
+    select platform, creator_id, first_seen_date as date, count(*) as posts_published
+    from {{ ref('int_posts_unioned') }}
+    where {{ incremental_landing_scope('first_seen_date') }}
+        and published_at >= cast(first_seen_date as timestamp) - interval 1 day
+    group by all
+),
+
+gained as (
+    select
+        platform,
+        creator_id,
+        snapshot_date as date,
+        sum(views_gained) as views,
+        sum(engagements_gained) as engagements
+    from {{ ref('int_post_metrics_daily') }}
+    where {{ incremental_landing_scope('snapshot_date') }}
+    group by all
+)
+
+select
+    cast(today.snapshot_date as date) as date,
+    cast(today.creator_id as varchar) as creator_id,
+    cast(today.platform as varchar) as platform,
+    cast(today.account_id as varchar) as account_id,
+    cast(today.followers as bigint) as followers,
+    cast(today.followers - previous.previous_followers as bigint) as followers_change,
+    cast(coalesce(published.posts_published, 0) as integer) as posts_published,
+    cast(gained.views as bigint) as views,
+    cast(gained.engagements as bigint) as engagements
+from today
+left join previous
+    on today.platform = previous.platform
+    and today.creator_id = previous.creator_id
+    and today.snapshot_date = previous.snapshot_date
+left join published
+    on today.platform = published.platform
+    and today.creator_id = published.creator_id
+    and today.snapshot_date = published.date
+left join gained
+    on today.platform = gained.platform
+    and today.creator_id = gained.creator_id
+    and today.snapshot_date = gained.date

@@ -1,0 +1,16 @@
+with source as (
+    {{ latest_export_snapshot('roster') }}
+)
+
+select
+    creator_id,
+    display_name,
+    lower(platform) as platform,
+    handle,
+    account_id,
+    niche,
+    upper(country) as country,
+    lower(language) as language,
+    landing_date
+from source
+qualify row_number() over (partition by creator_id, lower(platform) order by handle) = 1

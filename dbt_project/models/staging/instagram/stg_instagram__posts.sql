@@ -1,0 +1,26 @@
+-- shares, saves and views come from post insights (authorised creators only): NULL here.
+with source as (
+    select * from {{ source('instagram', 'posts') }}
+    where {{ landing_scope('cast(dt as date)') }}
+),
+
+renamed as (
+    select
+        {{ common_columns() }},
+        post_id,
+        caption,
+        {{ hashtags_from('caption') }} as hashtags,
+        timezone('UTC', published_at) as published_at,
+        media_type,
+        media_product_type,
+        permalink,
+        like_count as likes,
+        comments_count as comments,
+        cast(null as bigint) as shares,
+        cast(null as bigint) as saves,
+        cast(null as bigint) as views
+    from source
+)
+
+select * from renamed
+{{ dedupe_latest(['post_id']) }}

@@ -1,0 +1,23 @@
+with source as (
+    select * from {{ source('tiktok', 'posts') }}
+    where {{ landing_scope('cast(dt as date)') }}
+),
+
+renamed as (
+    select
+        {{ common_columns() }},
+        post_id,
+        video_description as caption,
+        {{ hashtags_from('video_description', 'hashtag_names') }} as hashtags,
+        timezone('UTC', published_at) as published_at,
+        region_code,
+        like_count as likes,
+        comment_count as comments,
+        share_count as shares,
+        cast(null as bigint) as saves,
+        view_count as views
+    from source
+)
+
+select * from renamed
+{{ dedupe_latest(['post_id']) }}

@@ -1,0 +1,22 @@
+with source as (
+    select * from {{ source('x', 'accounts') }}
+    where {{ landing_scope('cast(dt as date)') }}
+),
+
+renamed as (
+    select
+        {{ common_columns() }},
+        username as handle,
+        name as display_name,
+        followers_count as followers,
+        following_count as following,
+        tweet_count as posts_count,
+        listed_count,
+        verified as is_verified,
+        timezone('UTC', created_at) as account_created_at,
+        false as followers_hidden
+    from source
+)
+
+select * from renamed
+{{ dedupe_latest(['account_id']) }}

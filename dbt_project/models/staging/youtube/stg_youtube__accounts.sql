@@ -1,0 +1,23 @@
+with source as (
+    select * from {{ source('youtube', 'accounts') }}
+    where {{ landing_scope('cast(dt as date)') }}
+),
+
+renamed as (
+    select
+        {{ common_columns() }},
+        custom_url as handle,
+        title as display_name,
+        -- subscriberCount is NULL (not 0) when the channel hides it
+        case when coalesce(hidden_subscriber_count, false) then null else subscriber_count end as followers,
+        cast(null as bigint) as following,
+        video_count as posts_count,
+        view_count as total_views,
+        country,
+        uploads_playlist_id,
+        coalesce(hidden_subscriber_count, false) as followers_hidden
+    from source
+)
+
+select * from renamed
+{{ dedupe_latest(['account_id']) }}

@@ -1,0 +1,441 @@
+"""The quality gate: a GX Checkpoint over the suites of `suites.py`, with Data Docs.
+
+Frames are read through a read-only DuckDB connection (GX's SQL datasource does not work on
+DuckDB) and handed to GX's pandas datasource as one Parquet batch per check, so a single
+Checkpoint validates every suite and writes every result to the Data Docs site in
+`quality/data_docs/` (a file-backed GX context under `quality/gx/` keeps past runs' results,
+so the site is an audit trail). Nothing here writes to the warehouse or to `serving/`.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import duckdb
+import pandas as pd
+
+from expectations import report
+from expectations.marts import PLATFORMS, PUBLISHED_TABLES
+from expectations.suites import Check, GateInputs, build_checks
+from expectations.thresholds import load_thresholds
+
+log = logging.getLogger(__name__)
+
+DATASOURCE = "kol_gate"
+CHECKPOINT = "kol_quality_gate"
+DOCS_SITE = "kol_quality"
+# GX rebuilds the Data Docs index from every stored validation result, so the store keeps the
+# results of the newest runs only (the ledger and gate_runs.html keep every run's verdict).
+RESULTS_RETENTION_RUNS = 60
+_NOISY_LOGGERS = ("great_expectations", "posthog", "tzlocal")
+
+
+class GateFailure(NamedTuple):
+    """One failing expectation, enough for an operator to act without opening Data Docs."""
+
+    suite: str
+    expectation_type: str
+    table: str
+    column: str | None
+    observed_value: Any
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: _jsonable(v) for k, v in self._asdict().items()}
+
+
+@dataclass
+class GateResult:
+    """Outcome of one gate run (passed only when every expectation passed)."""
+
+    passed: bool
+    failures: list[GateFailure]
+    data_docs_index: Path
+    elapsed: float
+    counts: dict[str, int | None]
+    run_id: str = ""
+    run_date: date | None = None
+    evaluated: int = 0
+    suites: list[str] = field(default_factory=list)
+    report: Path | None = None  # quality/data_docs/gate_runs.html (works offline)
+
+    def summary(self) -> str:
+        """A readable verdict: what failed, on which table, with which observed value."""
+        head = (
+            f"Quality gate {'PASSED' if self.passed else 'FAILED'} for {self.run_date} "
+            f"(run {self.run_id}): {self.evaluated} expectations in {len(self.suites)} suites, "
+            f"{len(self.failures)} failed, {self.elapsed:.1f}s."
+        )
+        lines = [head]
+        lines += [f"  - [{f.suite}] {f.message}" for f in self.failures]
+        if not self.passed:
+            lines.append("  The previously published marts stay in place.")
+        lines.append(f"  Data Docs: {self.data_docs_index}")
+        if self.report is not None:
+            lines.append(f"  Gate report (offline): {self.report}")
+        return "\n".join(lines)
+
+
+class GateError(RuntimeError):
+    """The gate could not run at all (as opposed to running and failing)."""
+
+
+def silence_gx_logging() -> None:
+    """GX (and Airflow's plugin scan when imported after it) log thousands of lines."""
+    for name in _NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def run_gate(
+    warehouse: Path,
+    run_date: date,
+    quality_dir: Path,
+    *,
+    previous_serving_db: Path | None = None,
+    extracted_platforms: Sequence[str] = PLATFORMS,
+    run_id: str | None = None,
+    tables: Sequence[str] = PUBLISHED_TABLES,
+    landing_dir: Path | None = None,
+    thresholds_path: Path | None = None,
+) -> GateResult:
+    """Validate the marts in `warehouse` as of `run_date`; write Data Docs under quality_dir.
+
+    previous_serving_db: the currently published marts (baseline for volume and distribution
+    checks; None or a missing file on the first run). extracted_platforms: the platforms
+    this run extracted (freshness and volume apply only to them). landing_dir: KOL_HOME/landing,
+    to also check the account records landed for run_date (skipped when None).
+    """
+    started = time.monotonic()
+    silence_gx_logging()
+    quality_dir = Path(quality_dir).resolve()
+    run_id = run_id or f"gate-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+    unknown = sorted(set(extracted_platforms) - set(PLATFORMS))
+    if unknown:
+        raise GateError(f"unknown platform(s) {unknown}: expected a subset of {PLATFORMS}")
+    inputs = read_inputs(
+        Path(warehouse),
+        run_date,
+        tables,
+        previous_serving_db,
+        extracted_platforms,
+        load_thresholds(thresholds_path),
+    )
+    if landing_dir is not None:
+        inputs.landing_accounts = read_landing_accounts(
+            Path(landing_dir), run_date, inputs.extracted_platforms
+        )
+    checks = build_checks(inputs)
+    results, pages = _run_checkpoint(checks, quality_dir, run_id)
+    failures, evaluated = _failures(results, {c.suite: c for c in checks})
+    gate = GateResult(
+        passed=not failures,
+        failures=failures,
+        data_docs_index=quality_dir / "data_docs" / "index.html",
+        elapsed=time.monotonic() - started,
+        counts=dict(inputs.row_counts),
+        run_id=run_id,
+        run_date=run_date,
+        evaluated=evaluated,
+        suites=[c.suite for c in checks],
+        report=report.write_run(
+            quality_dir,
+            {
+                "run_id": run_id,
+                "run_date": run_date.isoformat(),
+                "passed": not failures,
+                "evaluated": evaluated,
+                "failures": [f.as_dict() for f in failures],
+                "extracted_platforms": list(inputs.extracted_platforms),
+                "finished_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+                "pages": pages,
+            },
+        ),
+    )
+    prune_results(quality_dir, keep=RESULTS_RETENTION_RUNS)
+    (log.info if gate.passed else log.error)("%s", gate.summary())
+    return gate
+
+
+def read_inputs(
+    warehouse: Path,
+    run_date: date,
+    tables: Sequence[str],
+    previous_serving_db: Path | None,
+    extracted_platforms: Sequence[str],
+    thresholds: dict[str, Any],
+) -> GateInputs:
+    """Read the marts (and the previous published baseline) through read-only connections."""
+    if not warehouse.exists():
+        raise GateError(f"warehouse {warehouse} does not exist: run `kol transform` first")
+    unknown = [t for t in tables if t not in PUBLISHED_TABLES]
+    if unknown:
+        raise GateError(f"no suite for table(s) {unknown}: add them to expectations/marts.py")
+    frames, types, counts = _read_tables(warehouse, tables)
+    previous: dict[str, pd.DataFrame] = {}
+    if previous_serving_db is not None and Path(previous_serving_db).exists():
+        previous, _, _ = _read_tables(Path(previous_serving_db), _baseline_tables(thresholds))
+    return GateInputs(
+        run_date=run_date,
+        extracted_platforms=tuple(extracted_platforms),
+        frames=frames,
+        column_types=types,
+        row_counts=counts,
+        previous=previous,
+        thresholds=thresholds,
+    )
+
+
+def read_landing_accounts(
+    landing_dir: Path, run_date: date, platforms: Sequence[str]
+) -> pd.DataFrame | None:
+    """Account records landed for run_date by the extracted platforms (None when none)."""
+    files = [
+        f
+        for p in platforms
+        for f in (landing_dir / "records" / "accounts" / f"platform={p}" / f"dt={run_date}").glob(
+            "*.parquet"
+        )
+    ]
+    if not files:
+        return None
+    con = duckdb.connect()
+    try:
+        frame = con.execute(
+            "SELECT * REPLACE (strftime(snapshot_date, '%Y-%m-%d') AS snapshot_date) "
+            "FROM read_parquet(?, hive_partitioning = true, union_by_name = true)",
+            [[str(f) for f in files]],
+        ).df()
+    finally:
+        con.close()
+    return frame.drop(columns=["dt"], errors="ignore")
+
+
+def _baseline_tables(thresholds: dict[str, Any]) -> list[str]:
+    tables = {"creator_scorecard"}
+    for spec in thresholds["volume"].values():
+        tables.update(spec["tables"])
+    return sorted(tables)
+
+
+def _read_tables(
+    db: Path, tables: Sequence[str]
+) -> tuple[dict[str, pd.DataFrame], dict[str, dict[str, str]], dict[str, int | None]]:
+    frames: dict[str, pd.DataFrame] = {}
+    types: dict[str, dict[str, str]] = {}
+    counts: dict[str, int | None] = {}
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        existing = {
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+            ).fetchall()
+        }
+        for table in tables:
+            if table not in existing:
+                counts[table] = None
+                continue
+            types[table] = {r[0]: r[1] for r in con.execute(f'DESCRIBE "{table}"').fetchall()}
+            frames[table] = con.execute(f'SELECT * FROM "{table}"').df()
+            counts[table] = len(frames[table])
+    finally:
+        con.close()
+    return frames, types, counts
+
+
+def _context(quality_dir: Path) -> Any:
+    """An ephemeral GX context whose results and Data Docs persist under quality_dir.
+
+    Suites and validation definitions are rebuilt from code every run, so they live in memory
+    (fast); validation results go to quality/gx/validations so the Data Docs index in
+    quality/data_docs lists every past run for auditors.
+    """
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    silence_gx_logging()
+    defaults = InMemoryStoreBackendDefaults()
+    defaults.stores[defaults.validation_results_store_name]["store_backend"] = {
+        "class_name": "TupleFilesystemStoreBackend",
+        "base_directory": str(quality_dir / "gx" / "validations"),
+    }
+    defaults.data_docs_sites = {
+        DOCS_SITE: {
+            "class_name": "SiteBuilder",
+            "show_how_to_buttons": False,
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(quality_dir / "data_docs"),
+            },
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        }
+    }
+    config = DataContextConfig(
+        store_backend_defaults=defaults,
+        progress_bars=ProgressBarsConfig(globally=False),
+        analytics_enabled=False,
+    )
+    return gx.get_context(mode="ephemeral", project_config=config)
+
+
+def _run_checkpoint(checks: list[Check], quality_dir: Path, run_id: str) -> Any:
+    """Register one Parquet batch, suite and validation definition per check; run them all.
+
+    Data Docs are built once for the whole run afterwards (GX's UpdateDataDocsAction rebuilds
+    the index after every single validation, which costs a second per suite).
+    """
+    import great_expectations as gx
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+    )
+
+    context = _context(quality_dir)
+    frame_dir = quality_dir / "gx" / "frames"
+    frame_dir.mkdir(parents=True, exist_ok=True)
+    source = context.data_sources.add_pandas(DATASOURCE)
+    definitions = []
+    for check in checks:
+        path = frame_dir / f"{check.suite}.parquet"
+        check.frame.to_parquet(path, index=False)
+        asset = source.add_parquet_asset(check.suite, path=path)
+        suite = context.suites.add(
+            gx.ExpectationSuite(name=check.suite, expectations=check.expectations)
+        )
+        definitions.append(
+            context.validation_definitions.add(
+                gx.ValidationDefinition(
+                    name=check.suite,
+                    data=asset.add_batch_definition_whole_dataframe("whole"),
+                    suite=suite,
+                )
+            )
+        )
+    checkpoint = context.checkpoints.add(
+        gx.Checkpoint(
+            name=CHECKPOINT,
+            validation_definitions=definitions,
+            result_format={"result_format": "BASIC", "partial_unexpected_count": 10},
+        )
+    )
+    result = checkpoint.run(run_id=gx.RunIdentifier(run_name=run_id, run_time=datetime.now(UTC)))
+    identifiers: list[Any] = list(result.run_results)
+    identifiers += [ExpectationSuiteIdentifier(name=c.suite) for c in checks]
+    context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=identifiers)
+    return result, _pages(context, result, quality_dir / "data_docs")
+
+
+def prune_results(quality_dir: Path, keep: int) -> list[str]:
+    """Drop stored GX results of all but the newest `keep` runs (their HTML pages stay)."""
+    store = quality_dir / "gx" / "validations"
+    old = report.read_runs(quality_dir)[keep:]
+    for run in old:
+        for suite in run.get("pages", {}):
+            # The store keeps results at <suite parts>/<run_id>/<run time>/<batch>.json.
+            shutil.rmtree(store.joinpath(*suite.split("."), run["run_id"]), ignore_errors=True)
+    return [run["run_id"] for run in old]
+
+
+def _pages(context: Any, result: Any, docs_dir: Path) -> dict[str, str]:
+    """suite -> this run's validation page, relative to the Data Docs folder."""
+    pages = {}
+    for identifier, validation in result.run_results.items():
+        for site in context.get_docs_sites_urls(
+            resource_identifier=identifier, site_name=DOCS_SITE
+        ):
+            url = site.get("site_url") or ""
+            path = Path(url.removeprefix("file://"))
+            if path.is_relative_to(docs_dir):
+                pages[validation.suite_name] = path.relative_to(docs_dir).as_posix()
+    return pages
+
+
+def _failures(results: Any, checks: dict[str, Check]) -> tuple[list[GateFailure], int]:
+    failures: list[GateFailure] = []
+    evaluated = 0
+    for validation in results.run_results.values():
+        suite = validation.suite_name
+        for er in validation.results:
+            evaluated += 1
+            if not er.success:
+                failures.append(_failure(suite, er, checks.get(suite)))
+    return failures, evaluated
+
+
+def _failure(suite: str, er: Any, check: Check | None) -> GateFailure:
+    config = er.expectation_config
+    meta = config.meta or {}
+    kwargs = config.kwargs or {}
+    table = meta.get("table") or (check.table if check else "?")
+    column = meta["column"] if "column" in meta else kwargs.get("column")
+    result = er.result or {}
+    exception = _exception_message(er.exception_info)
+    if "observed_value" in result:
+        observed = result["observed_value"]
+    elif "partial_unexpected_list" in result:
+        observed = result["partial_unexpected_list"][:10]
+    else:
+        observed = None
+    if (check is not None and check.suite.startswith("cross.")) or (
+        check and "presence" in check.suite
+    ):
+        # A computed one-row frame: its single value is the observation.
+        observed = _single_value(check, kwargs.get("column"), observed)
+    detail = f"observed {_jsonable(observed)!r}"
+    if result.get("unexpected_count") and suite.startswith("mart."):
+        detail += f" in {result['unexpected_count']} of {result.get('element_count')} rows"
+    if exception:
+        detail = f"could not be evaluated: {exception.strip().splitlines()[0]}"
+    where = f"{table}.{column}" if column else table
+    if meta.get("platform"):
+        where += f" [{meta['platform']}]"
+    what = (config.description or "failed").rstrip(".")
+    message = f"{where}: {config.type} — {what}; {detail}"
+    return GateFailure(suite, config.type, table, column, _jsonable(observed), message)
+
+
+def _exception_message(info: Any) -> str | None:
+    """GX nests exception details per metric; find the first message, if any raised."""
+    if not isinstance(info, dict):
+        return None
+    if info.get("raised_exception") and info.get("exception_message"):
+        return str(info["exception_message"])
+    for value in info.values():
+        found = _exception_message(value)
+        if found:
+            return found
+    return None
+
+
+def _single_value(check: Check, column: str | None, default: Any) -> Any:
+    if column and column in check.frame.columns and len(check.frame) == 1:
+        return check.frame[column].iloc[0]
+    return default
+
+
+def _jsonable(value: Any) -> Any:
+    """Observed values as plain JSON types (for the ledger and messages)."""
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if hasattr(value, "item"):
+        try:
+            value = value.item()
+        except (ValueError, AttributeError):
+            return str(value)
+    if isinstance(value, float):
+        return None if value != value else round(value, 6)
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    return str(value)

@@ -1,0 +1,217 @@
+"""Extract one platform for one run date into the landing zone: fetch -> raw pages -> records.
+
+`extract_platform` always returns the manifest, also when the platform's quota stops it
+(status "partial" with the reason) or every account failed ("failed"). It raises only on
+a programming error; a failed account never stops the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from ingestion.http import Auth, HttpClient, RetryPolicy
+from ingestion.landing import RawWriter, check_run_id, earlier_manifests, write_manifest
+from ingestion.manifest import (
+    base_manifest,
+    commit_entities,
+    now_iso,
+    platform_schemas,
+    skipped_manifest,
+    status_of,
+)
+from ingestion.parsing import Collected
+from ingestion.platforms import get_platform
+from ingestion.platforms.base import ExtractSession
+from ingestion.redaction import IdentityHasher, Redactor
+from ingestion.roster import RosterEntry
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class ExtractRequest:
+    """Everything one platform's extraction needs, as plain values (pipeline passes them)."""
+
+    platform: str
+    run_date: date
+    run_id: str
+    landing_root: Path
+    roster: list[RosterEntry]  # entries for this platform (others are ignored)
+    base_url: str
+    token: str = field(repr=False)
+    instagram_user_id: str | None = None
+    salt: str = field(default="", repr=False)
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
+
+
+def first_sight_keys(
+    root: Path, source: str, run_date: date, entries: list[RosterEntry]
+) -> set[str]:
+    """Accounts no earlier date landed: they get the 90-day first pull."""
+    seen: set[str] = set()
+    for manifest in earlier_manifests(root, source, run_date):
+        seen.update(manifest.get("accounts", {}).get("landed", []))
+    return {e.key for e in entries if e.key not in seen}
+
+
+def extract_platform(req: ExtractRequest, progress: Progress | None = None) -> dict[str, Any]:
+    """Run one platform for `req.run_date`; returns the manifest it wrote."""
+    platform = get_platform(req.platform)
+    check_run_id(req.run_id)
+    root = Path(req.landing_root)
+    entries = [e for e in req.roster if e.platform == req.platform]
+    if not req.token:
+        return skipped_manifest(
+            req.platform,
+            req.run_id,
+            req.run_date,
+            f"no credential: set KOL_{req.platform.upper()}_TOKEN",
+        )
+    started = now_iso()
+    redactor = Redactor([req.token])
+    hasher = IdentityHasher(req.salt, platform.identity_fields, platform.identity_object_fields)
+    client = HttpClient(
+        req.platform,
+        req.base_url,
+        Auth(req.token, platform.auth_param),
+        req.policy,
+        redactor,
+        classify=platform.classify,
+        scrub_body=lambda text: hasher.text(redactor.text(text)),
+        sleep=req.sleep,
+    )
+    raw = RawWriter(root, req.platform, req.run_date, req.run_id)
+    session = ExtractSession(
+        platform=req.platform,
+        run_date=req.run_date,
+        run_id=req.run_id,
+        client=client,
+        raw=raw,
+        collected=Collected(source=req.platform),
+        specs=platform.specs,
+        salt=req.salt,
+        first_sight=first_sight_keys(root, req.platform, req.run_date, entries),
+    )
+    notify = _progress(req.platform, len(entries), session, progress)
+    session.on_account_done = notify
+    valid = []
+    for entry in entries:
+        problem = platform.invalid(entry)
+        if problem:
+            session.fail(entry, problem)
+        else:
+            valid.append(entry)
+    try:
+        platform.extract(session, valid, {"instagram_user_id": req.instagram_user_id})
+    finally:
+        client.close()
+        raw_files = raw.close()
+    manifest = _finish(req, session, raw_files, started, len(entries))
+    write_manifest(root, req.platform, req.run_date, manifest)
+    raw.discard_other_runs()
+    summary = summary_line(manifest)
+    log.info("%s", summary)
+    if progress:
+        final = _counts(req.platform, len(entries), session)
+        progress({**final, "event": "done", "summary": summary, "status": manifest["status"]})
+    return manifest
+
+
+def _finish(
+    req: ExtractRequest, s: ExtractSession, raw_files: dict[str, str], started: str, total: int
+) -> dict[str, Any]:
+    root = Path(req.landing_root)
+    committed = commit_entities(
+        root,
+        req.platform,
+        req.run_date,
+        req.run_id,
+        s.collected,
+        platform_schemas(req.platform),
+        req.platform,
+    )
+    drift, drift_warnings = s.collected.drift()
+    for warning in drift_warnings:
+        s.warn_once(warning)
+    problems = []
+    if s.stopped:
+        problems.append(s.stopped)
+    if s.failed:
+        problems.append(f"{len(s.failed)} of {total} accounts failed")
+    problems.extend(s.warnings)
+    manifest = base_manifest(req.platform, req.run_id, req.run_date, started)
+    manifest.update(
+        status=status_of(total, len(s.landed_accounts), problems, quota_hit=s.quota_hit),
+        reason="; ".join(problems),
+        finished_at=now_iso(),
+        entities=committed["entities"],
+        quarantine=committed["quarantine"],
+        accounts={
+            "total": total,
+            "ok": len(s.landed_accounts),
+            "failed": [{"account": f.account, "error": f.error} for f in s.failed],
+            "skipped": [{"account": f.account, "error": f.error} for f in s.skipped],
+            "landed": sorted(s.landed_accounts),
+            "first_sight": sorted(s.first_sight & set(s.landed_accounts)),
+        },
+        requests=s.client.requests,
+        retries=s.client.retries,
+        waited_seconds=round(s.client.waited, 3),
+        warnings=s.warnings,
+        field_checks=drift,
+        raw_dir=f"raw/platform={req.platform}/endpoint=*/dt={req.run_date}/run={req.run_id}",
+        raw_files=raw_files,
+    )
+    if not total:
+        manifest["status"], manifest["reason"] = "skipped", "no roster accounts for this platform"
+    return manifest
+
+
+def _counts(platform: str, total: int, s: ExtractSession) -> dict[str, Any]:
+    """Where the run stands (every progress event carries it, the final one too)."""
+    return {
+        "platform": platform,
+        "accounts_done": min(s.accounts_done(), total),
+        "accounts_total": total,
+        "records": sum(len(r) for r in s.collected.rows.values()),
+        "quarantined": len(s.collected.quarantined),
+        "requests": s.client.requests,
+        "retries": s.client.retries,
+    }
+
+
+def _progress(
+    platform: str, total: int, s: ExtractSession, progress: Progress | None
+) -> Callable[[], None]:
+    def notify() -> None:
+        if progress is not None:
+            progress({**_counts(platform, total, s), "event": "account"})
+
+    return notify
+
+
+def summary_line(manifest: dict[str, Any]) -> str:
+    """One line a person can read: what landed, what failed, how hard the API was."""
+    acc = manifest.get("accounts", {})
+    parts = [
+        f"{name} {e['landed']}" for name, e in manifest.get("entities", {}).items() if e["landed"]
+    ]
+    quarantined = sum(e["quarantined"] for e in manifest.get("entities", {}).values())
+    line = (
+        f"{manifest['source']} {manifest['run_date']}: {manifest['status']} — "
+        f"{acc.get('ok', 0)}/{acc.get('total', 0)} accounts, "
+        f"{', '.join(parts) or 'no records'}, {quarantined} quarantined, "
+        f"{manifest.get('requests', 0)} requests, {manifest.get('retries', 0)} retries"
+    )
+    if manifest.get("reason"):
+        line += f" ({manifest['reason']})"
+    return line

@@ -1,0 +1,294 @@
+"""The immutable landing zone: raw pages, typed records, quarantine and manifests on disk.
+
+Every file appears whole or not at all (written under a hidden temporary name, fsynced,
+then renamed), so a reader never sees half a file and a killed run leaves only temporaries
+that no glob matches. A re-run of a date replaces that date's partitions: old parts are
+removed and the new ones renamed in; the manifest, written last, names the current run.
+Layout: docs/internals.md "Landing records".
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+MANIFEST_DIR = "manifests"
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:+-]{0,127}$")
+
+
+def check_run_id(run_id: str) -> str:
+    """Run ids name files and directories: keep them to a safe alphabet."""
+    if not _RUN_ID.match(run_id or ""):
+        raise ValueError(
+            f"run_id {run_id!r} must be 1-128 characters of letters, digits and . _ : + - "
+            "(it becomes part of file names)"
+        )
+    return run_id
+
+
+@dataclass
+class Quarantined:
+    """A rejected record and why; it is kept, never dropped."""
+
+    source: str
+    entity: str
+    reason: str
+    record: Any
+    endpoint: str | None = None
+    file: str | None = None
+    line: int | None = None
+    record_index: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"source": self.source, "entity": self.entity}
+        for key in ("endpoint", "file", "line", "record_index"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        out["reason"] = self.reason
+        out["record"] = self.record
+        return out
+
+
+# --- paths ------------------------------------------------------------------------------
+
+
+def raw_dir(root: Path, platform: str, endpoint: str, run_date: date, run_id: str) -> Path:
+    return (
+        root
+        / "raw"
+        / f"platform={platform}"
+        / f"endpoint={endpoint}"
+        / f"dt={run_date}"
+        / f"run={run_id}"
+    )
+
+
+def records_dir(root: Path, entity: str, run_date: date, platform: str | None = None) -> Path:
+    base = root / "records" / entity
+    if platform:
+        base = base / f"platform={platform}"
+    return base / f"dt={run_date}"
+
+
+def manifest_path(root: Path, source: str, run_date: date) -> Path:
+    return root / MANIFEST_DIR / f"dt={run_date}" / f"{source}.json"
+
+
+def rel(root: Path, path: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+# --- atomic primitives ------------------------------------------------------------------
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _tmp_name(final: Path, run_id: str) -> Path:
+    # Hidden and without the data suffix: no reader glob (*.parquet, *.jsonl*) matches it.
+    return final.with_name(f".{final.name}.{run_id}.tmp")
+
+
+def atomic_write_bytes(final: Path, data: bytes, run_id: str = "w") -> None:
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_name(final, run_id)
+    with tmp.open("wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, final)
+    _fsync_dir(final.parent)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def replace_partition(
+    directory: Path, final_name: str, data: bytes | None, run_id: str, suffix: str
+) -> Path | None:
+    """Make `final_name` the only data file of `directory` (None: leave it empty).
+
+    The new file is fully written first; then the old parts go and the new one is renamed
+    in, so a reader sees old parts, nothing, or the new part, never a mix or a half file.
+    """
+    final = directory / final_name
+    tmp = None
+    if data is not None:
+        directory.mkdir(parents=True, exist_ok=True)
+        tmp = _tmp_name(final, run_id)
+        with tmp.open("wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    if directory.exists():
+        for old in directory.iterdir():
+            if old == tmp:
+                continue
+            is_old_part = old.name.endswith(suffix) and not old.name.startswith(".")
+            is_stale_tmp = old.name.startswith(".") and old.name.endswith(".tmp")
+            if is_old_part or is_stale_tmp:
+                old.unlink(missing_ok=True)
+    if tmp is None:
+        return None
+    os.replace(tmp, final)
+    _fsync_dir(directory)
+    return final
+
+
+def parquet_bytes(rows: list[dict[str, Any]], schema: pa.Schema) -> bytes:
+    table = pa.Table.from_pylist(rows, schema=schema)
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression="zstd")
+    return sink.getvalue()
+
+
+def write_records(
+    root: Path,
+    entity: str,
+    run_date: date,
+    run_id: str,
+    rows: list[dict[str, Any]],
+    schema: pa.Schema,
+    platform: str | None = None,
+) -> tuple[str, str] | None:
+    """Replace the (entity[, platform], date) partition; return (relative path, sha256)."""
+    directory = records_dir(root, entity, run_date, platform)
+    data = parquet_bytes(rows, schema) if rows else None
+    final = replace_partition(directory, f"part-{run_id}.parquet", data, run_id, ".parquet")
+    if final is None:
+        return None
+    return rel(root, final), hashlib.sha256(data or b"").hexdigest()
+
+
+def write_quarantine(
+    root: Path, source: str, run_date: date, run_id: str, items: list[Quarantined]
+) -> tuple[str, str] | None:
+    directory = root / "quarantine" / source / f"dt={run_date}"
+    data = None
+    if items:
+        text = "".join(
+            json.dumps(q.to_dict(), ensure_ascii=False, default=str) + "\n" for q in items
+        )
+        data = text.encode("utf-8")
+    final = replace_partition(directory, f"{run_id}.jsonl", data, run_id, ".jsonl")
+    if final is None:
+        return None
+    return rel(root, final), hashlib.sha256(data or b"").hexdigest()
+
+
+def write_manifest(root: Path, source: str, run_date: date, manifest: dict[str, Any]) -> Path:
+    """Written last: the manifest is what makes a run current."""
+    path = manifest_path(root, source, run_date)
+    data = json.dumps(manifest, indent=2, sort_keys=False, default=str).encode("utf-8")
+    atomic_write_bytes(path, data, manifest.get("run_id", "m"))
+    return path
+
+
+def read_manifest(root: Path, source: str, run_date: date) -> dict[str, Any] | None:
+    path = manifest_path(root, source, run_date)
+    if not path.exists():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def earlier_manifests(root: Path, source: str, before: date) -> Iterator[dict[str, Any]]:
+    """Manifests of `source` for dates strictly before `before` (for first-sight checks)."""
+    base = root / MANIFEST_DIR
+    if not base.is_dir():
+        return
+    for day_dir in sorted(base.glob("dt=*")):
+        try:
+            day = date.fromisoformat(day_dir.name[3:])
+        except ValueError:
+            continue
+        path = day_dir / f"{source}.json"
+        if day < before and path.exists():
+            try:
+                yield json.loads(path.read_text(encoding="utf-8"))
+            except ValueError:
+                continue
+
+
+# --- raw pages --------------------------------------------------------------------------
+
+
+class RawWriter:
+    """Gzip JSON lines per endpoint for one (platform, date, run); visible only when closed."""
+
+    def __init__(self, root: Path, platform: str, run_date: date, run_id: str) -> None:
+        self.root, self.platform, self.run_date, self.run_id = root, platform, run_date, run_id
+        self._open: dict[str, tuple[Path, Any, gzip.GzipFile]] = {}
+
+    def write(self, line: dict[str, Any]) -> None:
+        endpoint = line["endpoint"]
+        if endpoint not in self._open:
+            directory = raw_dir(self.root, self.platform, endpoint, self.run_date, self.run_id)
+            directory.mkdir(parents=True, exist_ok=True)
+            final = directory / "part-00000.jsonl.gz"
+            fh = _tmp_name(final, self.run_id).open("wb")
+            self._open[endpoint] = (final, fh, gzip.GzipFile(fileobj=fh, mode="wb"))
+        gz = self._open[endpoint][2]
+        gz.write((json.dumps(line, ensure_ascii=False, default=str) + "\n").encode("utf-8"))
+
+    def close(self) -> dict[str, str]:
+        """Finish every file (fsync + rename); return {relative path: sha256}."""
+        done: dict[str, str] = {}
+        for final, fh, gz in self._open.values():
+            gz.close()
+            fh.flush()
+            os.fsync(fh.fileno())
+            fh.close()
+            os.replace(_tmp_name(final, self.run_id), final)
+            _fsync_dir(final.parent)
+            done[rel(self.root, final)] = sha256_file(final)
+        self._open.clear()
+        return done
+
+    def discard_other_runs(self) -> None:
+        """After the manifest names this run, older runs' raw pages of the date go."""
+        base = self.root / "raw" / f"platform={self.platform}"
+        for day_dir in base.glob(f"endpoint=*/dt={self.run_date}"):
+            for run_dir in day_dir.glob("run=*"):
+                if run_dir.name != f"run={self.run_id}":
+                    shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def read_raw_lines(
+    root: Path, platform: str, run_date: date, run_id: str
+) -> Iterator[dict[str, Any]]:
+    """Every raw line of one run, in the order written per endpoint."""
+    base = root / "raw" / f"platform={platform}"
+    for path in sorted(base.glob(f"endpoint=*/dt={run_date}/run={run_id}/part-*.jsonl.gz")):
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            for text in fh:
+                if text.strip():
+                    yield json.loads(text)

@@ -1,0 +1,342 @@
+"""From a raw page line to typed records: the one parse path extraction and reparse share.
+
+A platform module declares, per endpoint, which entity a page holds and how to build one
+record from one item (`EndpointSpec`). `parse_line` does the rest the same way for every
+platform: decode the body, count what was served, land what is well-formed, quarantine the
+rest with a reason. Because it reads only the raw line, `kol reparse` gives the same records.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from ingestion.landing import Quarantined
+from ingestion.records import api_schema
+from ingestion.redaction import author_hash
+
+
+class BadRecord(ValueError):
+    """One item is not the documented shape; the message is the quarantine reason."""
+
+
+class BadShape(ValueError):
+    """The page as a whole is not the documented shape (counts as one quarantined record)."""
+
+
+# --- coercion: strict where the docs are strict, NULL where the platform is silent ----
+
+_INT_RE = re.compile(r"^-?\d+$")
+
+
+def req_id(value: Any, name: str) -> str:
+    if isinstance(value, bool) or value is None:
+        raise BadRecord(f"missing required id `{name}`")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    raise BadRecord(f"`{name}` must be a non-empty string id, got {type(value).__name__}")
+
+
+def opt_int(value: Any, name: str) -> int | None:
+    """Counts: ints, or numeric strings (YouTube sends every count as a string)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise BadRecord(f"`{name}` must be a count, got a boolean")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and _INT_RE.match(value.strip()):
+        return int(value.strip())
+    raise BadRecord(f"`{name}` must be a whole number, got {value!r:.40}")
+
+
+def opt_str(value: Any, name: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise BadRecord(f"`{name}` must be text, got {type(value).__name__}")
+
+
+def opt_bool(value: Any, name: str) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    raise BadRecord(f"`{name}` must be true/false, got {value!r:.40}")
+
+
+def ts_iso(value: Any, name: str, required: bool = True) -> datetime | None:
+    """ISO 8601 / RFC 3339 (`+0000`, `Z`, fractions) to an aware UTC datetime."""
+    if value is None and not required:
+        return None
+    if not isinstance(value, str):
+        raise BadRecord(f"`{name}` must be an ISO 8601 timestamp, got {value!r:.40}")
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise BadRecord(f"`{name}` is not an ISO 8601 timestamp: {value!r:.40}") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def ts_unix(value: Any, name: str) -> datetime:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise BadRecord(f"`{name}` must be Unix seconds, got {value!r:.40}")
+    try:
+        seconds = float(value)
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        raise BadRecord(f"`{name}` is not Unix seconds: {value!r:.40}") from None
+
+
+def str_list(value: Any, name: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise BadRecord(f"`{name}` must be a list of strings")
+    return list(value)
+
+
+def items_at(body: Any, *path: str, required: bool = True) -> list[Any]:
+    """The list at `path` in the body (absent -> [] unless required); wrong type -> BadShape."""
+    node = body
+    for key in path:
+        if not isinstance(node, dict):
+            raise BadShape(f"expected an object at `{'.'.join(path)}`")
+        if key not in node:
+            if required:
+                raise BadShape(f"missing `{'.'.join(path)}`")
+            return []
+        node = node[key]
+    if node is None and not required:
+        return []
+    if not isinstance(node, list):
+        raise BadShape(f"`{'.'.join(path)}` must be a list, got {type(node).__name__}")
+    return node
+
+
+# --- the page context -------------------------------------------------------------------
+
+
+@dataclass
+class PageContext:
+    """What a builder may know: the raw line (accounts, request context) and the salt."""
+
+    line: dict[str, Any]
+    salt: str
+    body: Any = None
+
+    @property
+    def accounts(self) -> list[dict[str, Any]]:
+        return self.line.get("accounts") or []
+
+    @property
+    def account(self) -> dict[str, Any]:
+        if not self.accounts:
+            raise BadShape("raw line names no account")
+        return self.accounts[0]
+
+    @property
+    def context(self) -> dict[str, Any]:
+        return self.line.get("context") or {}
+
+    def account_by(self, key: str, value: str | None) -> dict[str, Any]:
+        """The roster account a batch item belongs to (YouTube channel id, X username)."""
+        if value is not None:
+            for acc in self.accounts:
+                if str(acc.get(key) or "").casefold() == value.casefold():
+                    return acc
+        raise BadRecord(f"item {key}={value!r} was not requested for any roster account")
+
+    def hashed(self, identity: Any) -> str | None:
+        if identity is None:
+            return None
+        return author_hash(str(identity), self.salt)
+
+
+Builder = Callable[[Any, PageContext], dict[str, Any]]
+Lister = Callable[[Any, PageContext], list[Any]]
+
+
+@dataclass(frozen=True)
+class Section:
+    """One kind of record inside a page: where the items are, and how to build one."""
+
+    entity: str
+    items: Lister
+    build: Builder
+    # Dotted paths the docs promise in every item: their absence across most of a run's
+    # records means the API changed shape (a renamed metric would otherwise be a silent NULL).
+    expected: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EndpointSpec:
+    """A page of this endpoint holds these sections; an unreadable one counts as `entity`."""
+
+    entity: str
+    sections: tuple[Section, ...]
+
+
+KEY_OF: dict[str, str] = {
+    "accounts": "account_id",
+    "posts": "post_id",
+    "post_insights": "post_id",
+    "comments": "comment_id",
+}
+
+
+@dataclass
+class Collected:
+    """Records, quarantine and served counts of one (source, date) run."""
+
+    source: str
+    rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    quarantined: list[Quarantined] = field(default_factory=list)
+    served: Counter[str] = field(default_factory=Counter)
+    checked: Counter[str] = field(default_factory=Counter)  # items checked per entity
+    absent: Counter[tuple[str, str]] = field(default_factory=Counter)  # (entity, path)
+    _seen: dict[str, set[str]] = field(default_factory=dict)
+
+    def land(self, entity: str, row: dict[str, Any], endpoint: str, raw: Any) -> None:
+        """Land a row unless its key already landed in this run (then quarantine it)."""
+        key = row.get(KEY_OF.get(entity, ""))
+        seen = self._seen.setdefault(entity, set())
+        if key is not None and key in seen:
+            self.quarantine(entity, endpoint, f"duplicate {KEY_OF[entity]} {key} in this run", raw)
+            return
+        if key is not None:
+            seen.add(key)
+        self.rows.setdefault(entity, []).append(row)
+
+    def quarantine(
+        self, entity: str, endpoint: str, reason: str, record: Any, **where: Any
+    ) -> None:
+        self.quarantined.append(
+            Quarantined(
+                source=self.source,
+                entity=entity,
+                reason=reason,
+                record=record,
+                endpoint=endpoint,
+                **where,
+            )
+        )
+
+    def check_fields(self, entity: str, item: Any, expected: tuple[str, ...]) -> None:
+        if not expected or not isinstance(item, dict):
+            return
+        self.checked[entity] += 1
+        for path in expected:
+            node: Any = item
+            for key in path.split("."):
+                node = node.get(key) if isinstance(node, dict) else None
+            if node is None:
+                self.absent[(entity, path)] += 1
+
+    def drift(self, min_records: int = 10, share: float = 0.5) -> tuple[dict[str, Any], list[str]]:
+        """Field-absence report for the manifest, and warnings where most records lack one."""
+        report: dict[str, Any] = {}
+        warnings = []
+        for (entity, path), n in sorted(self.absent.items()):
+            total = self.checked[entity]
+            report.setdefault(entity, {"records": total, "absent": {}})["absent"][path] = n
+            if total >= min_records and n / total >= share:
+                warnings.append(
+                    f"{entity}: `{path}` absent in {n} of {total} records — did the API "
+                    "change shape? those values are NULL"
+                )
+        return report, warnings
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        entities = set(self.served) | set(self.rows) | {q.entity for q in self.quarantined}
+        out = {}
+        for entity in sorted(entities):
+            landed = len(self.rows.get(entity, []))
+            quarantined = sum(1 for q in self.quarantined if q.entity == entity)
+            out[entity] = {
+                "served": self.served[entity],
+                "landed": landed,
+                "quarantined": quarantined,
+            }
+        return out
+
+
+def _common(line: dict[str, Any]) -> dict[str, Any]:
+    received = line.get("received_at")
+    return {
+        "snapshot_date": date.fromisoformat(line["snapshot_date"]),
+        "run_id": line.get("run_id"),
+        "extracted_at": datetime.fromisoformat(received) if received else None,
+    }
+
+
+def _typed(entity: str, platform: str, row: dict[str, Any]) -> dict[str, Any]:
+    schema = api_schema(entity, platform)
+    extra = set(row) - set(schema.names)
+    if extra:
+        raise AssertionError(f"{platform} {entity} builder made unknown columns {sorted(extra)}")
+    return {name: row.get(name) for name in schema.names}
+
+
+def parse_line(
+    line: dict[str, Any], specs: dict[str, EndpointSpec], salt: str, out: Collected
+) -> Any:
+    """Parse one raw page into `out`; return the decoded body (None if unreadable).
+
+    Only exchanges whose outcome was "ok" hold records; error answers are audit lines.
+    """
+    if line.get("outcome") != "ok":
+        return None
+    endpoint = line["endpoint"]
+    spec = specs[endpoint]
+    where = {"record_index": None}
+    try:
+        body = json.loads(line.get("body") or "")
+    except ValueError as exc:
+        out.served[spec.entity] += 1
+        out.quarantine(
+            spec.entity,
+            endpoint,
+            f"page is not valid JSON ({exc.msg} at char {exc.pos})",
+            _page_ref(line),
+            **where,
+        )
+        return None
+    ctx = PageContext(line, salt, body)
+    common = _common(line)
+    try:
+        sections = [(s, s.items(body, ctx)) for s in spec.sections]
+    except (BadShape, BadRecord) as exc:
+        out.served[spec.entity] += 1
+        out.quarantine(spec.entity, endpoint, f"page shape: {exc}", _page_ref(line), **where)
+        return None
+    for section, items in sections:
+        for index, item in enumerate(items):
+            out.served[section.entity] += 1
+            out.check_fields(section.entity, item, section.expected)
+            try:
+                row = section.build(item, ctx)
+                row = _typed(section.entity, line["platform"], {**row, **common})
+            except (BadRecord, BadShape) as exc:
+                out.quarantine(section.entity, endpoint, str(exc), item, record_index=index)
+                continue
+            out.land(section.entity, row, endpoint, item)
+    return body
+
+
+def _page_ref(line: dict[str, Any]) -> dict[str, Any]:
+    """What a quarantined page keeps: where it came from and the (scrubbed) body."""
+    return {
+        "url": line.get("request", {}).get("url"),
+        "accounts": [a.get("handle") for a in line.get("accounts") or []],
+        "received_at": line.get("received_at"),
+        "body": (line.get("body") or "")[:20000],
+    }

@@ -1,0 +1,237 @@
+"""TikTok Research API: user info, video query in <=30-day windows, comment lists.
+
+TikTok answers errors inside a 200 as well: `error.code` other than "ok" is an error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from ingestion.http import (
+    AccountNotFound,
+    HttpError,
+    QuotaExceeded,
+    Retry,
+    default_classify,
+    dig,
+    tiktok_next,
+)
+from ingestion.parsing import (
+    BadRecord,
+    BadShape,
+    EndpointSpec,
+    PageContext,
+    Section,
+    items_at,
+    opt_bool,
+    opt_int,
+    opt_str,
+    req_id,
+    str_list,
+    ts_unix,
+)
+from ingestion.platforms.base import ExtractSession, Platform, list_len, split_days, take_pages
+from ingestion.roster import RosterEntry
+
+MAX_WINDOW_DAYS = 30
+USER_FIELDS = "display_name,bio_description,is_verified,follower_count,following_count,likes_count,video_count"
+VIDEO_FIELDS = (
+    "id,create_time,username,region_code,video_description,view_count,like_count,"
+    "comment_count,share_count,hashtag_names"
+)
+COMMENT_FIELDS = "id,video_id,text,like_count,reply_count,create_time"
+RETRYABLE = {"rate_limit_exceeded", "internal_error", "server_error", "service_unavailable"}
+NOT_FOUND_HINTS = ("not_found", "invalid_user", "user_not", "private")
+
+
+def _data(body: Any, ctx: PageContext) -> dict[str, Any]:
+    data = dig(body, "data")
+    if not isinstance(data, dict):
+        raise BadShape("missing `data` object")
+    return data
+
+
+def _user(data: dict[str, Any], ctx: PageContext) -> dict[str, Any]:
+    handle = ctx.account["handle"]
+    return {
+        "creator_id": ctx.account["creator_id"],
+        "account_id": handle,  # the Research API has no user id: the username is the key
+        "username": opt_str(data.get("username"), "username") or handle,
+        "display_name": opt_str(data.get("display_name"), "display_name"),
+        "bio_description": opt_str(data.get("bio_description"), "bio_description"),
+        "is_verified": opt_bool(data.get("is_verified"), "is_verified"),
+        "follower_count": opt_int(data.get("follower_count"), "follower_count"),
+        "following_count": opt_int(data.get("following_count"), "following_count"),
+        "likes_count": opt_int(data.get("likes_count"), "likes_count"),
+        "video_count": opt_int(data.get("video_count"), "video_count"),
+    }
+
+
+def _video(item: Any, ctx: PageContext) -> dict[str, Any]:
+    if not isinstance(item, dict):
+        raise BadRecord("video is not an object")
+    return {
+        "creator_id": ctx.account["creator_id"],
+        "account_id": ctx.account["handle"],
+        "post_id": req_id(item.get("id"), "id"),
+        "username": opt_str(item.get("username"), "username"),
+        "published_at": ts_unix(item.get("create_time"), "create_time"),
+        "region_code": opt_str(item.get("region_code"), "region_code"),
+        "video_description": opt_str(item.get("video_description"), "video_description"),
+        "view_count": opt_int(item.get("view_count"), "view_count"),
+        "like_count": opt_int(item.get("like_count"), "like_count"),
+        "comment_count": opt_int(item.get("comment_count"), "comment_count"),
+        "share_count": opt_int(item.get("share_count"), "share_count"),
+        "hashtag_names": str_list(item.get("hashtag_names"), "hashtag_names"),
+    }
+
+
+def _comment(item: Any, ctx: PageContext) -> dict[str, Any]:
+    if not isinstance(item, dict):
+        raise BadRecord("comment is not an object")
+    video = item.get("video_id", ctx.context.get("post_id"))
+    return {
+        "creator_id": ctx.account["creator_id"],
+        "account_id": ctx.account["handle"],
+        "comment_id": req_id(item.get("id"), "id"),
+        "post_id": req_id(video, "video_id"),
+        "text": opt_str(item.get("text"), "text"),
+        "published_at": ts_unix(item.get("create_time"), "create_time"),
+        "like_count": opt_int(item.get("like_count"), "like_count"),
+        "reply_count": opt_int(item.get("reply_count"), "reply_count"),
+        "author_hash": None,
+    }
+
+
+SPECS = {
+    "user_info": EndpointSpec(
+        "accounts",
+        (
+            Section(
+                "accounts",
+                lambda b, c: [_data(b, c)],
+                _user,
+                ("follower_count", "following_count", "likes_count", "video_count"),
+            ),
+        ),
+    ),
+    "video_query": EndpointSpec(
+        "posts",
+        (
+            Section(
+                "posts",
+                lambda b, c: items_at(_data(b, c), "videos", required=False),
+                _video,
+                ("view_count", "like_count", "comment_count", "share_count"),
+            ),
+        ),
+    ),
+    "comment_list": EndpointSpec(
+        "comments",
+        (
+            Section(
+                "comments",
+                lambda b, c: items_at(_data(b, c), "comments", required=False),
+                _comment,
+                ("text", "like_count"),
+            ),
+        ),
+    ),
+}
+
+
+class TikTok(Platform):
+    name = "tiktok"
+    specs = SPECS
+
+    def classify(self, resp: requests.Response, body: Any) -> Retry | None:
+        err = dig(body, "error")
+        code = err.get("code") if isinstance(err, dict) else None
+        if code in (None, "ok"):
+            return default_classify(resp, body)
+        message = f"TikTok error {code}: {str(err.get('message') or '')[:200]}"
+        if "quota" in str(code):
+            raise QuotaExceeded(message, resp.status_code, str(code))
+        if code in RETRYABLE or resp.status_code == 429 or resp.status_code >= 500:
+            return Retry(message)
+        if any(hint in str(code) for hint in NOT_FOUND_HINTS):
+            raise AccountNotFound(message, resp.status_code, str(code))
+        raise HttpError(message, resp.status_code, str(code))
+
+    def extract(
+        self, s: ExtractSession, entries: list[RosterEntry], config: dict[str, Any]
+    ) -> None:
+        for entry in entries:
+            s.run_account(entry, lambda e: self._account(s, e))
+
+    def _account(self, s: ExtractSession, entry: RosterEntry) -> None:
+        s.fetch(
+            "user_info",
+            [entry],
+            "POST",
+            "/v2/research/user/info/",
+            params={"fields": USER_FIELDS},
+            json_body={"username": entry.handle},
+        )
+        first = s.window.posts_start(s.is_first_sight(entry)).date()
+        recent: list[str] = []
+        for lo, hi in split_days(first, s.run_date, MAX_WINDOW_DAYS):
+            query = {
+                "query": {
+                    "and": [
+                        {
+                            "operation": "EQ",
+                            "field_name": "username",
+                            "field_values": [entry.handle],
+                        }
+                    ]
+                },
+                "start_date": lo.strftime("%Y%m%d"),
+                "end_date": hi.strftime("%Y%m%d"),
+                "max_count": 100,
+            }
+            pages = s.pages(
+                "video_query",
+                [entry],
+                "POST",
+                "/v2/research/video/query/",
+                lambda b: tiktok_next(b, with_search_id=True),
+                params={"fields": VIDEO_FIELDS},
+                json_body=query,
+            )
+            for body in pages:
+                recent.extend(_recent_ids(body, s))
+        for video_id in dict.fromkeys(recent):
+            pages = s.pages(
+                "comment_list",
+                [entry],
+                "POST",
+                "/v2/research/video/comment/list/",
+                lambda b: tiktok_next(b, with_search_id=False),
+                params={"fields": COMMENT_FIELDS},
+                json_body={
+                    "video_id": int(video_id) if video_id.isdigit() else video_id,
+                    "max_count": 100,
+                    "cursor": 0,
+                },
+                context={"post_id": video_id},
+            )
+            take_pages(pages, lambda b: list_len(b, "data", "comments"))
+
+
+def _recent_ids(body: Any, s: ExtractSession) -> list[str]:
+    out = []
+    for item in dig(body, "data", "videos") or []:
+        if isinstance(item, dict) and isinstance(item.get("id"), int | str):
+            try:
+                published = ts_unix(item.get("create_time"), "create_time")
+            except BadRecord:
+                continue
+            if s.window.wants_comments(published):
+                out.append(str(item["id"]))
+    return out
+
+
+PLATFORM = TikTok()

@@ -1,0 +1,270 @@
+"""X API v2: users by username (100 a call), user tweets, replies via recent search.
+
+Unknown users come back in `errors[]` with HTTP 200. Recent search needs a paid tier: its
+403 is reported once and comments are skipped for the rest of the run, not retried.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from ingestion.http import (
+    AccessDenied,
+    AccountNotFound,
+    QuotaExceeded,
+    Retry,
+    chunks,
+    default_classify,
+    dig,
+    error_message,
+    page_token_next,
+)
+from ingestion.parsing import (
+    BadRecord,
+    EndpointSpec,
+    PageContext,
+    Section,
+    items_at,
+    opt_bool,
+    opt_int,
+    opt_str,
+    req_id,
+    ts_iso,
+)
+from ingestion.platforms.base import ExtractSession, Platform, list_len, take_pages
+from ingestion.roster import RosterEntry
+
+BATCH = 100
+USER_FIELDS = "created_at,description,verified,public_metrics"
+TWEET_FIELDS = "created_at,public_metrics,conversation_id,entities"
+REPLY_FIELDS = "created_at,public_metrics,author_id"
+SEARCH_PATH = "/2/tweets/search/recent"
+
+
+def _metrics(item: dict[str, Any]) -> dict[str, Any]:
+    metrics = item.get("public_metrics")
+    if metrics is None:
+        return {}
+    if not isinstance(metrics, dict):
+        raise BadRecord("`public_metrics` must be an object")
+    return metrics
+
+
+def _user(item: Any, ctx: PageContext) -> dict[str, Any]:
+    if not isinstance(item, dict):
+        raise BadRecord("user is not an object")
+    username = opt_str(item.get("username"), "username")
+    account = ctx.account_by("handle", username)
+    m = _metrics(item)
+    return {
+        "creator_id": account["creator_id"],
+        "account_id": req_id(item.get("id"), "id"),
+        "username": username,
+        "name": opt_str(item.get("name"), "name"),
+        "description": opt_str(item.get("description"), "description"),
+        "verified": opt_bool(item.get("verified"), "verified"),
+        "created_at": ts_iso(item.get("created_at"), "created_at", required=False),
+        "followers_count": opt_int(m.get("followers_count"), "followers_count"),
+        "following_count": opt_int(m.get("following_count"), "following_count"),
+        "tweet_count": opt_int(m.get("tweet_count"), "tweet_count"),
+        "listed_count": opt_int(m.get("listed_count"), "listed_count"),
+    }
+
+
+def _hashtags(item: dict[str, Any]) -> list[str]:
+    tags = dig(item, "entities", "hashtags") or []
+    if not isinstance(tags, list):
+        raise BadRecord("`entities.hashtags` must be a list")
+    return [t["tag"] for t in tags if isinstance(t, dict) and isinstance(t.get("tag"), str)]
+
+
+def _tweet(item: Any, ctx: PageContext) -> dict[str, Any]:
+    if not isinstance(item, dict):
+        raise BadRecord("tweet is not an object")
+    m = _metrics(item)
+    return {
+        "creator_id": ctx.account["creator_id"],
+        "account_id": req_id(ctx.context.get("user_id"), "user_id"),
+        "post_id": req_id(item.get("id"), "id"),
+        "text": opt_str(item.get("text"), "text"),
+        "published_at": ts_iso(item.get("created_at"), "created_at"),
+        "conversation_id": opt_str(item.get("conversation_id"), "conversation_id"),
+        "hashtags": _hashtags(item),
+        **{
+            k: opt_int(m.get(k), k)
+            for k in (
+                "retweet_count",
+                "reply_count",
+                "like_count",
+                "quote_count",
+                "bookmark_count",
+                "impression_count",
+            )
+        },
+    }
+
+
+def _reply(item: Any, ctx: PageContext) -> dict[str, Any]:
+    if not isinstance(item, dict):
+        raise BadRecord("reply is not an object")
+    m = _metrics(item)
+    return {
+        "creator_id": ctx.account["creator_id"],
+        "account_id": req_id(ctx.context.get("user_id"), "user_id"),
+        "comment_id": req_id(item.get("id"), "id"),
+        "post_id": req_id(ctx.context.get("post_id"), "post_id"),
+        "text": opt_str(item.get("text"), "text"),
+        "published_at": ts_iso(item.get("created_at"), "created_at"),
+        "like_count": opt_int(m.get("like_count"), "like_count"),
+        "reply_count": opt_int(m.get("reply_count"), "reply_count"),
+        "author_hash": ctx.hashed(item.get("author_id")),
+    }
+
+
+def _usage_capped(body: Any) -> bool:
+    """X's daily/monthly cap is a 429 too, but waiting for the window reset will not help."""
+    if not isinstance(body, dict):
+        return False
+    return body.get("title") == "UsageCapExceeded" or "usage-capped" in str(body.get("type", ""))
+
+
+def _data(body: Any, ctx: PageContext) -> list[Any]:
+    return items_at(body, "data", required=False)
+
+
+SPECS = {
+    "users_by": EndpointSpec(
+        "accounts", (Section("accounts", _data, _user, ("public_metrics.followers_count",)),)
+    ),
+    "tweets": EndpointSpec(
+        "posts",
+        (Section("posts", _data, _tweet, ("public_metrics.like_count", "created_at")),),
+    ),
+    "replies": EndpointSpec("comments", (Section("comments", _data, _reply, ("text",)),)),
+}
+
+
+class X(Platform):
+    name = "x"
+    handle_rule = (r"^[A-Za-z0-9_]{1,15}$", "1-15 letters, digits or _")
+    id_rule = (r"^\d{1,19}$", "digits only")
+    identity_fields = ("author_id",)
+    specs = SPECS
+
+    def classify(self, resp: requests.Response, body: Any) -> Retry | None:
+        if resp.status_code == 429 and _usage_capped(body):
+            raise QuotaExceeded(
+                f"HTTP 429 usage cap: {error_message(body)}", 429, "UsageCapExceeded"
+            )
+        if resp.status_code == 403 and SEARCH_PATH in resp.url:
+            raise AccessDenied(
+                f"HTTP 403 on recent search: {error_message(body)} (needs a paid X API tier)", 403
+            )
+        return default_classify(resp, body)
+
+    def extract(
+        self, s: ExtractSession, entries: list[RosterEntry], config: dict[str, Any]
+    ) -> None:
+        ids: dict[str, str] = {}
+        for batch in chunks(entries, BATCH):
+            s.run_group(batch, lambda b: ids.update(self._users(s, b)), final=False)
+        state = {"replies": True}
+        for entry in s.pending(entries):
+            s.run_account(
+                entry, lambda e: self._account(s, e, e.account_id or ids.get(e.key), state)
+            )
+
+    def _users(self, s: ExtractSession, batch: list[RosterEntry]) -> dict[str, str]:
+        body = s.fetch(
+            "users_by",
+            batch,
+            "GET",
+            "/2/users/by",
+            params={"usernames": ",".join(e.handle for e in batch), "user.fields": USER_FIELDS},
+        )
+        if body is None:
+            return {}
+        found = {
+            str(u.get("username", "")).casefold(): str(u.get("id"))
+            for u in dig(body, "data") or []
+            if isinstance(u, dict) and u.get("id") is not None
+        }
+        problems = {
+            str(e.get("value", "")).casefold(): e.get("detail") or e.get("title") or "unknown user"
+            for e in dig(body, "errors") or []
+            if isinstance(e, dict)
+        }
+        out = {}
+        for entry in batch:
+            handle = entry.handle.casefold()
+            if handle in found:
+                out[entry.key] = found[handle]
+            else:
+                s.fail(
+                    entry,
+                    f"X user @{entry.handle} not found: {problems.get(handle, 'not returned by /2/users/by')}",
+                )
+        return out
+
+    def _account(
+        self, s: ExtractSession, entry: RosterEntry, user_id: str | None, state: dict[str, bool]
+    ) -> None:
+        if not user_id:
+            raise AccountNotFound(f"X user @{entry.handle}: no user id (roster or /2/users/by)")
+        start = s.window.posts_start(s.is_first_sight(entry)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        recent: list[str] = []
+        pages = s.pages(
+            "tweets",
+            [entry],
+            "GET",
+            f"/2/users/{user_id}/tweets",
+            lambda b: page_token_next(b, "pagination_token", "meta", "next_token"),
+            params={
+                "max_results": 100,
+                "start_time": start,
+                "tweet.fields": TWEET_FIELDS,
+                "exclude": "retweets",
+            },
+            context={"user_id": user_id},
+        )
+        for body in pages:
+            recent.extend(_recent_ids(body, s))
+        for tweet_id in dict.fromkeys(recent):
+            if not state["replies"]:
+                return
+            pages = s.pages(
+                "replies",
+                [entry],
+                "GET",
+                SEARCH_PATH,
+                lambda b: page_token_next(b, "next_token", "meta", "next_token"),
+                params={
+                    "query": f"conversation_id:{tweet_id} is:reply",
+                    "tweet.fields": REPLY_FIELDS,
+                    "max_results": 100,
+                },
+                context={"user_id": user_id, "post_id": tweet_id},
+            )
+            try:
+                take_pages(pages, lambda b: list_len(b, "data"))
+            except AccessDenied as exc:
+                state["replies"] = False
+                s.warn_once(f"replies (comments) skipped for this run: {exc}")
+
+
+def _recent_ids(body: Any, s: ExtractSession) -> list[str]:
+    out = []
+    for item in dig(body, "data") or []:
+        if isinstance(item, dict) and isinstance(item.get("id"), str):
+            try:
+                published = ts_iso(item.get("created_at"), "created_at")
+            except BadRecord:
+                continue
+            if s.window.wants_comments(published):
+                out.append(item["id"])
+    return out
+
+
+PLATFORM = X()

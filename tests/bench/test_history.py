@@ -1,0 +1,127 @@
+"""The cheap history the benchmark builds: copies of one landed day, shifted back in time."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, date, datetime
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from bench import history
+from ingestion.records import EXPORT_SCHEMAS, api_schema
+
+SOURCE = date(2026, 11, 23)
+
+
+def _post(post_id: str, published: datetime) -> dict:
+    return {
+        "creator_id": "c1",
+        "account_id": "UC1",
+        "snapshot_date": SOURCE,
+        "run_id": "real-run",
+        "extracted_at": datetime(2026, 11, 24, 3, 0, tzinfo=UTC),
+        "post_id": post_id,
+        "title": "t",
+        "description": None,
+        "tags": ["a"],
+        "published_at": published,
+        "view_count": 10,
+        "like_count": None,
+        "comment_count": 2,
+    }
+
+
+@pytest.fixture
+def landing(tmp_path):
+    """One landed day: two YouTube posts, the brands export, and both manifests."""
+    root = tmp_path / "home" / "landing"
+    posts = root / "records/posts/platform=youtube" / f"dt={SOURCE}" / "part-real-run.parquet"
+    posts.parent.mkdir(parents=True)
+    rows = [
+        _post("vid1", datetime(2026, 11, 20, 12, tzinfo=UTC)),
+        _post("vid2", datetime(2026, 11, 1, 8, tzinfo=UTC)),
+    ]
+    pq.write_table(pa.Table.from_pylist(rows, schema=api_schema("posts", "youtube")), posts)
+    brands = root / "records/brands" / f"dt={SOURCE}" / "part-real-run.parquet"
+    brands.parent.mkdir(parents=True)
+    pq.write_table(EXPORT_SCHEMAS["brands"].empty_table(), brands)
+    mdir = root / "manifests" / f"dt={SOURCE}"
+    mdir.mkdir(parents=True)
+    manifest = {
+        "source": "youtube",
+        "run_id": "real-run",
+        "run_date": str(SOURCE),
+        "entities": {"posts": {"served": 2, "landed": 2, "quarantined": 0, "files": ["x"]}},
+        "accounts": {"landed": ["UC1"]},
+    }
+    (mdir / "youtube.json").write_text(json.dumps(manifest))
+    (mdir / "exports.json").write_text(
+        json.dumps({"source": "exports", "run_id": "real-run", "entities": {"brands": {}}})
+    )
+    (mdir / "_gate.json").write_text(json.dumps({"status": "passed"}))
+    return root
+
+
+def test_a_copied_day_is_the_source_shifted_back(landing):
+    target = date(2026, 11, 13)  # 10 days back: still block 0, ids unchanged
+    history.fabricate_history(landing, SOURCE, [target], workers=1)
+    out = landing / "records/posts/platform=youtube" / f"dt={target}"
+    rows = pq.read_table(next(out.glob("*.parquet"))).to_pylist()
+    assert [r["post_id"] for r in rows] == ["vid1", "vid2"]
+    assert {r["snapshot_date"] for r in rows} == {target}
+    assert {r["run_id"] for r in rows} == {"bench-history-20261113"}
+    assert rows[0]["extracted_at"] == datetime(2026, 11, 14, 3, 0, tzinfo=UTC)
+    assert rows[0]["published_at"] == datetime(2026, 11, 20, 12, tzinfo=UTC)
+    assert rows[0]["tags"] == ["a"] and rows[0]["like_count"] is None
+
+
+def test_each_30_days_back_starts_a_block_of_distinct_older_posts(landing):
+    target = date(2026, 9, 19)  # 65 days back: block 2
+    history.fabricate_history(landing, SOURCE, [target], workers=1)
+    out = landing / "records/posts/platform=youtube" / f"dt={target}"
+    rows = pq.read_table(next(out.glob("*.parquet"))).to_pylist()
+    assert [r["post_id"] for r in rows] == ["vid1h2", "vid2h2"]
+    assert rows[0]["published_at"] == datetime(2026, 9, 21, 12, tzinfo=UTC)  # 60 days earlier
+
+
+def test_copied_manifests_name_the_copied_files_with_their_checksums(landing):
+    target = date(2026, 11, 21)
+    stats = history.fabricate_history(landing, SOURCE, [target], workers=1)
+    mdir = landing / "manifests" / f"dt={target}"
+    assert sorted(p.name for p in mdir.iterdir()) == ["exports.json", "youtube.json"]
+    m = json.loads((mdir / "youtube.json").read_text())
+    assert m["run_date"] == str(target) and m["accounts"] == {"landed": ["UC1"]}
+    (path,) = m["entities"]["posts"]["files"]
+    assert f"dt={target}" in path
+    digest = hashlib.sha256((landing / path).read_bytes()).hexdigest()
+    assert m["entities"]["posts"]["sha256"] == {path: digest}
+    assert stats.days == 1 and stats.files == 2
+
+
+def test_exports_are_hard_linked_not_rewritten(landing):
+    target = date(2026, 11, 22)
+    history.fabricate_history(landing, SOURCE, [target], workers=1)
+    src = next((landing / "records/brands" / f"dt={SOURCE}").glob("*.parquet"))
+    dst = next((landing / "records/brands" / f"dt={target}").glob("*.parquet"))
+    assert src.stat().st_ino == dst.stat().st_ino
+
+
+def test_clone_links_landing_and_copies_the_warehouse(landing, tmp_path):
+    home = landing.parent
+    (home / "warehouse.duckdb").write_bytes(b"db")
+    clone = tmp_path / "clone"
+    history.clone_home(home, clone)
+    f = next((landing / "records/posts").rglob("*.parquet"))
+    g = clone / "landing" / f.relative_to(landing)
+    assert f.stat().st_ino == g.stat().st_ino
+    assert (clone / "warehouse.duckdb").stat().st_ino != (home / "warehouse.duckdb").stat().st_ino
+    (clone / "warehouse.duckdb").write_bytes(b"changed")
+    assert (home / "warehouse.duckdb").read_bytes() == b"db"
+
+
+def test_a_day_with_nothing_landed_is_an_error_naming_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match="2026-11-23"):
+        history.fabricate_history(tmp_path, SOURCE, [date(2026, 11, 1)])

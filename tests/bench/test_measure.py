@@ -1,0 +1,41 @@
+"""Timing and memory of one child process, as the benchmark records them."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+from bench.measure import StageFailed, run_timed
+
+
+def test_peak_memory_of_a_child_is_its_own_not_the_harness(tmp_path):
+    code = "x = bytearray(200 * 1024 * 1024); import time; time.sleep(0.3)"
+    t = run_timed([sys.executable, "-c", code], os.environ, tmp_path / "a.log", cwd=tmp_path)
+    assert t.exit_code == 0
+    assert 200 <= t.max_rss_mb < 400
+    assert 200 <= t.peak_rss_mb < 400
+    assert t.seconds >= 0.3
+
+
+def test_a_failing_command_raises_with_its_exit_code_and_log_tail(tmp_path):
+    code = "import sys; print('line one'); print('what went wrong', file=sys.stderr); sys.exit(3)"
+    with pytest.raises(
+        StageFailed, match=r"(?s)exited 3 after .*ends with:\nline one\nwhat went wrong"
+    ) as err:
+        run_timed([sys.executable, "-c", code], os.environ, tmp_path / "b.log", cwd=tmp_path)
+    assert str(tmp_path / "b.log") in str(err.value)
+
+
+def test_a_command_past_its_timeout_is_killed_with_its_children(tmp_path):
+    code = "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); time.sleep(60)"
+    t = run_timed(
+        [sys.executable, "-c", code],
+        os.environ,
+        tmp_path / "c.log",
+        cwd=tmp_path,
+        timeout=2,
+        check=False,
+    )
+    assert t.exit_code == -9 and t.seconds < 20

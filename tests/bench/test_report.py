@@ -1,0 +1,125 @@
+"""The numbers the benchmark reports: medians, ratios side by side, targets, the table."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import report
+from bench.run import _histories, _stages, slowest_stage
+
+
+def _samples(seconds: list[float], **extra) -> list[dict]:
+    return [{"seconds": s, "peak_rss_mb": 100.0 * (i + 1), **extra} for i, s in enumerate(seconds)]
+
+
+@pytest.fixture
+def stages() -> dict:
+    raw = {
+        "extract_land": [
+            {"seconds": 20.0, "peak_rss_mb": 300.0, "records_per_s": 1000.0},
+            {"seconds": 25.0, "peak_rss_mb": 310.0, "records_per_s": 800.0},
+            {"seconds": 30.0, "peak_rss_mb": 290.0, "records_per_s": 600.0},
+        ],
+        "reparse": _samples([5.0, 5.0, 5.0], records_per_s=4000.0),
+        "duckdb_scan": _samples([1.0, 1.0, 1.0], engine_seconds=0.5),
+        "transform_incremental@30": _samples([10.0, 12.0, 11.0]),
+        "transform_incremental@365": _samples([14.0, 12.0, 13.0]),
+        "gate": _samples([4.0, 2.0, 3.0]),
+        "kol_run": [{"seconds": 700.0, "peak_rss_mb": 5000.0}],
+    }
+    return {k: report.summarise_stage(v) for k, v in raw.items()}
+
+
+def test_a_stage_reports_median_range_and_the_largest_peak(stages):
+    st = stages["transform_incremental@30"]
+    assert st["seconds"] == {"n": 3, "median": 11.0, "min": 10.0, "max": 12.0}
+    assert st["peak_rss_mb"] == 300.0
+    assert stages["extract_land"]["records_per_s"]["median"] == 800.0
+
+
+def test_ratios_divide_the_medians_of_the_same_run(stages):
+    r = report.ratios(stages, [30, 365], primary=365)
+    assert r["transform_vs_scan"] == pytest.approx(13.0 / 0.5)
+    assert r["incremental_long_vs_short_history"] == pytest.approx(13.0 / 11.0)
+    assert r["extract_vs_parse_rate"] == pytest.approx(800.0 / 4000.0)
+    assert r["gate_vs_transform"] == pytest.approx(3.0 / 13.0)
+
+
+def test_a_single_history_has_no_history_ratio(stages):
+    r = report.ratios(stages, [30], primary=30)
+    assert r["incremental_long_vs_short_history"] is None
+    assert r["transform_vs_scan"] == pytest.approx(11.0 / 0.5)
+
+
+def test_targets_say_which_are_met_and_which_are_missed(stages):
+    status = {
+        t["target"]: t["status"]
+        for t in report.target_status(stages, report.ratios(stages, [30, 365], 365))
+    }
+    assert status["whole kol run ≤ 10 min"] == "MISSES"  # 700 s
+    assert status["peak RSS ≤ 4 GB"] == "MISSES"  # 5,000 MB in kol_run
+    assert status["incremental 365/30 ≤ 1.3"] == "meets"  # 1.18
+    assert status["transform-incremental ≤ 10× DuckDB scan"] == "MISSES"  # 26×
+    assert status["extract+land ≥ 50% of parse rate"] == "MISSES"  # 0.2
+
+
+def test_a_missing_stage_is_not_applicable_rather_than_a_crash():
+    assert report.Target("x", "k", 1.0).check(None) == "n/a"
+    r = report.ratios({}, [30, 365], primary=365)
+    assert r["transform_vs_scan"] is None and r["gate_vs_transform"] is None
+
+
+def test_the_table_has_one_line_per_stage_and_the_history_ratio(stages):
+    result = {
+        "size": "small",
+        "reps": 3,
+        "histories": [30, 365],
+        "world": {"run_date": "2026-11-24", "accounts": 1000, "creators": 415},
+        "stages": stages,
+        "ratios": report.ratios(stages, [30, 365], 365),
+        "targets": report.target_status(stages, report.ratios(stages, [30, 365], 365)),
+    }
+    md = report.markdown(result)
+    assert (
+        "| transform: dbt build, incremental day [365 days of history] | 13.00 | 12.00–14.00 |"
+        in md
+    )
+    assert "| incremental day, 365 / 30 days of history | 1.18 |" in md
+    assert md.count("\n| ") >= len(stages) + 5 + 4
+
+
+def test_the_slowest_stage_ignores_the_composite_run(stages):
+    raw = {k: v["samples"] for k, v in stages.items()}
+    assert slowest_stage(raw) == "extract_land"  # 25 s median; kol_run (700 s) is not a stage
+
+
+def test_bad_options_are_refused_with_the_reason():
+    import argparse
+
+    with pytest.raises(argparse.ArgumentTypeError, match="at least 2 days"):
+        _histories("1,30")
+    with pytest.raises(argparse.ArgumentTypeError, match="unknown stage"):
+        _stages("transform,compile")
+    assert _stages("publish") == {"publish", "gate", "transform"}
+    assert _histories("365, 30") == [30, 365]
+
+
+def test_dbt_timings_sum_node_time_by_kind_and_list_the_slowest(tmp_path):
+    import json
+
+    from bench.run import dbt_timings
+
+    target = tmp_path / "dbt" / "target"
+    target.mkdir(parents=True)
+    results = [
+        {"unique_id": "model.kol.a", "execution_time": 2.0},
+        {"unique_id": "model.kol.b", "execution_time": 5.5},
+        {"unique_id": "unit_test.kol.a.t1", "execution_time": 1.25},
+        {"unique_id": "test.kol.not_null_a", "execution_time": None},
+    ]
+    (target / "run_results.json").write_text(json.dumps({"elapsed_time": 9.0, "results": results}))
+    t = dbt_timings(tmp_path, top=2)
+    assert t["dbt_elapsed"] == 9.0 and t["dbt_nodes"] == 4
+    assert t["dbt_seconds_by_kind"] == {"model": 7.5, "test": 0.0, "unit_test": 1.25}
+    assert [n["node"] for n in t["dbt_slowest"]] == ["model.kol.b", "model.kol.a"]
+    assert dbt_timings(tmp_path / "nowhere") == {}

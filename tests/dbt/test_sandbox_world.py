@@ -1,0 +1,103 @@
+"""The marts find what the sandbox world was built to show (slow: real extraction + dbt build).
+
+A small seeded world is served by the real sandbox, extracted by the real extractors for three
+days and built once: the platform the world makes lag must have the highest lag_index, and bot
+accounts (bought followers, spam comments, inflated following) must score a lower
+audience_quality_score than the genuine accounts of the same tier.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+from statistics import mean
+
+import duckdb
+import pytest
+
+from ingestion.exports import load_exports
+from ingestion.extract import ExtractRequest, extract_platform
+from ingestion.records import PLATFORMS
+from ingestion.roster import read_roster
+from ingestion.sandbox import SANDBOX_IG_USER_ID, SandboxServer, WorldConfig, export_world
+from ingestion.sandbox.world import World
+from pipeline.transform import run_dbt
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+END = date(2026, 11, 20)
+DAYS = 3
+CONFIG = WorldConfig(seed=42, creators=30, end_date=END)
+
+
+def land_world(home: Path) -> None:
+    world_dir = home / "world"
+    world_dir.mkdir(parents=True)
+    export_world(CONFIG, world_dir)
+    roster = read_roster(world_dir / "roster.csv")
+    server = SandboxServer(CONFIG, token="sandbox")
+    urls = server.start()
+    try:
+        for offset in range(DAYS - 1, -1, -1):
+            day = END - timedelta(days=offset)
+            server.set_clock(day)
+            run_id = f"{day:%Y%m%d}-T000000-abc123"
+            for platform in PLATFORMS:
+                extract_platform(
+                    ExtractRequest(
+                        platform=platform,
+                        run_date=day,
+                        run_id=run_id,
+                        landing_root=home / "landing",
+                        roster=roster.for_platform(platform),
+                        base_url=urls[platform],
+                        token="sandbox",
+                        instagram_user_id=SANDBOX_IG_USER_ID,
+                        salt="test-salt",
+                    )
+                )
+            load_exports(
+                world_dir, home / "landing", day, run_id, roster.entries, roster.quarantined
+            )
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def sandbox_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("sandbox_world")
+    land_world(home)
+    result = run_dbt(home, END, full_refresh=True)
+    assert result.ok, result.failures
+    return home
+
+
+def test_platform_comparison_finds_the_lagging_platform(sandbox_home: Path) -> None:
+    truth = World(CONFIG).truth()
+    with duckdb.connect(str(sandbox_home / "warehouse.duckdb"), read_only=True) as con:
+        ranking = con.execute(
+            "select platform from platform_comparison where tier = 'all' and month = ? "
+            "order by lag_index desc",
+            [END.replace(day=1)],
+        ).fetchall()
+    assert ranking[0][0] == truth["lagging_platform"]
+    assert ranking[-1][0] == truth["leading_platform"]
+
+
+def test_bots_score_lower_audience_quality_than_genuine_accounts_of_their_tier(
+    sandbox_home: Path,
+) -> None:
+    bots = {tuple(b) for b in World(CONFIG).truth()["bot_accounts"]}
+    with duckdb.connect(str(sandbox_home / "warehouse.duckdb"), read_only=True) as con:
+        cards = con.execute(
+            "select s.platform, a.handle, s.tier, s.audience_quality_score "
+            "from creator_scorecard s join dim_creator_accounts a using (creator_id, platform) "
+            "where s.audience_quality_score is not null"
+        ).fetchall()
+    by_tier: dict[str, dict[bool, list[float]]] = {}
+    for platform, handle, tier, score in cards:
+        by_tier.setdefault(tier, {True: [], False: []})[(platform, handle) in bots].append(score)
+    compared = {t: g for t, g in by_tier.items() if g[True] and g[False]}
+    assert compared, "the world should have bots and genuine accounts in a shared tier"
+    for tier, groups in compared.items():
+        assert mean(groups[True]) < mean(groups[False]), (tier, groups)
