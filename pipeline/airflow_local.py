@@ -61,6 +61,8 @@ def airflow_env(
     env.update(
         {
             "AIRFLOW_HOME": str(airflow_home),
+            # SQLite: wait for a writer (scheduler, api-server, a CLI) instead of failing at once
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{airflow_home}/airflow.db?timeout=60",
             "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__PARALLELISM": "4",

@@ -474,10 +474,6 @@ def _land_exports(settings: Settings, run_date: date, run_id: str) -> dict[str, 
     return steps.load_exports(settings, run_date, run_id)
 
 
-def manifest_outcome(manifest: Mapping[str, Any]) -> tuple[str, str]:
-    return str(manifest.get("status") or "unknown"), str(manifest.get("reason") or "")
-
-
 # --- the ledger row of a transform run --------------------------------------------------------
 
 
@@ -608,7 +604,3 @@ def pools_json() -> dict[str, dict[str, Any]]:
         name: {"slots": slots, "description": desc, "include_deferred": False}
         for name, (slots, desc) in POOLS.items()
     }
-
-
-def env_home() -> Path:
-    return Path(os.environ.get("KOL_HOME") or "./.kol").expanduser().resolve()

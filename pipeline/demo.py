@@ -1,21 +1,33 @@
 """`kol demo`: the whole product on the embedded default, with nothing to install or start.
 
-The sandbox (seed 42, about 50 creators on five platforms, world ending yesterday) runs on a
-free loopback port with token `sandbox`; 14 daily runs land into KOL_HOME with the sandbox
-clock moved to each day, the marts are built, gated and published, and a summary a marketer
-can read is printed. Running it again reuses KOL_HOME and gives the same marts.
+The sandbox (seed 42, about 50 creators on five platforms, world ending yesterday) runs as
+its own process on a free loopback port with token `sandbox` — its own process, as the real
+platforms are, so the extractors and the simulated APIs do not share one interpreter. 14
+daily runs land into KOL_HOME with the sandbox clock moved to each day; the marts are built,
+gated and published, and a summary a marketer can read is printed. Running it again reuses
+KOL_HOME and gives the same marts.
 
 Departure from ARCHITECTURE.md, on purpose: by default the first 13 days are landed only and
 the build (dbt -> gate -> publish) runs once, as of the last day, over all 14 landed days —
-incremental models give the same marts either way (tested), and the demo stays fast.
-`KOL_DEMO_DAILY_BUILDS=1` builds and publishes every day instead.
+incremental models give the same marts either way (tested in tests/dbt), and the demo stays
+fast. `KOL_DEMO_DAILY_BUILDS=1` builds and publishes every day instead.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-from datetime import timedelta
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from pathlib import Path
+
+import requests
 
 from pipeline import steps
 from pipeline.config import PlatformSettings, Secret, Settings
@@ -23,10 +35,11 @@ from pipeline.report import demo_summary
 
 DEMO_DAYS = 14
 DEMO_TOKEN = "sandbox"
+PREFIXES = {"instagram": "ig", "facebook": "fb", "tiktok": "tiktok", "youtube": "youtube", "x": "x"}
 
 
 def sandbox_settings(
-    settings: Settings, base_urls: dict[str, str], ig_user_id: str, world_dir
+    settings: Settings, base_urls: dict[str, str], ig_user_id: str, world_dir: Path
 ) -> Settings:
     """The settings with every platform pointed at the sandbox: only the base URL differs."""
     platforms = {
@@ -42,29 +55,67 @@ def sandbox_settings(
     )
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def sandbox_process(seed: int, creators: int, end: date, log_path: Path) -> Iterator[str]:
+    """Run `python -m ingestion.sandbox serve` on a free port; yields its root URL."""
+    port = _free_port()
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("w") as log_file:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ingestion.sandbox", "serve", "--port", str(port),
+             "--seed", str(seed), "--creators", str(creators), "--end-date", end.isoformat(),
+             "--token", DEMO_TOKEN],
+            stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        root = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                if proc.poll() is not None:
+                    raise steps.StepFailed(f"the sandbox did not start; see {log_path}")
+                try:
+                    if requests.get(f"{root}/_sandbox/health", timeout=1).ok:
+                        break
+                except requests.RequestException:
+                    pass
+                if time.monotonic() > deadline:
+                    raise steps.StepFailed(f"the sandbox did not answer in 60 s; see {log_path}")
+                time.sleep(0.2)
+            yield root
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
 def run_demo(settings: Settings, progress: steps.Progress | None = None) -> str:
-    from ingestion.sandbox import SANDBOX_IG_USER_ID, SandboxServer, WorldConfig
+    from ingestion.sandbox import SANDBOX_IG_USER_ID
 
     end = steps.yesterday_utc()
-    cfg = WorldConfig(seed=steps.DEMO_SEED, creators=steps.DEMO_CREATORS, end_date=end)
     world_dir = steps.materialise_sandbox_world(settings, end_date=end)
     daily = os.environ.get("KOL_DEMO_DAILY_BUILDS") == "1"
-    server = SandboxServer(cfg, token=DEMO_TOKEN)
-    urls = server.start()
-    try:
+    log_path = settings.home / "sandbox" / "server.log"
+    with sandbox_process(steps.DEMO_SEED, steps.DEMO_CREATORS, end, log_path) as root:
+        urls = {p: f"{root}/{prefix}" for p, prefix in PREFIXES.items()}
         s = sandbox_settings(settings, urls, SANDBOX_IG_USER_ID, world_dir)
-        steps._say(progress, f"sandbox on {server.url}; {DEMO_DAYS} daily runs up to {end}")
+        steps._say(progress, f"sandbox on {root}; {DEMO_DAYS} daily runs up to {end}")
         last = None
         for i in range(DEMO_DAYS):
             d = end - timedelta(days=DEMO_DAYS - 1 - i)
-            server.set_clock(d)
+            steps.set_sandbox_clock(root, d)
             is_last = i == DEMO_DAYS - 1
             last = steps.run_day(
                 s, d, build=daily or is_last, full_refresh=is_last and not daily, progress=progress
             )
             steps._say(progress, f"day {i + 1}/{DEMO_DAYS} {d}: {last.status}")
-    finally:
-        server.stop()
     try:
         steps.docs(s, progress)
     except Exception as exc:  # docs are a convenience; the marts are published already

@@ -20,6 +20,7 @@ import logging
 import os
 import secrets
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -564,10 +565,22 @@ def land(
     reparse the date. Returns why the run is partial (empty when every source landed)."""
     partial: list[str] = []
     if mode == "extract":
-        for p in platforms or PLATFORMS:
+        chosen = list(platforms or PLATFORMS)
+        resolve_inputs(settings)  # once: materialises the sandbox roster before the threads read it
+        if settings.enabled_platforms():
+            from ingestion.redaction import load_or_create_salt
+
+            load_or_create_salt(settings.home)  # once, before the threads share it
+        # Platforms are independent (own host, own rate limit): extract them side by side.
+        with ThreadPoolExecutor(max_workers=len(chosen), thread_name_prefix="extract") as pool:
+            futures = {
+                p: pool.submit(extract, settings, run_date, p, summary.run_id, progress)
+                for p in chosen
+            }
+        for p in chosen:
             try:
-                m = extract(settings, run_date, p, summary.run_id, progress)
-            except Exception as exc:
+                m = futures[p].result()
+            except Exception as exc:  # one platform's failure does not stop the others
                 log.error("extract %s failed: %s", p, exc)
                 m = {"source": p, "status": "failed", "reason": str(exc), "entities": {}}
             summary.sources[p] = _source_counts(m)
