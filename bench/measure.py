@@ -5,7 +5,7 @@ Two memory figures, both from sampling the child's process tree every 0.1 s:
   (`VmHWM` in /proc/<pid>/status), so a spike between two samples is still caught;
 - `tree_rss_mb`: the largest *sum* of RSS over the child and its descendants at one
   sample — what the machine must hold while dbt, DuckDB and GX run at once.
-The kernel's `ru_maxrss` from `os.wait4` is not used: Linux counts the memory of the
+CPU time (user + system of the whole tree) comes from `os.wait4`. Its `ru_maxrss` is not used: Linux counts the memory of the
 harness itself at fork time into it (the mm copied before `exec`), so every child would
 report at least the harness's own ~180 MB.
 """
@@ -37,9 +37,15 @@ class Timed:
     argv: tuple[str, ...]
     seconds: float
     exit_code: int
+    cpu_seconds: float  # user + system of the child and every descendant it waited for
     max_rss_mb: float
     tree_rss_mb: float
     log: str
+
+    @property
+    def log_tag(self) -> str:
+        """The measurement's name: its log file's stem."""
+        return Path(self.log).stem
 
     @property
     def peak_rss_mb(self) -> float:
@@ -136,11 +142,15 @@ def run_timed(
         timer.start()
         try:
             # the child stays a zombie (its /proc entry readable) until it is reaped here
-            os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+            try:
+                os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+            except BaseException:  # interrupted: take the child's whole group down with us
+                _kill_group(proc.pid)
+                raise
             seconds = time.perf_counter() - t0
             sampler.stop()
             sampler.sample()  # the last word of a process whose /proc is still there
-            _, status = os.waitpid(proc.pid, 0)
+            _, status, usage = os.wait4(proc.pid, 0)
         finally:
             timer.cancel()
         proc.returncode = os.waitstatus_to_exitcode(status)  # already reaped: tell Popen
@@ -148,6 +158,7 @@ def run_timed(
         argv=tuple(argv),
         seconds=seconds,
         exit_code=proc.returncode,
+        cpu_seconds=usage.ru_utime + usage.ru_stime,
         max_rss_mb=sampler.process_peak / MB,
         tree_rss_mb=sampler.tree_peak / MB,
         log=str(log_path),

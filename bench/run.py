@@ -6,10 +6,9 @@ day; writes `bench/results/<date>-<size>.json` and prints a Markdown table. How 
 the numbers and the targets: bench/README.md.
 
 Shape of one benchmark:
-  setup   world CSVs (`kol sandbox export`) -> sandbox up -> real extracts of D-2 (first
-          sight: 90-day pull) and D-1 (steady state) -> per history H: copies of D-1 back to
-          D-H (bench/history.py), `kol transform --full-refresh` as of D-1, then a snapshot
-          of that KOL_HOME;
+  setup   world CSVs (`kol sandbox export`) -> sandbox up -> a real extract of D-1 as a
+          steady-state day -> per history H: copies of D-1 back to D-H (bench/history.py),
+          `kol transform --full-refresh` as of D-1, then a snapshot of that KOL_HOME;
   reps    from the snapshot of the primary (longest) history: extract+land D, exports,
           reparse D, DuckDB scan of D, transform (incremental), gate, publish; the same
           incremental transform on every other history (D's records hard-linked in); then,
@@ -22,6 +21,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -38,7 +38,8 @@ from bench.sandbox import TOKEN, SandboxProcess, WorldSpec
 PLATFORMS: tuple[str, ...] = ("instagram", "facebook", "tiktok", "youtube", "x")
 REPO = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO / "bench" / "results"
-WORLD_DAYS = 120  # the sandbox world's own history: covers the 90-day first pull of D-2
+SETUP_FILE = "setup.json"  # in the work folder: what `--reuse` checks before reusing
+WORLD_DAYS = 120  # the sandbox world's own history (posts exist 90 days before it, too)
 
 
 # Stages `--stages` may pick; extract + land (and the exports) always run: the rest needs them.
@@ -56,7 +57,7 @@ class Size:
 
 
 SIZES: dict[str, Size] = {
-    "tiny": Size("tiny", creators=10, accounts=25, histories=(3, 6), reps=1),
+    "tiny": Size("tiny", creators=10, accounts=30, histories=(3, 6), reps=1),
     "small": Size("small", creators=415, accounts=1_000, histories=(30, 365)),
     "agency": Size("agency", creators=8_040, accounts=20_000, histories=(30, 365)),
 }
@@ -72,6 +73,7 @@ class Options:
     workdir: Path
     results_dir: Path
     keep: bool = False
+    reuse: bool = False
     profile: str | None = None  # a stage to re-run once under the profiler ("auto": slowest)
     creators: int | None = None
     stages: frozenset[str] = frozenset(STAGES)
@@ -110,6 +112,7 @@ def base_env() -> dict[str, str]:
 def sample(t: Timed, **extra: Any) -> dict[str, Any]:
     return {
         "seconds": round(t.seconds, 3),
+        "cpu_s": round(t.cpu_seconds, 2),
         "peak_rss_mb": round(t.peak_rss_mb, 1),
         "max_rss_mb": round(t.max_rss_mb, 1),
         "tree_rss_mb": round(t.tree_rss_mb, 1),
@@ -129,6 +132,38 @@ def raw_bytes(landing: Path, day: date) -> tuple[int, int]:
             fh.seek(-4, os.SEEK_END)
             plain += int.from_bytes(fh.read(4), "little")
     return gz, plain
+
+
+def mark_accounts_seen(landing: Path, roster: Path, day: date) -> None:
+    """Stub manifests at `day` listing every roster account as landed, so the extractor
+    (ingestion.extract.first_sight_keys) treats the next day as a steady-state day. The
+    history copies overwrite these stubs."""
+    from ingestion.roster import read_roster
+
+    entries = read_roster(roster).entries
+    out = landing / "manifests" / f"dt={day.isoformat()}"
+    out.mkdir(parents=True, exist_ok=True)
+    for p in PLATFORMS:
+        stub = {
+            "source": p,
+            "run_id": "bench-accounts-seen",
+            "run_date": day.isoformat(),
+            "status": "ok",
+            "reason": "bench stub: accounts seen before (no records)",
+            "entities": {},
+            "accounts": {"landed": sorted(e.key for e in entries if e.platform == p)},
+        }
+        (out / f"{p}.json").write_text(json.dumps(stub, indent=2))
+
+
+def first_sight_accounts(landing: Path, day: date, platforms: Sequence[str]) -> int:
+    """How many accounts the day's extract treated as first seen (from its manifests)."""
+    n = 0
+    for p in platforms:
+        path = landing / "manifests" / f"dt={day.isoformat()}" / f"{p}.json"
+        if path.is_file():
+            n += len((json.loads(path.read_text()).get("accounts") or {}).get("first_sight", []))
+    return n
 
 
 def _size_mb(path: Path) -> float | None:
@@ -182,6 +217,8 @@ class Bench:
     env: dict[str, str] = field(default_factory=base_env)
     recording: bool = True
     profiled: list[str] = field(default_factory=list)
+    sandbox: SandboxProcess | None = None
+    sandbox_cpu: dict[str, float] = field(default_factory=dict)  # log tag -> CPU seconds
 
     # --- paths and commands --------------------------------------------------------------
 
@@ -205,8 +242,14 @@ class Bench:
             out = self.work / "profiles" / tag
             out.parent.mkdir(parents=True, exist_ok=True)
             argv, written = profile.wrap(argv, self.kol, out)
+        sb0 = self.sandbox.cpu_seconds() if self.sandbox else 0.0
         t = run_timed(argv, self.home_env(home), self.work / "logs" / f"{tag}.log", cwd=self.work)
-        _say(f"  {tag}: {t.seconds:.1f}s, peak {t.peak_rss_mb:,.0f} MB")
+        sb = self.sandbox.cpu_seconds() - sb0 if self.sandbox else 0.0
+        self.sandbox_cpu[tag] = sb
+        _say(
+            f"  {tag}: {t.seconds:.1f}s (CPU {t.cpu_seconds:.1f}s, sandbox {sb:.1f}s), "
+            f"peak {t.peak_rss_mb:,.0f} MB"
+        )
         if profiling:
             self.keep_profile(written, t)
         return t
@@ -303,18 +346,23 @@ class Bench:
         self.env["KOL_INSTAGRAM_USER_ID"] = str(SANDBOX_IG_USER_ID)
 
     def seed_days(self, sb: SandboxProcess) -> Path:
-        """Really extract D-2 (first sight) and D-1 (steady state) into the base home."""
+        """Extract D-1 for real, as a steady-state day (trailing 30 days, not the 90-day pull
+        of a first sight): a stub manifest at D-2 marks every account as seen before."""
         base = self.work / "base"
-        for back, what in ((2, "first sight, 90-day pull"), (1, "steady state")):
-            day = self.opts.run_date - timedelta(days=back)
-            sb.set_clock(day)
-            _say(f"seed day {day} ({what})")
-            extracts, _ = self.land(base, day, f"setup-seed-{day}")
-            self.setup[f"seed_{day}"] = {
-                "what": what,
-                "extract_seconds": round(sum(t.seconds for t in extracts), 2),
-                "records": landed_records(base / "landing", day),
-            }
+        d1 = self.opts.run_date - timedelta(days=1)
+        mark_accounts_seen(base / "landing", Path(self.env["KOL_ROSTER"]), d1 - timedelta(days=1))
+        sb.set_clock(d1)
+        _say(f"seed day {d1} (steady state)")
+        extracts, _ = self.land(base, d1, f"setup-seed-{d1}")
+        first = first_sight_accounts(base / "landing", d1, self.opts.platforms)
+        if first:
+            _say(f"warning: {first} accounts got a first-sight pull on {d1}: history is heavier")
+        self.setup["seed_day"] = {
+            "day": d1.isoformat(),
+            "extract_seconds": round(sum(t.seconds for t in extracts), 2),
+            "records": landed_records(base / "landing", d1, self.opts.platforms),
+            "first_sight_accounts": first,
+        }
         return base
 
     def prepare_history(self, base: Path, h: int) -> None:
@@ -322,7 +370,7 @@ class Bench:
         d1 = self.opts.run_date - timedelta(days=1)
         home = self.run_home(h)
         history.clone_home(base, home)
-        targets = [self.opts.run_date - timedelta(days=k) for k in range(3, h + 1)]
+        targets = [self.opts.run_date - timedelta(days=k) for k in range(2, h + 1)]
         t0 = time.perf_counter()
         stats = history.fabricate_history(home / "landing", d1, targets)
         fab = time.perf_counter() - t0
@@ -370,7 +418,8 @@ class Bench:
             if set(self.opts.platforms) != set(PLATFORMS):
                 argv += [a for p in self.opts.platforms for a in ("--platform", p)]
             t = self.run("kol_run", argv, home, f"{tag}-kol-run")
-            self.record("kol_run", sample(t, history_days=p))
+            sb = round(self.sandbox_cpu.get(t.log_tag, 0.0), 2)
+            self.record("kol_run", sample(t, history_days=p, sandbox_cpu_s=sb))
 
     def measure_reparse(self, home: Path, d: date, tag: str) -> None:
         argv = [*self.kol, "reparse", "--date", d.isoformat()]
@@ -392,6 +441,10 @@ class Bench:
             "extract_land",
             {
                 "seconds": round(seconds, 3),
+                "cpu_s": round(sum(t.cpu_seconds for t in extracts), 2),
+                "sandbox_cpu_s": round(
+                    sum(self.sandbox_cpu.get(t.log_tag, 0.0) for t in extracts), 2
+                ),
                 "peak_rss_mb": round(max(t.peak_rss_mb for t in extracts), 1),
                 "by_platform": {
                     p: round(t.seconds, 3)
@@ -423,6 +476,46 @@ class Bench:
 
     # --- the whole benchmark -------------------------------------------------------------
 
+    # --- reusing a setup (`--reuse`): the seed extract and the histories are the slow part
+
+    def setup_key(self) -> dict[str, Any]:
+        o = self.opts
+        return {
+            "size": o.size.name,
+            "creators": self.setup["world"]["creators"],
+            "seed": o.seed,
+            "run_date": o.run_date.isoformat(),
+            "histories": sorted(o.histories),
+            "platforms": list(o.platforms),
+            "built": o.builds,
+        }
+
+    def save_setup(self) -> None:
+        saved = {
+            "key": self.setup_key(),
+            "setup": self.setup,
+            "samples": {k: v for k, v in self.samples.items() if k.startswith("transform_full")},
+        }
+        (self.work / SETUP_FILE).write_text(json.dumps(saved, indent=2, default=str))
+
+    def load_setup(self) -> bool:
+        """With `--reuse`: take the snapshots of an earlier run of the same setup."""
+        path = self.work / SETUP_FILE
+        if not (self.opts.reuse and path.is_file()):
+            return False
+        saved = json.loads(path.read_text())
+        if saved.get("key") != self.setup_key() or not all(
+            self.snapshot(h).is_dir() for h in self.opts.histories
+        ):
+            _say(f"--reuse: {path} is for another setup; building a new one")
+            return False
+        _say(f"--reuse: seed day and histories from {path}")
+        self.setup.update({k: v for k, v in saved["setup"].items() if k != "world"})
+        self.setup["reused_from"] = str(path)
+        for k, v in saved["samples"].items():
+            self.samples.setdefault(k, []).extend(v)
+        return True
+
     def execute(self) -> dict[str, Any]:
         started = datetime.now(UTC)
         t0 = time.perf_counter()
@@ -430,11 +523,14 @@ class Bench:
         world = self.prepare_world()
         sandbox_log = self.work / "logs" / "sandbox.log"
         with SandboxProcess(self.kol, world, self.env, sandbox_log) as sb:
+            self.sandbox = sb
             self.point_at(sb)
-            base = self.seed_days(sb)
-            for h in sorted(self.opts.histories):
-                self.prepare_history(base, h)
-            self.setup["seconds"] = round(time.perf_counter() - t0, 1)
+            if not self.load_setup():
+                base = self.seed_days(sb)
+                for h in sorted(self.opts.histories):
+                    self.prepare_history(base, h)
+                self.setup["seconds"] = round(time.perf_counter() - t0, 1)
+                self.save_setup()
             sb.set_clock(self.opts.run_date)
             for i in range(1, self.opts.reps + 1):
                 _say(f"rep {i}/{self.opts.reps}")
@@ -482,9 +578,9 @@ def _histories(s: str) -> list[int]:
         out = sorted({int(x) for x in s.split(",") if x.strip()})
     except ValueError:
         raise argparse.ArgumentTypeError(f"{s!r}: give days as integers, e.g. 30,365") from None
-    if not out or out[0] < 2:
+    if not out or out[0] < 1:
         raise argparse.ArgumentTypeError(
-            f"{s!r}: each history must be at least 2 days (the two really extracted days)"
+            f"{s!r}: each history must be at least 1 day (the really extracted D-1)"
         )
     return out
 
@@ -540,6 +636,11 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--creators", type=int, default=None, help="override the size's creators")
     ap.add_argument("--workdir", type=Path, default=None, help="default: a new temporary folder")
     ap.add_argument("--keep", action="store_true", help="keep the work folder (KOL_HOMEs, logs)")
+    ap.add_argument(
+        "--reuse",
+        action="store_true",
+        help="with --workdir: reuse its seed day and histories when they match these options",
+    )
     ap.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     ap.add_argument(
         "--stages",
@@ -592,6 +693,7 @@ def main(argv: list[str] | None = None) -> int:
         workdir=workdir.resolve(),
         results_dir=a.results_dir,
         keep=a.keep or a.workdir is not None,
+        reuse=a.reuse,
         profile=a.profile,
         creators=a.creators,
         stages=a.stages if a.stages is not None else frozenset(STAGES),
@@ -600,8 +702,13 @@ def main(argv: list[str] | None = None) -> int:
     if opts.reps < 1:
         print("bench: --reps must be at least 1", file=sys.stderr)
         return 2
+    if a.reuse and a.workdir is None:
+        print("bench: --reuse needs --workdir (the folder of an earlier run)", file=sys.stderr)
+        return 2
     bench = Bench(opts)
     _say(f"bench {size.name}: work folder {opts.workdir}")
+    # `kill PID` stops the harness like Ctrl-C: the measured child and the sandbox go too
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         result = bench.execute()
     except StageFailed as exc:
@@ -609,6 +716,9 @@ def main(argv: list[str] | None = None) -> int:
             f"bench: {exc}\nThe work folder is kept for inspection: {opts.workdir}", file=sys.stderr
         )
         return 1
+    except KeyboardInterrupt:
+        print(f"bench: interrupted; the work folder is kept: {opts.workdir}", file=sys.stderr)
+        return 130
     path = write_result(result, opts.results_dir)
     print(report.markdown(result))
     print(f"\nresults: {path}")

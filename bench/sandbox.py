@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import psutil
 import requests
 
 from bench.measure import StageFailed, log_tail
@@ -122,6 +123,16 @@ class SandboxProcess:
         from ingestion.sandbox.server import PREFIXES  # fallback: the sandbox's URL layout
 
         return {p: f"{self.root}/{prefix}" for p, prefix in PREFIXES.items()}
+
+    def cpu_seconds(self) -> float:
+        """CPU the sandbox has used so far (to see what it took of the machine's cores)."""
+        if self._proc is None:
+            return 0.0
+        try:
+            t = psutil.Process(self._proc.pid).cpu_times()
+        except psutil.Error:
+            return 0.0
+        return t.user + t.system
 
     def set_clock(self, d: date) -> None:
         r = requests.post(f"{self.root}/_sandbox/clock", json={"date": d.isoformat()}, timeout=30)

@@ -28,8 +28,10 @@ Credentials: Connections `kol_<platform>` (password = token; host/schema or extr
 Past dates: a real platform serves today's counts, so a backfilled D is not re-extracted
 (status `skipped`, landed records kept); the sandbox can answer for D, so its clock is
 moved to D first. `max_active_runs=1` and a lock on the sandbox clock keep two dates from
-interleaving; `catchup=False` because real platforms cannot answer for missed days — use
-`airflow backfill create --dag-id kol_extract --from-date D1 --to-date D2 --max-active-runs 1`.
+interleaving; `catchup=False` because real platforms cannot answer for missed days (when
+unpaused, the DAG runs the latest midnight at once: D = yesterday). For past dates use
+`airflow backfill create --dag-id kol_extract --from-date D1 --to-date D2 --max-active-runs 1`
+(logical dates: D1..D2 process D1-1..D2-1).
 """
 
 from __future__ import annotations

@@ -15,14 +15,16 @@ trigger with conf `{"date": "YYYY-MM-DD"}` rebuilds that date from its manifests
 | task | calls | pool |
 |---|---|---|
 | `plan` | D and what each source said | default |
-| `transform` | `pipeline.steps.transform` — one `dbt build` | `kol_warehouse` (1 slot) |
-| `gate` | `pipeline.steps.gate` — the GX checkpoint; a failure is final (no retry) | `kol_warehouse` |
-| `publish` | `pipeline.steps.publish` — atomic swap; emits `kol://serving/marts` | `kol_warehouse` |
+| `build` | `pipeline.steps.transform` (one `dbt build`) → `steps.gate` (GX; a failed gate is final, no retry) → `steps.publish` (atomic swap); emits `kol://serving/marts` | `kol_warehouse` (1 slot) |
 | `record_run` | `pipeline.steps.write_ledger` — one ledger row, whatever happened | default |
 
-**One writer.** Each writer task holds the KOL_HOME lock (`pipeline.runlock`, shared with
-the `kol` CLI), runs in the one-slot `kol_warehouse` pool, and `max_active_runs=1`;
-`publish` refuses a build the gate did not pass for the same date.
+**One writer.** `build` is the only writer: it holds the KOL_HOME lock (`pipeline.runlock`,
+shared with the `kol` CLI) across transform, gate and publish, so no other run can rebuild
+the warehouse between a build and its gate; its log shows each step. It runs in the
+one-slot `kol_warehouse` pool, so runs for several dates queue there (in creation order
+in practice: asset-triggered runs have no logical date for the scheduler to sort by).
+`max_active_runs` is not 1 on purpose: Airflow 3.3 creates an asset-triggered run late when
+the DAG is at its limit and then drops the events that arrived in between.
 
 **Why one dbt task, not cosmos.** astronomer-cosmos renders a task per model, each its own
 `dbt` process against DuckDB, which allows one writer per file: per-model tasks would
@@ -47,13 +49,10 @@ from pipeline import steps
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 WRITER = {"pool": kol.WAREHOUSE_POOL, "queue": kol.WAREHOUSE_QUEUE}
-
-
-def _writer_context(plan: dict[str, Any], step: str):
-    settings = kol.settings_from_airflow(())
-    d = date.fromisoformat(plan["date"])
-    what = f"airflow kol_transform.{step} {d} ({plan['run_id']})"
-    return settings, d, kol.writer_lock(settings, what)
+# Not 1: Airflow 3.3 creates an asset-triggered run late when the DAG is at max_active_runs,
+# and then drops the events that arrived meanwhile (a fast backfill would lose a date). Runs
+# are created at once instead and queue on the one-slot pool.
+ACTIVE_RUNS = 16
 
 
 @task
@@ -71,34 +70,24 @@ def plan() -> dict[str, Any]:
     }
 
 
-@task(**WRITER)
-def transform(plan: dict[str, Any]) -> dict[str, Any]:
-    settings, d, lock = _writer_context(plan, "transform")
-    with lock:
-        return steps.transform(settings, d, progress=kol.log.info)
-
-
-@task(**WRITER)
-def gate(plan: dict[str, Any], built: dict[str, Any]) -> dict[str, Any]:
-    settings, d, lock = _writer_context(plan, "gate")
-    with lock:
+@task(**WRITER, outlets=[kol.MARTS])
+def build(plan: dict[str, Any]) -> dict[str, Any]:
+    """transform -> gate -> publish as of D, holding the KOL_HOME lock for all three."""
+    settings = kol.settings_from_airflow(())
+    d = date.fromisoformat(plan["date"])
+    with kol.writer_lock(settings, f"airflow kol_transform {d} ({plan['run_id']})"):
+        built = steps.transform(settings, d, progress=kol.log.info)
         try:
-            return steps.gate(settings, d, plan["run_id"], progress=kol.log.info)
+            gated = steps.gate(settings, d, plan["run_id"], progress=kol.log.info)
         except steps.GateFailed as exc:
             raise AirflowFailException(str(exc)) from None  # a verdict: retrying cannot help
-
-
-@task(**WRITER, outlets=[kol.MARTS])
-def publish(plan: dict[str, Any], gated: dict[str, Any]) -> dict[str, Any]:
-    settings, d, lock = _writer_context(plan, "publish")
-    with lock:
-        out = steps.publish(settings, progress=kol.log.info)
+        published = steps.publish(settings, progress=kol.log.info)
     get_current_context()["outlet_events"][kol.MARTS].extra = {
         "date": d.isoformat(),
-        "checksum": out["checksum"],
-        "rows": out["rows"],
+        "checksum": published["checksum"],
+        "rows": published["rows"],
     }
-    return out
+    return {"transform": built, "gate": gated, "publish": published}
 
 
 @teardown
@@ -109,10 +98,13 @@ def record_run() -> str:
     if not raw:
         kol.log.error("no plan (no run date): nothing to record; see the plan task's log")
         return "no plan"
-    results = {k: ti.xcom_pull(task_ids=k) for k in ("transform", "gate", "publish")}
     settings = kol.settings_from_airflow(())
     summary = kol.run_summary(
-        settings, kol.TransformPlan.from_dict(raw), raw["run_id"], raw["started_at"], results
+        settings,
+        kol.TransformPlan.from_dict(raw),
+        raw["run_id"],
+        raw["started_at"],
+        ti.xcom_pull(task_ids="build"),
     )
     steps.write_ledger(settings, summary)
     line = f"run {summary.run_id} {summary.run_date}: {summary.status} — {summary.message}"
@@ -124,7 +116,7 @@ def record_run() -> str:
     schedule=kol.ALL_LANDED,
     start_date=START,
     catchup=False,
-    max_active_runs=1,
+    max_active_runs=ACTIVE_RUNS,
     default_args=kol.default_args(retries=1),
     params={
         "date": kol.date_param(
@@ -135,11 +127,7 @@ def record_run() -> str:
     doc_md=__doc__,
 )
 def kol_transform() -> None:
-    p = plan()
-    built = transform(p)
-    gated = gate(p, built)
-    published = publish(p, gated)
-    [built, gated, published] >> record_run()
+    build(plan()) >> record_run()
 
 
 kol_transform()

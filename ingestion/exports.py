@@ -11,23 +11,24 @@ evaluated, so a formula such as `=HYPERLINK(...)` stays inert.
 from __future__ import annotations
 
 import bisect
-import hashlib
 import logging
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from ingestion.csvfile import CsvFileError, CsvRow, read_csv
+from ingestion.csvfile import CsvFileError, CsvRow, open_csv
 from ingestion.landing import (
     Quarantined,
     check_run_id,
+    sha256_file,
     write_manifest,
     write_quarantine,
     write_records,
+    write_records_stream,
 )
 from ingestion.manifest import base_manifest, now_iso
 from ingestion.records import EXPORT_SCHEMAS, PLATFORMS
@@ -304,16 +305,67 @@ ROW_PARSERS: dict[str, Callable[[dict[str, str], int, _State], dict[str, Any]]] 
 }
 
 
-def _raw_lines(path: Path) -> list[tuple[int, str]]:
-    """Data lines of a file that cannot be parsed as CSV, so each is quarantined."""
+def _raw_lines(path: Path, required: list[str]) -> Iterator[tuple[int, str]]:
+    """Data lines of a file that cannot be parsed as CSV, so each is quarantined.
+
+    Line 1 is skipped only when it looks like a header (names a required column): a file
+    whose header row is missing starts with data, and that row must not be dropped.
+    """
     if not path.is_file():
-        return []
-    text = path.read_bytes().decode("utf-8", errors="replace").lstrip("\ufeff")
-    return [(n, t) for n, t in enumerate(text.splitlines(), start=1) if n > 1 and t.strip()]
+        return
+    with path.open("rb") as fh:
+        for n, chunk in enumerate(fh, start=1):
+            text = chunk.decode("utf-8", errors="replace").rstrip("\r\n")
+            if n == 1:
+                text = text.lstrip("\ufeff")
+                cells = {c.strip().strip('"').lower() for c in re.split(r"[,;\t|]", text)}
+                if cells & set(required):
+                    continue
+            if text.strip():
+                yield n, text
 
 
 def _file_sha(path: Path) -> str | None:
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+    return sha256_file(path) if path.is_file() else None
+
+
+BATCH_ROWS = 50_000  # rows parsed before they are appended to the Parquet file
+
+
+def _load_file(
+    path: Path,
+    entity: str,
+    st: _State,
+    quarantined: list[Quarantined],
+    errors: list[str],
+    warnings: list[str],
+    counter: dict[str, int],
+) -> Iterator[list[dict[str, Any]]]:
+    """Parse one export as a stream of row batches; bad rows go to `quarantined`."""
+    name, required, optional = FILES[entity]
+    try:
+        with open_csv(path, required, optional) as (csv_file, rows):
+            warnings.extend(csv_file.warnings)
+            batch: list[dict[str, Any]] = []
+            for row in rows:
+                counter["served"] += 1
+                try:
+                    if row.error:
+                        raise RowError(row.error)
+                    batch.append(ROW_PARSERS[entity](row.values, row.line, st))
+                except RowError as exc:
+                    quarantined.append(_quarantine(entity, name, row, str(exc)))
+                if len(batch) >= BATCH_ROWS:
+                    counter["landed"] += len(batch)
+                    yield batch
+                    batch = []
+            counter["landed"] += len(batch)
+            yield batch
+    except CsvFileError as exc:
+        errors.append(str(exc))
+        for line, text in _raw_lines(path, required):
+            counter["served"] += 1
+            quarantined.append(Quarantined(SOURCE, entity, str(exc), text, file=name, line=line))
 
 
 def load_exports(
@@ -333,31 +385,16 @@ def load_exports(
     errors: list[str] = []
     warnings: list[str] = []
     entities: dict[str, Any] = {}
-    for entity, (name, required, optional) in FILES.items():
+    for entity, (name, _, _) in FILES.items():
         path = exports_dir / name
-        rows, served = [], 0
-        try:
-            csv_file = read_csv(path, required, optional)
-        except CsvFileError as exc:
-            errors.append(str(exc))
-            for line, text in _raw_lines(path):
-                served += 1
-                quarantined.append(
-                    Quarantined(SOURCE, entity, str(exc), text, file=name, line=line)
-                )
-            csv_file = None
-        if csv_file is not None:
-            warnings.extend(csv_file.warnings)
-            for row in csv_file.rows:
-                served += 1
-                try:
-                    if row.error:
-                        raise RowError(row.error)
-                    rows.append(ROW_PARSERS[entity](row.values, row.line, st))
-                except RowError as exc:
-                    quarantined.append(_quarantine(entity, name, row, str(exc)))
-        written = write_records(root, entity, run_date, run_id, rows, EXPORT_SCHEMAS[entity])
-        entities[entity] = _entity_entry(served, len(rows), written, name, _file_sha(path))
+        counter = {"served": 0, "landed": 0}
+        batches = _load_file(path, entity, st, quarantined, errors, warnings, counter)
+        written = write_records_stream(
+            root, entity, run_date, run_id, batches, EXPORT_SCHEMAS[entity]
+        )
+        entities[entity] = _entity_entry(
+            counter["served"], counter["landed"], written, name, _file_sha(path)
+        )
     roster_rows = [e.as_record() for e in roster_entries]
     written = write_records(root, "roster", run_date, run_id, roster_rows, EXPORT_SCHEMAS["roster"])
     entities["roster"] = _entity_entry(

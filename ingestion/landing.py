@@ -16,7 +16,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -149,6 +149,11 @@ def replace_partition(
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+    return _swap_in(directory, final, tmp, suffix)
+
+
+def _swap_in(directory: Path, final: Path, tmp: Path | None, suffix: str) -> Path | None:
+    """Remove the directory's old parts and stale temporaries, then rename `tmp` to `final`."""
     if directory.exists():
         for old in directory.iterdir():
             if old == tmp:
@@ -187,6 +192,40 @@ def write_records(
     if final is None:
         return None
     return rel(root, final), hashlib.sha256(data or b"").hexdigest()
+
+
+def write_records_stream(
+    root: Path,
+    entity: str,
+    run_date: date,
+    run_id: str,
+    batches: Iterable[list[dict[str, Any]]],
+    schema: pa.Schema,
+) -> tuple[str, str] | None:
+    """Like `write_records`, for rows arriving in batches: memory stays one batch deep.
+
+    The Parquet file grows under its hidden temporary name; only when complete does it
+    replace the partition (a kill -9 in between leaves the old parts and a hidden .tmp).
+    """
+    directory = records_dir(root, entity, run_date)
+    final = directory / f"part-{run_id}.parquet"
+    directory.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_name(final, run_id)
+    rows = 0
+    with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+        for batch in batches:
+            if batch:
+                writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+                rows += len(batch)
+    if not rows:
+        tmp.unlink(missing_ok=True)
+        _swap_in(directory, final, None, ".parquet")
+        return None
+    with tmp.open("rb+") as fh:
+        os.fsync(fh.fileno())
+    sha = sha256_file(tmp)
+    _swap_in(directory, final, tmp, ".parquet")
+    return rel(root, final), sha
 
 
 def write_quarantine(

@@ -482,12 +482,12 @@ def run_summary(
     plan: TransformPlan,
     run_id: str,
     started_at: str,
-    results: Mapping[str, Mapping[str, Any] | None],
+    build: Mapping[str, Any] | None,
 ) -> steps.RunSummary:
-    """The ledger row for one kol_transform run, from its plan and what each writer returned.
+    """The ledger row for one kol_transform run, from its plan and what `build` returned.
 
-    `results` maps transform / gate / publish to the task's return value (None: it failed
-    or never ran; the run state on disk then says why).
+    `build` is None when the build failed; the run state on disk (state.json, written by
+    each step) then says which step stopped and why.
     """
     s = steps.RunSummary(run_id=run_id, run_date=plan.run_date, started_at=started_at)
     s.finished_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -497,37 +497,36 @@ def run_summary(
         s.stages[f"extract:{src}" if src != "exports" else "exports"] = got.status
         if src != "exports" and (got.status != "ok" or got.run_date != plan.run_date):
             partial.append(f"{src}: {got.status} ({got.reason or 'see manifest'})")
-    state = steps.read_state(settings)
-    t, g, p = (results.get(k) for k in ("transform", "gate", "publish"))
-    s.stages["transform"] = "ok" if t else "failed"
-    if t is None:
-        s.status = "failed"
-        fails = state.get("transform", {}).get("failures") or []
-        s.message = "transform failed" + (f": {fails[0]}" if fails else ": see the task log")
+    if build is not None:
+        s.stages.update(transform="ok", gate="passed", publish="ok")
+        s.gate_failures = list(build["gate"].get("failures") or [])
+        s.marts = dict(build["publish"].get("rows") or {})
+        s.checksum = str(build["publish"].get("checksum") or "")
+        s.status = "partial" if partial else "published"
+        s.message = "; ".join([*partial, *plan.notes]) if partial else "all sources landed"
         return s
-    gstate = state.get("gate", {})
-    if g is None:
-        s.stages["gate"] = "failed"
-        s.gate_failures = list(gstate.get("failures") or [])
-        gate_ran = gstate.get("run_date") == plan.run_date.isoformat() and "passed" in gstate
-        s.status = "gate_failed" if gate_ran else "failed"
-        s.message = (
-            f"quality gate failed for {plan.run_date}; published marts unchanged"
-            if gate_ran
-            else "the gate did not run: see the task log"
-        )
-        return s
-    s.stages["gate"] = "passed"
-    s.gate_failures = list(g.get("failures") or [])
-    if p is None:
-        s.stages["publish"] = "failed"
-        s.status, s.message = "failed", "publish failed: see the task log"
-        return s
-    s.stages["publish"] = "ok"
-    s.marts, s.checksum = dict(p.get("rows") or {}), str(p.get("checksum") or "")
-    s.status = "partial" if partial else "published"
-    s.message = "; ".join([*partial, *plan.notes]) if partial else "all sources landed"
+    _failed_build(s, steps.read_state(settings), plan.run_date.isoformat())
     return s
+
+
+def _failed_build(s: steps.RunSummary, state: Mapping[str, Any], d: str) -> None:
+    t, g = state.get("transform", {}), state.get("gate", {})
+    if not (t.get("run_date") == d and t.get("ok")):
+        fails = t.get("failures") or [] if t.get("run_date") == d else []
+        s.stages["transform"], s.status = "failed", "failed"
+        s.message = "transform failed" + (f": {fails[0]}" if fails else ": see the task log")
+        return
+    s.stages["transform"] = "ok"
+    if g.get("run_date") == d and g.get("passed") is False:
+        s.stages["gate"], s.status = "failed", "gate_failed"
+        s.gate_failures = list(g.get("failures") or [])
+        s.message = f"quality gate failed for {d}; published marts unchanged"
+    elif g.get("run_date") == d and g.get("passed"):
+        s.stages.update(gate="passed", publish="failed")
+        s.status, s.message = "failed", "publish failed: see the task log"
+    else:
+        s.stages["gate"], s.status = "failed", "failed"
+        s.message = "the gate did not finish: see the task log"
 
 
 # --- callbacks ------------------------------------------------------------------------------

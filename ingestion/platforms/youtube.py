@@ -131,12 +131,28 @@ def _items(body: Any, ctx: PageContext) -> list[Any]:
 SPECS = {
     "channels": EndpointSpec(
         "accounts",
-        (Section("accounts", _items, _channel, ("statistics.viewCount", "statistics.videoCount")),),
+        # subscriberCount is absent only for the few channels hiding it (hiddenSubscriberCount),
+        # likeCount only where likes are hidden: absent from most records = a renamed field.
+        (
+            Section(
+                "accounts",
+                _items,
+                _channel,
+                ("statistics.viewCount", "statistics.videoCount", "statistics.subscriberCount"),
+            ),
+        ),
     ),
     "playlist_items": EndpointSpec("posts", (Section("posts", _listing, _video),)),
     "videos": EndpointSpec(
         "posts",
-        (Section("posts", _items, _video, ("statistics.viewCount", "snippet.publishedAt")),),
+        (
+            Section(
+                "posts",
+                _items,
+                _video,
+                ("statistics.viewCount", "statistics.likeCount", "snippet.publishedAt"),
+            ),
+        ),
     ),
     "comment_threads": EndpointSpec(
         "comments",

@@ -283,16 +283,21 @@ def _plan(**status: str) -> kol.TransformPlan:
     )
 
 
+def _state(s, **parts) -> None:
+    s.home.mkdir(parents=True, exist_ok=True)
+    (s.home / "state.json").write_text(json.dumps(parts))
+
+
+BUILT = {
+    "transform": {"ok": True},
+    "gate": {"failures": []},
+    "publish": {"rows": {"creator_scorecard": 7}, "checksum": "abc"},
+}
+
+
 def test_ledger_row_of_a_published_run(env):
     s = kol.settings_from_airflow((), environ=env, env_file=None)
-    pub = {"rows": {"creator_scorecard": 7}, "checksum": "abc"}
-    row = kol.run_summary(
-        s,
-        _plan(),
-        "r1",
-        "t0",
-        {"transform": {"ok": True}, "gate": {"failures": []}, "publish": pub},
-    )
+    row = kol.run_summary(s, _plan(), "r1", "t0", BUILT)
     assert (row.status, row.message, row.marts, row.checksum) == (
         "published",
         "all sources landed",
@@ -304,26 +309,20 @@ def test_ledger_row_of_a_published_run(env):
 
 def test_ledger_row_is_partial_when_a_platform_was_skipped(env):
     s = kol.settings_from_airflow((), environ=env, env_file=None)
-    res = {
-        "transform": {"ok": True},
-        "gate": {"failures": []},
-        "publish": {"rows": {}, "checksum": "c"},
-    }
-    row = kol.run_summary(s, _plan(tiktok="skipped"), "r1", "t0", res)
+    row = kol.run_summary(s, _plan(tiktok="skipped"), "r1", "t0", BUILT)
     assert row.status == "partial"
     assert row.message == "tiktok: skipped (why)"
 
 
 def test_ledger_row_of_a_rejected_gate_names_the_failures(env):
     s = kol.settings_from_airflow((), environ=env, env_file=None)
-    s.home.mkdir(parents=True)
-    state = {
-        "gate": {"passed": False, "run_date": D.isoformat(), "failures": ["volume of x fell 90%"]}
-    }
-    (s.home / "state.json").write_text(json.dumps(state))
-    row = kol.run_summary(
-        s, _plan(), "r1", "t0", {"transform": {"ok": True}, "gate": None, "publish": None}
+    d = D.isoformat()
+    _state(
+        s,
+        transform={"ok": True, "run_date": d},
+        gate={"passed": False, "run_date": d, "failures": ["volume of x fell 90%"]},
     )
+    row = kol.run_summary(s, _plan(), "r1", "t0", None)
     assert (row.status, row.gate_failures, row.stages["gate"]) == (
         "gate_failed",
         ["volume of x fell 90%"],
@@ -332,10 +331,9 @@ def test_ledger_row_of_a_rejected_gate_names_the_failures(env):
     assert "publish" not in row.stages
 
 
-def test_ledger_row_of_a_failed_transform(env):
+def test_ledger_row_of_a_failed_transform_ignores_another_dates_state(env):
     s = kol.settings_from_airflow((), environ=env, env_file=None)
-    row = kol.run_summary(
-        s, _plan(), "r1", "t0", {"transform": None, "gate": None, "publish": None}
-    )
+    _state(s, transform={"ok": True, "run_date": "2026-11-01"}, gate={"passed": True})
+    row = kol.run_summary(s, _plan(), "r1", "t0", None)
     assert (row.status, row.stages["transform"]) == ("failed", "failed")
     assert row.message == "transform failed: see the task log"

@@ -124,7 +124,8 @@ def test_history_days_are_landed_before_the_measured_day(smoke):
     assert posts, "the copied day has no posts"
     snap = {d for f in posts for d in pq.read_table(f, columns=["snapshot_date"])[0].to_pylist()}
     assert snap == {copied}
-    assert result["setup"][f"history_{HISTORY}"]["copied_days"] == HISTORY - 2
+    assert result["setup"][f"history_{HISTORY}"]["copied_days"] == HISTORY - 1  # all but D-1
+    assert result["setup"]["seed_day"]["first_sight_accounts"] == 0  # D-1 was steady state
 
 
 @pytest.mark.integration

@@ -96,8 +96,8 @@ def test_the_slowest_stage_ignores_the_composite_run(stages):
 def test_bad_options_are_refused_with_the_reason():
     import argparse
 
-    with pytest.raises(argparse.ArgumentTypeError, match="at least 2 days"):
-        _histories("1,30")
+    with pytest.raises(argparse.ArgumentTypeError, match="at least 1 day"):
+        _histories("0,30")
     with pytest.raises(argparse.ArgumentTypeError, match="unknown stage"):
         _stages("transform,compile")
     assert _stages("publish") == {"publish", "gate", "transform"}
@@ -123,3 +123,41 @@ def test_dbt_timings_sum_node_time_by_kind_and_list_the_slowest(tmp_path):
     assert t["dbt_seconds_by_kind"] == {"model": 7.5, "test": 0.0, "unit_test": 1.25}
     assert [n["node"] for n in t["dbt_slowest"]] == ["model.kol.b", "model.kol.a"]
     assert dbt_timings(tmp_path / "nowhere") == {}
+
+
+def _bench(tmp_path, histories):
+    from datetime import date
+
+    from bench.run import SIZES, Bench, Options
+
+    opts = Options(
+        size=SIZES["tiny"],
+        reps=1,
+        histories=histories,
+        run_date=date(2026, 11, 20),
+        seed=42,
+        workdir=tmp_path,
+        results_dir=tmp_path / "results",
+        reuse=True,
+    )
+    b = Bench(opts)
+    b.setup["world"] = {"creators": 10}
+    return b
+
+
+def test_a_saved_setup_is_reused_only_for_the_same_options(tmp_path):
+    first = _bench(tmp_path, [3])
+    first.setup["history_3"] = {"copied_days": 2}
+    first.samples["transform_full@3"] = [{"seconds": 7.0}]
+    first.samples["gate"] = [{"seconds": 1.0}]  # a measurement, not setup: never carried over
+    first.save_setup()
+    (tmp_path / "snap-h3").mkdir()
+
+    again = _bench(tmp_path, [3])
+    assert again.load_setup()
+    assert again.setup["history_3"] == {"copied_days": 2}
+    assert again.samples == {"transform_full@3": [{"seconds": 7.0}]}
+
+    other = _bench(tmp_path, [3, 6])  # another history: the snapshots do not fit
+    assert not other.load_setup()
+    assert other.samples == {}
