@@ -389,30 +389,44 @@ class Bench:
 
     # --- one repetition ------------------------------------------------------------------
 
+    def wants(self, stage: str) -> bool:
+        """Whether this repetition runs `stage`: all asked-for stages when measuring; when
+        profiling, only the profiled stage and what it needs before it."""
+        if stage not in self.opts.stages:
+            return False
+        if self.recording:
+            return True
+        needs = {
+            "transform_incremental": {"transform"},
+            "gate": {"transform", "gate"},
+            "publish": {"transform", "gate", "publish"},
+        }
+        return stage in needs.get(self.opts.profile or "", {self.opts.profile})
+
     def rep(self, i: int) -> None:
         """Every stage once on the primary history; the incremental day on the others."""
         d, p = self.opts.run_date, self.opts.primary
         tag = f"rep{i}" if self.recording else "profile"
         home = self.restore(p)
         self.measure_land(home, d, tag)
-        if "reparse" in self.opts.stages:
+        if self.wants("reparse"):
             self.measure_reparse(home, d, tag)
-        if "duckdb_scan" in self.opts.stages:
+        if self.wants("duckdb_scan"):
             self.measure_scan(home, d, tag)
-        if "transform" in self.opts.stages:
+        if self.wants("transform"):
             self.transform(home, d, p, f"{tag}-transform-h{p}")
         for stage, verb in (("gate", ["gate", "--date", d.isoformat()]), ("publish", ["publish"])):
-            if stage in self.opts.stages:
+            if self.wants(stage):
                 self.record(
                     stage, sample(self.run(stage, [*self.kol, *verb], home, f"{tag}-{stage}"))
                 )
-        if "transform" in self.opts.stages:
+        if self.wants("transform") and self.recording:
             for h in self.opts.histories:
                 if h != p:
                     other = self.restore(h)
                     history.link_day(home / "landing", other / "landing", d)
                     self.transform(other, d, h, f"{tag}-transform-h{h}")
-        if "kol_run" in self.opts.stages:
+        if self.wants("kol_run"):
             home = self.restore(p)
             argv = [*self.kol, "run", "--date", d.isoformat()]
             if set(self.opts.platforms) != set(PLATFORMS):
@@ -535,6 +549,8 @@ class Bench:
             for i in range(1, self.opts.reps + 1):
                 _say(f"rep {i}/{self.opts.reps}")
                 self.rep(i)
+                partial = self.result(started, time.perf_counter() - t0, dict(mach))
+                write_result({**partial, "reps_done": i, "partial": True}, self.opts.results_dir)
             if self.opts.profile:
                 if self.opts.profile == "auto":
                     self.opts.profile = slowest_stage(self.samples)
@@ -613,7 +629,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Time one daily KOL run, stage by stage, against the sandbox (bench/README.md).",
     )
     ap.add_argument("--size", choices=sorted(SIZES), default="small")
-    ap.add_argument("--reps", type=int, default=None, help="repetitions (default: 3; tiny: 1)")
+    ap.add_argument(
+        "--reps",
+        type=int,
+        default=None,
+        help="repetitions (default: 3; tiny: 1; 0 with --profile STAGE: only the profile)",
+    )
     ap.add_argument(
         "--history",
         type=_histories,
@@ -699,8 +720,11 @@ def main(argv: list[str] | None = None) -> int:
         stages=a.stages if a.stages is not None else frozenset(STAGES),
         platforms=a.platforms,
     )
-    if opts.reps < 1:
-        print("bench: --reps must be at least 1", file=sys.stderr)
+    if opts.reps < 0 or (opts.reps == 0 and opts.profile in (None, "auto")):
+        print(
+            "bench: --reps must be at least 1 (0 only with --profile STAGE: profile alone)",
+            file=sys.stderr,
+        )
         return 2
     if a.reuse and a.workdir is None:
         print("bench: --reuse needs --workdir (the folder of an earlier run)", file=sys.stderr)
@@ -719,6 +743,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"bench: interrupted; the work folder is kept: {opts.workdir}", file=sys.stderr)
         return 130
+    if opts.reps == 0:  # a profile alone: no measurement to write over an earlier result
+        print("\n".join(["profiles:", *result["profiles"]]))
+        return 0
     path = write_result(result, opts.results_dir)
     print(report.markdown(result))
     print(f"\nresults: {path}")

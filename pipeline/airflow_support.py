@@ -252,7 +252,7 @@ def landed_from_manifest(source: str, run_date: date, manifest: Mapping[str, Any
         status=str(manifest.get("status") or "unknown"),
         reason=str(manifest.get("reason") or ""),
         run_id=str(manifest.get("run_id") or ""),
-        counts=steps._source_counts(dict(manifest)),
+        counts=steps.source_counts(dict(manifest)),
     )
 
 
@@ -462,7 +462,7 @@ def _past_skip(source: str, run_date: date, run_id: str) -> dict[str, Any]:
         f"{run_date} (rebuild it from raw pages with `kol reparse --date {run_date}`)"
     )
     log.warning(reason)
-    return steps._skipped_manifest(source, run_date, run_id, reason)
+    return steps.skipped_manifest(source, run_date, run_id, reason)
 
 
 def _land_exports(settings: Settings, run_date: date, run_id: str) -> dict[str, Any]:

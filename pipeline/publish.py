@@ -88,7 +88,9 @@ def content_checksum(db_path: Path, tables: Sequence[str]) -> str:
     """sha256 over each table's name, schema and rows in sorted order (not the file bytes).
 
     The same marts give the same checksum whatever DuckDB's file layout, so the ledger can
-    say whether two runs published the same content.
+    say whether two runs published the same content. Floating-point columns are hashed at
+    12 significant digits: DuckDB sums in parallel in no fixed order, so the same data can
+    differ in the 16th digit (0.22625625 vs 0.22625624999999996) — the same to every reader.
     """
     digest = hashlib.sha256()
     con = duckdb.connect(str(db_path), read_only=True)
@@ -98,7 +100,10 @@ def content_checksum(db_path: Path, tables: Sequence[str]) -> str:
             digest.update(f"table {table}\n".encode())
             for name, dtype, *_ in schema:
                 digest.update(f"column {name} {dtype}\n".encode())
-            cur = con.execute(f'SELECT to_json(t)::VARCHAR AS r FROM "{table}" AS t ORDER BY r')
+            select = ", ".join(_stable(name, dtype) for name, dtype, *_ in schema)
+            cur = con.execute(
+                f'SELECT to_json(t)::VARCHAR AS r FROM (SELECT {select} FROM "{table}") AS t ORDER BY r'
+            )
             while batch := cur.fetchmany(10_000):
                 for (row,) in batch:
                     digest.update(row.encode())
@@ -106,6 +111,14 @@ def content_checksum(db_path: Path, tables: Sequence[str]) -> str:
     finally:
         con.close()
     return digest.hexdigest()
+
+
+def _stable(name: str, dtype: str) -> str:
+    """A column as hashed: floats at 12 significant digits, everything else as it is."""
+    quoted = '"' + name.replace('"', '""') + '"'
+    if dtype.upper() in ("DOUBLE", "FLOAT", "REAL"):
+        return f"printf('%.12g', {quoted}) AS {quoted}"
+    return quoted
 
 
 def file_sha256(path: Path) -> str:

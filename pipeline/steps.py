@@ -114,7 +114,7 @@ def resolve_inputs(settings: Settings) -> Inputs:
 # --- extract + land ----------------------------------------------------------------------
 
 
-def _skipped_manifest(platform: str, run_date: date, run_id: str, reason: str) -> dict[str, Any]:
+def skipped_manifest(platform: str, run_date: date, run_id: str, reason: str) -> dict[str, Any]:
     return {
         "source": platform,
         "run_id": run_id,
@@ -147,7 +147,7 @@ def extract(
     if not ps.enabled:
         reason = f"KOL_{platform.upper()}_TOKEN is not set: {platform} skipped"
         log.warning(reason)
-        return _skipped_manifest(platform, run_date, run_id, reason)
+        return skipped_manifest(platform, run_date, run_id, reason)
     inputs = resolve_inputs(settings)
     roster = read_roster(inputs.roster)
     for q in roster.quarantined:
@@ -463,7 +463,7 @@ class RunSummary:
         return d
 
 
-def _source_counts(manifest: dict[str, Any]) -> dict[str, Any]:
+def source_counts(manifest: dict[str, Any]) -> dict[str, Any]:
     ents = manifest.get("entities", {}) or {}
     return {
         "status": manifest.get("status"),
@@ -583,16 +583,16 @@ def land(
             except Exception as exc:  # one platform's failure does not stop the others
                 log.error("extract %s failed: %s", p, exc)
                 m = {"source": p, "status": "failed", "reason": str(exc), "entities": {}}
-            summary.sources[p] = _source_counts(m)
+            summary.sources[p] = source_counts(m)
             summary.stages[f"extract:{p}"] = m.get("status", "?")
             if m.get("status") != "ok":
                 partial.append(f"{p} {m.get('status')}: {m.get('reason') or 'see manifest'}")
         m = load_exports(settings, run_date, summary.run_id, progress)
-        summary.sources["exports"] = _source_counts(m)
+        summary.sources["exports"] = source_counts(m)
         summary.stages["exports"] = m.get("status", "?")
     elif mode == "reparse":
         for m in reparse(settings, run_date, progress):
-            summary.sources[m.get("source", "?")] = _source_counts(m)
+            summary.sources[m.get("source", "?")] = source_counts(m)
         summary.stages["reparse"] = "ok"
     return partial
 
@@ -665,20 +665,20 @@ def backfill(
             progress,
             "backfill: the platforms cannot answer for past dates; rebuilding from landed raw pages",
         )
+    published_before = read_state(settings).get("published", {}).get("run_date")
     out = []
     d = start
     while d <= end:
         if can_extract:
             for root in set(roots.values()):
                 set_sandbox_clock(root, d)  # type: ignore[arg-type]
-        out.append(
-            run_day(
-                settings,
-                d,
-                mode="extract" if can_extract else "reparse",
-                progress=progress,
-                lock_wait=lock_wait,
-            )
-        )
+        mode = "extract" if can_extract else "reparse"
+        out.append(run_day(settings, d, mode=mode, progress=progress, lock_wait=lock_wait))
         d += timedelta(days=1)
+    # Published marts never go back in time: when a later date was already published,
+    # rebuild as of that date over the re-derived history and publish that.
+    if published_before and date.fromisoformat(published_before) > end:
+        latest = date.fromisoformat(published_before)
+        _say(progress, f"backfill done; republishing the marts as of {latest} (the latest date)")
+        out.append(run_day(settings, latest, mode="none", progress=progress, lock_wait=lock_wait))
     return out

@@ -35,7 +35,11 @@ import pyarrow.parquet as pq
 
 from ingestion.records import API_SCHEMAS, EXPORT_SCHEMAS
 
-PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
+# The repo's dbt_project/ (editable install); KOL_DBT_PROJECT_DIR points elsewhere when the
+# package is installed without its source tree (e.g. the Docker image).
+PROJECT_DIR = Path(
+    os.environ.get("KOL_DBT_PROJECT_DIR") or Path(__file__).resolve().parents[1] / "dbt_project"
+)
 EMPTY_PARTITION = "dt=1970-01-01"
 EMPTY_FILE = "_kol_empty_schema.parquet"
 DOCS_FILES = ("index.html", "manifest.json", "catalog.json")
