@@ -60,20 +60,7 @@ def _post(item: Any, ctx: PageContext) -> dict[str, Any]:
     }
 
 
-def _comment(item: Any, ctx: PageContext) -> dict[str, Any]:
-    if not isinstance(item, dict):
-        raise BadRecord("comment is not an object")
-    return {
-        "creator_id": ctx.account["creator_id"],
-        "account_id": ctx.account["account_id"],
-        "comment_id": req_id(item.get("id"), "id"),
-        "post_id": req_id(ctx.context.get("post_id"), "post_id"),
-        "text": opt_str(item.get("message"), "message"),
-        "published_at": ts_iso(item.get("created_time"), "created_time"),
-        "like_count": opt_int(item.get("like_count"), "like_count"),
-        "reply_count": None,
-        "author_hash": None,
-    }
+_comment = graph.comment_parser(text_field="message", time_field="created_time")
 
 
 def _object(body: Any, ctx: PageContext) -> list[Any]:
