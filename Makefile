@@ -24,7 +24,7 @@ demo: setup
 	$(BIN)/kol demo
 
 test: setup
-	$(BIN)/python -m pytest -q -m "not slow" --timeout=900
+	$(BIN)/python -m pytest -q -m "not slow" --timeout=900 -n 2 --dist loadfile -p no:cacheprovider
 
 test-slow: setup
 	$(BIN)/python -m pytest -q -m slow --timeout=1800
