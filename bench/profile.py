@@ -15,6 +15,15 @@ from pathlib import Path
 
 _FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^()]*?)(?::\d+)?\)$")
 PROJECT_DIRS = ("ingestion/", "pipeline/", "expectations/", "bench/")
+# dbt's phases, by the function each one runs under (shown when a profile contains dbt).
+DBT_PHASES = {
+    "data tests": "TestRunner.execute_data_test",
+    "unit tests": "TestRunner.execute_unit_test",
+    "models (SQL and Python)": "ModelRunner.execute",
+    "python models": "submit_python_job",
+    "seeds": "SeedRunner",
+    "parsing the project": "ManifestLoader.load",
+}
 
 
 def py_spy() -> str | None:
@@ -55,21 +64,28 @@ def summarise(collapsed: Path, top: int = 25) -> str:
     self_c: Counter[str] = Counter()
     incl: Counter[str] = Counter()
     procs: Counter[str] = Counter()
+    phases: Counter[str] = Counter()
     total = 0
     for line in collapsed.read_text(errors="replace").splitlines():
         stack, _, n = line.rpartition(" ")
         if not stack or not n.isdigit():
             continue
         count = int(n)
-        if stack.startswith("process "):  # `process PID:"command line";frame;frame...`
+        proc = ""
+        while stack.startswith("process "):  # `process PID:"cmd";[process CHILD:"cmd";]frame...`
             end = stack.find('";')
-            procs[stack[: end + 1][:110] if end > 0 else stack[:110]] += count
+            proc = stack[: end + 1] if end > 0 else stack
             stack = stack[end + 2 :] if end > 0 else ""
         frames = [f for f in stack.split(";") if f]
         if not frames:
             continue
+        if proc:
+            procs[proc[:110]] += count
         names = [_frame(f) for f in frames]
         total += count
+        for phase, marker in DBT_PHASES.items():
+            if marker in stack:
+                phases[phase] += count
         self_c[names[-1]] += count
         for name in set(names):
             incl[name] += count
@@ -81,6 +97,9 @@ def summarise(collapsed: Path, top: int = 25) -> str:
 
     out = [f"{total} CPU samples (py-spy, all threads and child processes)", "", "by process:"]
     out += [f"  {pct(c)}  {p}" for p, c in procs.most_common(8)]
+    if phases:
+        out += ["", "dbt phases:"]
+        out += [f"  {pct(phases[p])}  {p}" for p in DBT_PHASES if phases[p]]
     out += ["", "self time (where the CPU is):"]
     out += [f"  {pct(c)}  {f}" for f, c in self_c.most_common(top)]
     out += ["", "inclusive, project code only:"]

@@ -8,8 +8,8 @@ from bench import profile
 
 STACKS = """\
 process 11:"python -m pipeline.cli transform; x";main (/work/main/pipeline/cli.py:10);run_dbt (/work/main/pipeline/transform.py:20) 6
-process 12:"python -m dbt.cli.main build";main (dbt/cli/main.py:5);execute (/v/lib/python3.11/site-packages/duckdb/x.py:9) 3
-process 12:"python -m dbt.cli.main build";main (dbt/cli/main.py:5) 1
+process 11:"python -m pipeline.cli transform; x";process 12:"python -m dbt.cli.main build";main (dbt/cli/main.py:5);execute (/v/lib/python3.11/site-packages/duckdb/x.py:9) 3
+process 11:"python -m pipeline.cli transform; x";process 12:"python -m dbt.cli.main build";main (dbt/cli/main.py:5) 1
 """
 
 
@@ -22,8 +22,10 @@ def test_shares_are_per_function_across_processes(tmp_path):
     assert " 60.0%  pipeline/transform.py:run_dbt" in text
     assert " 30.0%  duckdb/x.py:execute" in text
     assert " 10.0%  dbt/cli/main.py:main" in text
-    # the ';' inside a process's command line does not split it
+    # the ';' inside a process's command line does not split it; a child is its own process
     assert '60.0%  process 11:"python -m pipeline.cli transform; x"' in text
+    assert '40.0%  process 12:"python -m dbt.cli.main build"' in text
+    assert "dbt phases" not in text  # no dbt runner in these stacks
     project = text.split("inclusive, project code only:")[1].split("inclusive, everything:")[0]
     assert "pipeline/cli.py:main" in project and "dbt/cli" not in project
 
