@@ -18,6 +18,7 @@ Shape of one benchmark:
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -502,6 +503,7 @@ class Bench:
             "histories": sorted(o.histories),
             "platforms": list(o.platforms),
             "built": o.builds,
+            "code": warehouse_code_fingerprint() if o.builds else None,
         }
 
     def save_setup(self) -> None:
@@ -512,23 +514,47 @@ class Bench:
         }
         (self.work / SETUP_FILE).write_text(json.dumps(saved, indent=2, default=str))
 
-    def load_setup(self) -> bool:
-        """With `--reuse`: take the snapshots of an earlier run of the same setup."""
+    def load_setup(self) -> str | None:
+        """With `--reuse`: take the snapshots of an earlier run of the same setup.
+
+        Returns "all" when everything matches; "landing" when only the warehouse code changed
+        since (dbt project, transform step): the landed history is kept and only the full
+        refreshes are redone; None when nothing can be reused."""
         path = self.work / SETUP_FILE
         if not (self.opts.reuse and path.is_file()):
-            return False
+            return None
         saved = json.loads(path.read_text())
-        if saved.get("key") != self.setup_key() or not all(
-            self.snapshot(h).is_dir() for h in self.opts.histories
-        ):
+        key, now = saved.get("key", {}), self.setup_key()
+        same_landing = {k: v for k, v in key.items() if k not in ("code", "built")} == {
+            k: v for k, v in now.items() if k not in ("code", "built")
+        }
+        if not same_landing or not all(self.snapshot(h).is_dir() for h in self.opts.histories):
             _say(f"--reuse: {path} is for another setup; building a new one")
-            return False
-        _say(f"--reuse: seed day and histories from {path}")
+            return None
         self.setup.update({k: v for k, v in saved["setup"].items() if k != "world"})
         self.setup["reused_from"] = str(path)
-        for k, v in saved["samples"].items():
-            self.samples.setdefault(k, []).extend(v)
-        return True
+        if key == now:
+            _say(f"--reuse: seed day, histories and their warehouses from {path}")
+            for k, v in saved["samples"].items():
+                self.samples.setdefault(k, []).extend(v)
+            return "all"
+        _say(f"--reuse: seed day and histories from {path}; the warehouse code changed: rebuilding")
+        return "landing"
+
+    def rebuild_warehouses(self) -> None:
+        """Full refresh of every history's warehouse over its kept landing, re-snapshotted."""
+        d1 = self.opts.run_date - timedelta(days=1)
+        for h in sorted(self.opts.histories):
+            home = self.restore(h)
+            for name in ("warehouse.duckdb", "warehouse.duckdb.wal", "state.json", "dbt"):
+                target = home / name
+                if target.is_dir():
+                    shutil.rmtree(target)
+                else:
+                    target.unlink(missing_ok=True)
+            if self.opts.builds:
+                self.transform(home, d1, h, f"setup-h{h}-transform-full", full=True)
+            history.clone_home(home, self.snapshot(h))
 
     def execute(self) -> dict[str, Any]:
         started = datetime.now(UTC)
@@ -539,10 +565,14 @@ class Bench:
         with SandboxProcess(self.kol, world, self.env, sandbox_log) as sb:
             self.sandbox = sb
             self.point_at(sb)
-            if not self.load_setup():
+            reused = self.load_setup()
+            if reused is None:
                 base = self.seed_days(sb)
                 for h in sorted(self.opts.histories):
                     self.prepare_history(base, h)
+            elif reused == "landing":
+                self.rebuild_warehouses()
+            if reused != "all":
                 self.setup["seconds"] = round(time.perf_counter() - t0, 1)
                 self.save_setup()
             sb.set_clock(self.opts.run_date)
@@ -587,6 +617,18 @@ class Bench:
 
 
 # --- command line ---------------------------------------------------------------------------
+
+
+def warehouse_code_fingerprint() -> str:
+    """sha256 over what a warehouse built in the setup depends on: the dbt project and the
+    transform step. A reused setup whose fingerprint differs gets its warehouses rebuilt."""
+    digest = hashlib.sha256()
+    files = sorted(p for p in (REPO / "dbt_project").rglob("*") if p.is_file())
+    files = [p for p in files if not ({"target", "logs"} & set(p.relative_to(REPO).parts))]
+    for path in [*files, REPO / "pipeline" / "transform.py", REPO / "pipeline" / "steps.py"]:
+        digest.update(str(path.relative_to(REPO)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _histories(s: str) -> list[int]:

@@ -27,7 +27,7 @@ from ingestion.manifest import (
 )
 from ingestion.parsing import Collected
 from ingestion.platforms import get_platform
-from ingestion.platforms.base import ExtractSession
+from ingestion.platforms.base import ExtractSession, workers_from_env
 from ingestion.redaction import IdentityHasher, Redactor
 from ingestion.roster import RosterEntry
 
@@ -51,6 +51,8 @@ class ExtractRequest:
     salt: str = field(default="", repr=False)
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
+    # accounts fetched at once; None = KOL_EXTRACT_WORKERS or the default (base.py)
+    workers: int | None = None
 
 
 def first_sight_keys(
@@ -77,6 +79,7 @@ def extract_platform(req: ExtractRequest, progress: Progress | None = None) -> d
             f"no credential: set KOL_{req.platform.upper()}_TOKEN",
         )
     started = now_iso()
+    workers = req.workers if req.workers is not None else workers_from_env()
     redactor = Redactor([req.token])
     hasher = IdentityHasher(req.salt, platform.identity_fields, platform.identity_object_fields)
     client = HttpClient(
@@ -88,6 +91,7 @@ def extract_platform(req: ExtractRequest, progress: Progress | None = None) -> d
         classify=platform.classify,
         scrub_body=lambda text: hasher.text(redactor.text(text)),
         sleep=req.sleep,
+        pool_size=max(10, workers),
     )
     raw = RawWriter(root, req.platform, req.run_date, req.run_id)
     session = ExtractSession(
@@ -100,6 +104,7 @@ def extract_platform(req: ExtractRequest, progress: Progress | None = None) -> d
         specs=platform.specs,
         salt=req.salt,
         first_sight=first_sight_keys(root, req.platform, req.run_date, entries),
+        workers=workers,
     )
     notify = _progress(req.platform, len(entries), session, progress)
     session.on_account_done = notify

@@ -13,6 +13,7 @@ import json
 import logging
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -20,7 +21,13 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import certifi
 import requests
+import urllib3
+from requests.adapters import HTTPAdapter
+from requests.models import RequestEncodingMixin
+from requests.structures import CaseInsensitiveDict
+from requests.utils import default_headers, get_encoding_from_headers, requote_uri
 
 from ingestion.redaction import Redactor, install_log_scrubber
 
@@ -259,6 +266,98 @@ def error_message(body: Any) -> str:
     return "no error details in the response"
 
 
+# --- transport ------------------------------------------------------------------------
+
+USER_AGENT = "kol-warehouse/0.1 (+ingestion)"
+
+
+class DirectTransport:
+    """What `requests.Session.request` does for our calls, straight on a urllib3 pool.
+
+    requests spends about as much CPU per call as the rest of a request (merging session
+    settings, hooks, preparing, building the response): measured 1.5 ms against 0.75 ms a
+    call on the sandbox, where an extraction makes thousands. The request sent is the same
+    (params encoded and the URL requoted by requests' own functions, the same default
+    headers, JSON bodies the same), redirects are followed, and the answer is a
+    `requests.Response`, so classifiers see no difference. Used only when no proxy applies
+    to the host (then the plain `requests` session is used).
+    """
+
+    def __init__(self, verify: bool | str, pool_size: int) -> None:
+        tls: dict[str, Any] = {"cert_reqs": "CERT_NONE"}
+        if verify:
+            ca = verify if isinstance(verify, str) else certifi.where()
+            tls = {"cert_reqs": "CERT_REQUIRED", "ca_certs": ca}
+        self.pool = urllib3.PoolManager(num_pools=4, maxsize=pool_size, **tls)
+        self.headers = dict(default_headers())
+        self.headers["User-Agent"] = USER_AGENT
+        self.retries = urllib3.Retry(
+            total=None, connect=0, read=False, status=0, other=0, redirect=30
+        )
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any] | None,
+        json_body: Any,
+        headers: Mapping[str, str],
+        timeout: tuple[float, float],
+    ) -> requests.Response:
+        if params:
+            query = RequestEncodingMixin._encode_params(dict(params))
+            url = f"{url}{'&' if urlsplit(url).query else '?'}{query}"
+        url = requote_uri(url)
+        sent = {**self.headers, **headers}
+        body = None
+        if json_body is not None:
+            body = json.dumps(json_body, allow_nan=False).encode("utf-8")
+            sent.setdefault("Content-Type", "application/json")
+        try:
+            raw = self.pool.request(
+                method,
+                url,
+                body=body,
+                headers=sent,
+                timeout=urllib3.Timeout(connect=timeout[0], read=timeout[1]),
+                retries=self.retries,
+                redirect=True,
+            )
+        except urllib3.exceptions.HTTPError as exc:
+            raise _as_requests_error(exc) from None
+        resp = requests.Response()
+        resp.status_code = raw.status
+        resp.reason = raw.reason or ""
+        resp.headers = CaseInsensitiveDict(raw.headers)
+        resp._content = raw.data
+        resp.encoding = get_encoding_from_headers(resp.headers)
+        resp.url = url
+        return resp
+
+    def close(self) -> None:
+        self.pool.clear()
+
+
+def _as_requests_error(exc: urllib3.exceptions.HTTPError) -> requests.RequestException:
+    """The exception requests would raise, so the retry and failure paths are the same."""
+    if isinstance(exc, urllib3.exceptions.MaxRetryError) and exc.reason is not None:
+        reason = exc.reason
+        if isinstance(reason, urllib3.exceptions.ResponseError):  # too many redirects
+            return requests.TooManyRedirects(str(exc))
+        exc = reason  # type: ignore[assignment]
+    if isinstance(exc, urllib3.exceptions.NewConnectionError):
+        return requests.ConnectionError(str(exc))
+    if isinstance(exc, urllib3.exceptions.ConnectTimeoutError):
+        return requests.ConnectTimeout(str(exc))
+    if isinstance(exc, urllib3.exceptions.ReadTimeoutError):
+        return requests.ReadTimeout(str(exc))
+    if isinstance(exc, urllib3.exceptions.SSLError):
+        return requests.exceptions.SSLError(str(exc))
+    if isinstance(exc, urllib3.exceptions.ProtocolError | OSError):
+        return requests.ConnectionError(str(exc))
+    return requests.RequestException(f"{type(exc).__name__}: {exc}")
+
+
 # --- client ---------------------------------------------------------------------------
 
 
@@ -279,6 +378,7 @@ class HttpClient:
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
         session: requests.Session | None = None,
+        pool_size: int = 10,
     ) -> None:
         install_log_scrubber()
         self.platform = platform
@@ -292,15 +392,50 @@ class HttpClient:
         self.sleep = sleep
         self.clock = clock
         self.rng = rng or random.Random()
-        self.session = session or requests.Session()
-        self.session.headers["User-Agent"] = "kol-warehouse/0.1 (+ingestion)"
+        self.transport: DirectTransport | None = None
+        self.session = session or self._new_session(pool_size)
+        self.session.headers["User-Agent"] = USER_AGENT
         self.requests = 0
         self.retries = 0
-        self.waited = 0.0
-        self._pause_until = 0.0
+        self.waited = 0.0  # summed over worker threads (waits of parallel workers overlap)
+        self._pause_until = 0.0  # shared by every worker: no request is sent before it
+        self._lock = threading.Lock()
+
+    def _new_session(self, pool_size: int) -> requests.Session:
+        """A session for worker threads, with the environment read once.
+
+        requests re-reads the proxy variables (and netrc) on every call when `trust_env` is
+        on, a large share of a local request's CPU. Every request goes to `base_url`'s host
+        (`absolute` rebases other hosts onto it), so the proxies and CA bundle the
+        environment gives for that host are resolved here once and pinned.
+        """
+        session = requests.Session()
+        env = session.merge_environment_settings(self.base_url, {}, None, None, None)
+        session.proxies.update(env.get("proxies") or {})
+        if env.get("verify") is not None:
+            session.verify = env["verify"]
+        session.trust_env = False
+        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=pool_size)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        if not session.proxies:
+            self.transport = DirectTransport(session.verify, pool_size)
+        return session
 
     def close(self) -> None:
         self.session.close()
+        if self.transport is not None:
+            self.transport.close()
+
+    def _send(
+        self, method: str, url: str, params: dict[str, Any], json_body: Any, headers: dict[str, str]
+    ) -> requests.Response:
+        timeout = (self.policy.connect_timeout, self.policy.read_timeout)
+        if self.transport is not None:
+            return self.transport.request(method, url, params, json_body, headers, timeout)
+        return self.session.request(
+            method, url, params=params or None, json=json_body, headers=headers, timeout=timeout
+        )
 
     def absolute(self, path_or_url: str) -> str:
         """A path joins the base URL; a next-page URL on another host is rebased onto ours.
@@ -324,15 +459,33 @@ class HttpClient:
         seconds = min(max(seconds, 0.0), self.policy.max_wait)
         if seconds > 0:
             log.debug("%s: waiting %.1fs (%s)", self.platform, seconds, why)
-            self.waited += seconds
+            with self._lock:
+                self.waited += seconds
             self.sleep(seconds)
+
+    def _pause(self, until: float) -> None:
+        """Hold every worker until `until` (a pause only ever grows)."""
+        with self._lock:
+            self._pause_until = max(self._pause_until, until)
+
+    def _wait_paused(self) -> None:
+        """Wait out a shared pause; the worker that waited it out clears it (unless another
+        worker extended it meanwhile), so an injected sleep that does not move the clock
+        does not pause every later request again."""
+        until = self._pause_until
+        pause = until - self.clock()
+        if pause > 0:
+            self._wait(pause, "rate-limit pause")
+            with self._lock:
+                if self._pause_until == until:
+                    self._pause_until = 0.0
 
     def _note_limits(self, headers: Mapping[str, str]) -> None:
         """Slow down *before* the platform refuses: Graph usage > threshold, X remaining 0."""
         usage, regain = graph_usage(headers)
         if usage > self.policy.usage_threshold:
             pause = regain if regain else self.policy.usage_pause
-            self._pause_until = self.clock() + min(pause, self.policy.max_wait)
+            self._pause(self.clock() + min(pause, self.policy.max_wait))
             log.info("%s: usage at %.0f%%, pausing before the next call", self.platform, usage)
         remaining = _header(headers, "x-rate-limit-remaining")
         if remaining is not None and remaining.strip() == "0":
@@ -340,7 +493,7 @@ class HttpClient:
                 {"x-rate-limit-reset": _header(headers, "x-rate-limit-reset") or ""}, self.clock()
             )
             if hint:
-                self._pause_until = self.clock() + min(hint, self.policy.max_wait)
+                self._pause(self.clock() + min(hint, self.policy.max_wait))
 
     def request(
         self,
@@ -354,22 +507,14 @@ class HttpClient:
         url = self.absolute(path_or_url)
         last = "no attempt made"
         for attempt in range(1, self.policy.max_attempts + 1):
-            pause = self._pause_until - self.clock()
-            if pause > 0:
-                self._wait(pause, "rate-limit pause")
+            self._wait_paused()
             sent_params = dict(params or {})
             headers: dict[str, str] = {}
             send_url = self.auth.apply(url, sent_params, headers)
-            self.requests += 1
+            with self._lock:
+                self.requests += 1
             try:
-                resp = self.session.request(
-                    method,
-                    send_url,
-                    params=sent_params or None,
-                    json=json_body,
-                    headers=headers,
-                    timeout=(self.policy.connect_timeout, self.policy.read_timeout),
-                )
+                resp = self._send(method, send_url, sent_params, json_body, headers)
             except (requests.Timeout, requests.ConnectionError) as exc:
                 last = self.redactor.text(f"{type(exc).__name__}: {exc}")[:300]
                 retry: Retry | None = Retry(last)
@@ -380,8 +525,15 @@ class HttpClient:
                 last = retry.reason
             if attempt == self.policy.max_attempts:
                 break
-            self.retries += 1
-            delay = retry.wait if retry.wait is not None else self.policy.backoff(attempt, self.rng)
+            with self._lock:
+                self.retries += 1
+            if retry.wait is not None:
+                # The platform said how long (Retry-After, reset): that holds for every
+                # worker of this client, not only the one that was told.
+                self._pause(self.clock() + min(retry.wait, self.policy.max_wait))
+                delay = retry.wait
+            else:
+                delay = self.policy.backoff(attempt, self.rng)
             # one wait covers both the retry delay and any usage/reset pause already due
             delay = max(delay, self._pause_until - self.clock())
             log.info(
@@ -393,8 +545,11 @@ class HttpClient:
                 self.policy.max_attempts - 1,
                 min(delay, self.policy.max_wait),
             )
+            covered = self.clock() + delay
             self._wait(delay, last)
-            self._pause_until = 0.0
+            with self._lock:  # waited out (an injected sleep may not move the clock)
+                if self._pause_until <= covered:
+                    self._pause_until = 0.0
         raise RetriesExhausted(
             f"{self.platform} {label or method}: gave up after {self.policy.max_attempts} "
             f"attempts (last: {last}); the next run retries it"

@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -24,6 +25,8 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from ingestion.arrowrows import rows_to_table
 
 MANIFEST_DIR = "manifests"
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:+-]{0,127}$")
@@ -170,7 +173,8 @@ def _swap_in(directory: Path, final: Path, tmp: Path | None, suffix: str) -> Pat
 
 
 def parquet_bytes(rows: list[dict[str, Any]], schema: pa.Schema) -> bytes:
-    table = pa.Table.from_pylist(rows, schema=schema)
+    """Typed rows as one Parquet file (built without pandas: see arrowrows.py)."""
+    table = rows_to_table(rows, schema)
     sink = io.BytesIO()
     pq.write_table(table, sink, compression="zstd")
     return sink.getvalue()
@@ -280,23 +284,36 @@ def earlier_manifests(root: Path, source: str, before: date) -> Iterator[dict[st
 # --- raw pages --------------------------------------------------------------------------
 
 
+# Raw pages are written once and read by reparse: level 5 is within ~8% of level 9's size
+# at a quarter of its CPU (measured on Instagram pages), and extraction is CPU-bound.
+RAW_GZIP_LEVEL = 5
+
+
 class RawWriter:
-    """Gzip JSON lines per endpoint for one (platform, date, run); visible only when closed."""
+    """Gzip JSON lines per endpoint for one (platform, date, run); visible only when closed.
+
+    Thread-safe: extraction workers share one writer; each line is written whole.
+    """
 
     def __init__(self, root: Path, platform: str, run_date: date, run_id: str) -> None:
         self.root, self.platform, self.run_date, self.run_id = root, platform, run_date, run_id
         self._open: dict[str, tuple[Path, Any, gzip.GzipFile]] = {}
+        self._lock = threading.Lock()
 
     def write(self, line: dict[str, Any]) -> None:
-        endpoint = line["endpoint"]
+        data = (json.dumps(line, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+        with self._lock:
+            self._file(line["endpoint"]).write(data)
+
+    def _file(self, endpoint: str) -> gzip.GzipFile:
         if endpoint not in self._open:
             directory = raw_dir(self.root, self.platform, endpoint, self.run_date, self.run_id)
             directory.mkdir(parents=True, exist_ok=True)
             final = directory / "part-00000.jsonl.gz"
             fh = _tmp_name(final, self.run_id).open("wb")
-            self._open[endpoint] = (final, fh, gzip.GzipFile(fileobj=fh, mode="wb"))
-        gz = self._open[endpoint][2]
-        gz.write((json.dumps(line, ensure_ascii=False, default=str) + "\n").encode("utf-8"))
+            gz = gzip.GzipFile(fileobj=fh, mode="wb", compresslevel=RAW_GZIP_LEVEL)
+            self._open[endpoint] = (final, fh, gz)
+        return self._open[endpoint][2]
 
     def close(self) -> dict[str, str]:
         """Finish every file (fsync + rename); return {relative path: sha256}."""

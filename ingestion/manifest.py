@@ -39,9 +39,8 @@ def commit_entities(
     counts = collected.counts()
     entities: dict[str, Any] = {}
     for entity, schema in schemas.items():
-        written = write_records(
-            root, entity, run_date, run_id, collected.rows.get(entity, []), schema, platform
-        )
+        rows = sorted(collected.rows.get(entity, []), key=_by_account)
+        written = write_records(root, entity, run_date, run_id, rows, schema, platform)
         entry = counts.get(entity, {"served": 0, "landed": 0, "quarantined": 0})
         entry = {**entry, "files": [], "sha256": {}}
         if written:
@@ -51,6 +50,12 @@ def commit_entities(
     quarantined = collected.quarantined + list(extra_quarantine or [])
     q = write_quarantine(root, source, run_date, run_id, quarantined)
     return {"entities": entities, "quarantine": {"file": q[0], "sha256": q[1]} if q else None}
+
+
+def _by_account(row: dict[str, Any]) -> tuple[str, str]:
+    """Rows grouped by account (stable: an account's rows keep their fetch order), so the
+    file does not depend on how parallel workers interleaved, and reparse writes the same."""
+    return (row.get("creator_id") or "", row.get("account_id") or "")
 
 
 def platform_schemas(platform: str) -> dict[str, pa.Schema]:

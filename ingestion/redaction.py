@@ -32,6 +32,8 @@ _PARAM_RE = re.compile(
     re.IGNORECASE,
 )
 _BEARER_RE = re.compile(r"(Bearer\s+)[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
+# What `_PARAM_RE` needs to find (`name=`), case-folded like the text it is tested on.
+_PARAM_MARKERS: tuple[str, ...] = tuple(f"{name}=" for name in sorted(SECRET_PARAMS))
 
 # Every live secret, so the urllib3 log filter can scrub lines we do not format ourselves.
 _LIVE_SECRETS: set[str] = set()
@@ -55,8 +57,7 @@ class Redactor:
         for secret in self._values:
             if secret in value:
                 value = value.replace(secret, REDACTED)
-        value = _PARAM_RE.sub(lambda m: m.group(1) + REDACTED, value)
-        return _BEARER_RE.sub(lambda m: m.group(1) + REDACTED, value)
+        return _scrub_patterns(value)
 
     def params(self, params: Mapping[str, Any] | None) -> dict[str, Any] | None:
         if params is None:
@@ -92,8 +93,21 @@ def scrub_everywhere(text: str) -> str:
     for secret in values:
         if secret in text:
             text = text.replace(secret, REDACTED)
-    text = _PARAM_RE.sub(lambda m: m.group(1) + REDACTED, text)
-    return _BEARER_RE.sub(lambda m: m.group(1) + REDACTED, text)
+    return _scrub_patterns(text)
+
+
+def _scrub_patterns(text: str) -> str:
+    """Credential parameters and Bearer values, by pattern.
+
+    Every response body passes here: the regexes run only when a case-folded marker shows
+    they can match (a plain substring test is far cheaper than a regex scan of a page).
+    """
+    folded = text.casefold()
+    if any(marker in folded for marker in _PARAM_MARKERS):
+        text = _PARAM_RE.sub(lambda m: m.group(1) + REDACTED, text)
+    if "bearer" in folded:
+        text = _BEARER_RE.sub(lambda m: m.group(1) + REDACTED, text)
+    return text
 
 
 class _ScrubFilter(logging.Filter):

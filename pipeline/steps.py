@@ -279,24 +279,62 @@ def _update_state(settings: Settings, **parts: Any) -> None:
 # --- transform, gate, publish ------------------------------------------------------------
 
 
+def _built_through(state: dict[str, Any]) -> str | None:
+    """The run date of the last successful build (homes from before `built_through` was
+    kept: the last transform, when it succeeded)."""
+    last = state.get("transform", {})
+    return state.get("built_through", last.get("run_date") if last.get("ok") else None)
+
+
+def plan_build(
+    state: dict[str, Any],
+    run_date: date,
+    excluded_iso: list[str],
+    warehouse_exists: bool,
+    full_refresh: bool = False,
+) -> tuple[bool, date | None, str | None]:
+    """(full refresh?, from_date, why) for a build as of `run_date`, from `state.json`.
+
+    Incremental from the day after the last successful build (`built_through`), so days
+    landed but never built (or whose build failed) are picked up. Full when asked, when
+    there is no warehouse or no successful build to continue, when D goes back before the
+    last build (incremental tables hold later days), or when the excluded days changed (a
+    rejected day's rows must not linger in incremental tables)."""
+    last = state.get("transform", {})
+    built = _built_through(state)
+    if full_refresh:
+        return True, None, None
+    if last.get("excluded_dates", []) != excluded_iso:
+        return True, None, "excluded days changed since the last build: full refresh"
+    if not warehouse_exists:
+        return True, None, None
+    if not built:
+        return True, None, "no successful build to continue from: full refresh"
+    last_built = date.fromisoformat(built)
+    if run_date < last_built:
+        return True, None, f"{run_date} is before the last build ({last_built}): full refresh"
+    from_date = min(run_date, last_built + timedelta(days=1))
+    why = f"building the landing days {from_date} to {run_date}" if from_date < run_date else None
+    return False, from_date, why
+
+
 def transform(
     settings: Settings,
     run_date: date,
     full_refresh: bool = False,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """One `dbt build` as of `run_date`. Rebuilds fully when the set of excluded days changed,
-    so a rejected day's rows never linger in incremental tables."""
+    """One `dbt build` as of `run_date`, incremental or full as `plan_build` decides."""
     from pipeline.transform import run_dbt
 
     excluded = excluded_dates(settings)
-    last = read_state(settings).get("transform", {})
+    state = read_state(settings)
     excluded_iso = [d.isoformat() for d in excluded]
-    if not full_refresh and last.get("excluded_dates", []) != excluded_iso:
-        _say(progress, "excluded days changed since the last build: full refresh")
-        full_refresh = True
-    if not full_refresh and not settings.warehouse.exists():
-        full_refresh = True
+    full_refresh, from_date, why = plan_build(
+        state, run_date, excluded_iso, settings.warehouse.exists(), full_refresh
+    )
+    if why:
+        _say(progress, why)
     if excluded:
         _say(
             progress, f"leaving out rejected days: {', '.join(excluded_iso)} (kol accept --date D)"
@@ -307,17 +345,29 @@ def transform(
         full_refresh=full_refresh,
         excluded_dates=excluded,
         progress=_dbt_progress(progress),
+        from_date=from_date,
+        unit_tests=os.environ.get("KOL_DBT_UNIT_TESTS", "") == "1",
     )
     out = {
         "ok": result.ok,
         "run_date": run_date.isoformat(),
         "full_refresh": full_refresh,
+        "from_date": from_date.isoformat() if from_date else None,
         "failures": list(result.failures),
         "elapsed": round(result.elapsed, 2),
     }
+    # built_through: what the next incremental build continues from. A failed full refresh
+    # leaves the tables half-built (the next build is full again); a failed incremental one
+    # leaves the last good date, so the next build re-processes from there (idempotent).
+    built = _built_through(state)
+    if result.ok:
+        built = run_date.isoformat()
+    elif full_refresh:
+        built = None
     _update_state(
         settings,
         transform={**out, "at": _now(), "excluded_dates": excluded_iso},
+        built_through=built,
         gate={},
     )
     if not result.ok:

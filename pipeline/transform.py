@@ -167,12 +167,17 @@ def run_dbt(
     select: str | None = None,
     progress: Callable[[str], None] | None = None,
     exclude: str | None = None,
+    from_date: date | None = None,
+    unit_tests: bool = True,
 ) -> DbtResult:
     """Run ONE `dbt build` (seeds, models, data tests, unit tests) as of `run_date`.
 
     `excluded_dates` are rejected landing dates never built on; `select` / `exclude` narrow
-    the build (dbt selection syntax). Never raises for a failed build: the result names what
-    failed.
+    the build (dbt selection syntax). `from_date`: the first landing date an incremental
+    build (re)processes (default: D alone); its data tests then check only what it rewrote.
+    `unit_tests=False` leaves out dbt's unit tests: they test the SQL, not the day's data, so
+    daily runs skip them (`make test` runs them). Never raises for a failed build: the result
+    names what failed.
     """
     home = Path(home).resolve()
     started = time.monotonic()
@@ -184,9 +189,13 @@ def run_dbt(
         "run_date": run_date.isoformat(),
         "excluded_dates": [d.isoformat() for d in excluded_dates],
     }
+    if from_date is not None and not full_refresh:
+        variables["from_date"] = min(from_date, run_date).isoformat()
     args = ["--log-format", "json", "--no-use-colors", "build", "--vars", json.dumps(variables)]
     if full_refresh:
         args.append("--full-refresh")
+    if not unit_tests:
+        args += ["--exclude-resource-type", "unit_test"]
     if select:
         args += ["--select", select]
     if exclude:

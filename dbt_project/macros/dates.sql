@@ -28,10 +28,27 @@
     {%- endif %}
 {%- endmacro %}
 
-{#- Incremental facts read only D's partitions on a daily run; everything up to D on a full refresh. -#}
+{#- The first landing date an incremental run (re)builds: the day after the last successful
+    build, so a day whose build failed or was never built (land-only days, a failed gate's
+    rebuild) is picked up by the next run instead of being skipped. pipeline/steps.py passes it
+    as --vars from_date (never after D); without it only D itself is built. -#}
+{% macro from_date_value() -%}
+    {%- set value = var('from_date', none) -%}
+    {%- if value is none or value == '' or value > run_date_value() -%}
+        {%- set value = run_date_value() -%}
+    {%- endif -%}
+    {{ return(value | string) }}
+{%- endmacro %}
+
+{% macro from_date() -%}
+    cast('{{ from_date_value() }}' as date)
+{%- endmacro %}
+
+{#- Incremental facts read only the landing dates [from_date, D] on a daily run; everything up
+    to D on a full refresh. -#}
 {% macro incremental_landing_scope(column) -%}
     {%- if is_incremental() -%}
-    {{ column }} = {{ run_date() }} and {{ landing_scope(column) }}
+    {{ column }} >= {{ from_date() }} and {{ landing_scope(column) }}
     {%- else -%}
     {{ landing_scope(column) }}
     {%- endif -%}

@@ -1,6 +1,9 @@
-{#- Keep one row per key and snapshot date: a re-run of a date may have replaced files, so the
-    latest extracted_at wins. landing_date is part of the partition so a `landing_date = D`
-    filter downstream is pushed through to the Parquet scan (partition pruning). -#}
+{#- Keep one row per key and snapshot date: a date's file may hold the same record twice (a
+    page repeated by the API), so the latest extracted_at wins. landing_date is part of the
+    partition so a `landing_date >= from_date` filter downstream is pushed through to the
+    Parquet scan (partition pruning). A window, not a GROUP BY: the groups are nearly all of
+    one row, and DuckDB's hash aggregate over them (text included) is ~3x slower and spills;
+    the int_ models collapse the versions of a key with arg_max_null instead. -#}
 {% macro dedupe_latest(keys) -%}
     qualify row_number() over (
         partition by {{ keys | join(', ') }}, snapshot_date, landing_date

@@ -9,8 +9,11 @@ extraction and `reparse` go through one parse path.
 from __future__ import annotations
 
 import logging
+import os
 import re
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -41,6 +44,23 @@ MAX_COMMENTS_PER_POST = 500
 # After this many accounts in a row gave up on retries, the platform is stopped for the run:
 # a persistent 429/5xx would otherwise cost every remaining account its full retry budget.
 GIVE_UP_AFTER_EXHAUSTED = 3
+# Accounts of one platform fetched at once (each worker runs one account start to finish).
+DEFAULT_WORKERS = 4
+WORKERS_ENV = "KOL_EXTRACT_WORKERS"
+
+
+def workers_from_env(default: int = DEFAULT_WORKERS) -> int:
+    """`KOL_EXTRACT_WORKERS` (1 = one account at a time), or a clear error."""
+    raw = os.environ.get(WORKERS_ENV, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 64:
+        raise ValueError(f"{WORKERS_ENV}={raw!r}: expected a whole number from 1 to 64")
+    return value
 
 
 @dataclass(frozen=True)
@@ -78,6 +98,11 @@ def split_days(first: date, last: date, max_days: int) -> list[tuple[date, date]
     return out
 
 
+class PlatformStopped(IngestionError):
+    """Raised in a worker whose account was in flight when the platform was stopped: it
+    sends nothing more and the account is recorded as skipped."""
+
+
 @dataclass
 class AccountFailure:
     account: str
@@ -86,7 +111,14 @@ class AccountFailure:
 
 @dataclass
 class ExtractSession:
-    """One platform's run: HTTP client, raw writer, collected records, account outcomes."""
+    """One platform's run: HTTP client, raw writer, collected records, account outcomes.
+
+    `run_accounts` spreads accounts over `workers` threads. What they share is guarded by
+    one lock: the raw writer and the parse into `collected` happen together under it (so
+    the raw files hold lines in the order records were collected, and a reparse sees
+    duplicates in the same order), and so do the account outcomes and progress events.
+    Each account's own requests stay in order on one worker.
+    """
 
     platform: str
     run_date: date
@@ -105,9 +137,12 @@ class ExtractSession:
     stopped: str | None = None
     quota_hit: bool = False
     on_account_done: Callable[[], None] | None = None
-    _pending: dict[str, Any] = field(default_factory=dict)
+    workers: int = 1
     _exhausted_streak: int = 0
-    _last_line: dict[str, Any] | None = None
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _local: threading.local = field(default_factory=threading.local, repr=False)
+    _failed_labels: set[str] = field(default_factory=set, repr=False)
+    _landed_keys: set[str] = field(default_factory=set, repr=False)
 
     def __post_init__(self) -> None:
         self.window = Window(self.run_date)
@@ -116,13 +151,14 @@ class ExtractSession:
     # --- fetching -------------------------------------------------------------------
     def _record(self, exchange: Exchange) -> None:
         """Every exchange becomes a raw line (scrubbed); the ok ones are parsed from it."""
+        pending = self._local.pending
         line = {
             "run_id": self.run_id,
             "platform": self.platform,
-            "endpoint": self._pending["endpoint"],
+            "endpoint": pending["endpoint"],
             "snapshot_date": self.run_date.isoformat(),
-            "accounts": self._pending["accounts"],
-            "context": self._pending["context"],
+            "accounts": pending["accounts"],
+            "context": pending["context"],
             "request": {
                 "method": exchange.method,
                 "url": exchange.url,
@@ -136,8 +172,10 @@ class ExtractSession:
             "error": exchange.error,
             "body": exchange.body,
         }
-        self.raw.write(line)
-        self._last_line = line
+        with self._lock:
+            self.raw.write(line)
+            body = parse_line(line, self.specs, self.salt, self.collected)
+        self._local.parsed = (line, body)
 
     def fetch(
         self,
@@ -150,15 +188,22 @@ class ExtractSession:
         context: dict[str, Any] | None = None,
     ) -> Any:
         """One request -> raw line -> records; returns the decoded body (None if unreadable)."""
-        self._pending = {
+        self._local.pending = {
             "endpoint": endpoint,
             "accounts": [a.as_account() for a in accounts],
             "context": context or {},
         }
-        self._last_line = None
-        self.client.request(method, path, params, json_body, label=endpoint)
-        assert self._last_line is not None
-        return parse_line(self._last_line, self.specs, self.salt, self.collected)
+        self._local.parsed = None
+        if self.stopped:
+            raise PlatformStopped(self.stopped)
+        try:
+            self.client.request(method, path, params, json_body, label=endpoint)
+        except QuotaExceeded as exc:
+            self._quota_hit(exc)  # at once: the other workers send nothing more
+            raise
+        parsed = self._local.parsed
+        assert parsed is not None and parsed[0]["outcome"] == "ok"
+        return parsed[1]
 
     def pages(
         self,
@@ -200,6 +245,28 @@ class ExtractSession:
             page += 1
 
     # --- account bookkeeping --------------------------------------------------------
+    def run_accounts(self, entries: list[RosterEntry], work: Callable[[RosterEntry], None]) -> None:
+        """Run every account, `workers` at a time; each failure is recorded, the others go on.
+
+        An account not yet started when the platform is stopped (quota, the exhausted
+        streak) is skipped. A programming error in any account stops the pool and is raised.
+        """
+        if self.workers <= 1 or len(entries) <= 1:
+            for entry in entries:
+                self.run_account(entry, work)
+            return
+        with ThreadPoolExecutor(self.workers, thread_name_prefix=f"{self.platform}-x") as pool:
+            futures = [pool.submit(self.run_account, entry, work) for entry in entries]
+            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            for future in done:
+                error = future.exception()
+                if error is not None:
+                    with self._lock:  # accounts in flight send nothing more
+                        self.stopped = self.stopped or f"internal error: {type(error).__name__}"
+                    for other in futures:
+                        other.cancel()
+                    raise error
+
     def run_account(self, entry: RosterEntry, work: Callable[[RosterEntry], None]) -> None:
         """Run one account; its failure is recorded and the others go on."""
         self.run_group([entry], lambda entries: work(entries[0]))
@@ -211,31 +278,40 @@ class ExtractSession:
         final: bool = True,
     ) -> None:
         """Run work for a batch of accounts; `final=False` for a batch step (e.g. /channels)
-        after which each account still has per-account work to do."""
-        if self.stopped:
-            self.skipped.extend(AccountFailure(_label(e), self.stopped) for e in entries)
+        after which each account still has per-account work to do.
+
+        Safe from worker threads. The exhausted streak counts accounts in the order they
+        finish: any account that finishes without exhausting its retries resets it.
+        """
+        with self._lock:
+            stopped = self.stopped
+            if stopped:
+                self.skipped.extend(AccountFailure(_label(e), stopped) for e in entries)
+        if stopped:
             return
         try:
             work(entries)
-        except QuotaExceeded as exc:
-            self.stopped = f"quota exceeded, platform stopped for the day: {exc}"
-            self.quota_hit = True
-            log.warning("%s: %s", self.platform, self.stopped)
-            self.skipped.extend(
-                AccountFailure(_label(e), self.stopped)
-                for e in entries
-                if e.key not in self.landed_accounts and not self.has_failed(e)
-            )
-        except RetriesExhausted as exc:
-            for entry in entries:
-                self.fail(entry, exc)
-            self._exhausted_streak += 1
-            if self._exhausted_streak >= GIVE_UP_AFTER_EXHAUSTED:
-                self.stopped = (
-                    f"{self._exhausted_streak} accounts in a row exhausted their retries; "
-                    "platform stopped for this run (rate limited or down), the next run resumes"
+        except (QuotaExceeded, PlatformStopped) as exc:
+            if isinstance(exc, QuotaExceeded):
+                self._quota_hit(exc)
+            with self._lock:
+                self.skipped.extend(
+                    AccountFailure(_label(e), self.stopped or str(exc))
+                    for e in entries
+                    if e.key not in self._landed_keys and not self.has_failed(e)
                 )
-                log.warning("%s: %s", self.platform, self.stopped)
+        except RetriesExhausted as exc:
+            with self._lock:
+                for entry in entries:
+                    self.fail(entry, exc)
+                self._exhausted_streak += 1
+                if self._exhausted_streak >= GIVE_UP_AFTER_EXHAUSTED and not self.stopped:
+                    self.stopped = (
+                        f"{self._exhausted_streak} accounts in a row exhausted their retries; "
+                        "platform stopped for this run (rate limited or down), the next run "
+                        "resumes"
+                    )
+                    log.warning("%s: %s", self.platform, self.stopped)
         except IngestionError as exc:
             for entry in entries:
                 self.fail(entry, exc)
@@ -243,36 +319,57 @@ class ExtractSession:
             for entry in entries:
                 self.fail(entry, IngestionError(self.client.redactor.text(type(exc).__name__)))
         else:
-            self._exhausted_streak = 0
-            if final:
-                for entry in entries:
-                    if not self.has_failed(entry) and entry.key not in self.landed_accounts:
-                        self.landed_accounts.append(entry.key)
+            with self._lock:
+                self._exhausted_streak = 0
+                if final:
+                    for entry in entries:
+                        if not self.has_failed(entry) and entry.key not in self._landed_keys:
+                            self._landed_keys.add(entry.key)
+                            self.landed_accounts.append(entry.key)
         finally:
-            if self.on_account_done:
+            self._done()
+
+    def _quota_hit(self, exc: QuotaExceeded) -> None:
+        with self._lock:
+            if self.quota_hit:
+                return
+            self.stopped = f"quota exceeded, platform stopped for the day: {exc}"
+            self.quota_hit = True
+        log.warning("%s: %s", self.platform, self.stopped)
+
+    def _done(self) -> None:
+        """One progress event per account step, one at a time (listeners keep state)."""
+        if self.on_account_done:
+            with self._lock:
                 self.on_account_done()
 
     def fail(self, entry: RosterEntry, error: Exception | str) -> None:
         message = self.client.redactor.text(str(error))
-        if not self.has_failed(entry):
+        with self._lock:
+            if self.has_failed(entry):
+                return
+            self._failed_labels.add(_label(entry))
             self.failed.append(AccountFailure(_label(entry), message))
-            log.warning("%s @%s failed: %s", self.platform, entry.handle, message)
+        log.warning("%s @%s failed: %s", self.platform, entry.handle, message)
 
     def has_failed(self, entry: RosterEntry) -> bool:
-        return any(f.account == _label(entry) for f in self.failed)
+        return _label(entry) in self._failed_labels
 
     def pending(self, entries: list[RosterEntry]) -> list[RosterEntry]:
         """Accounts a batch step has not already failed."""
         return [e for e in entries if not self.has_failed(e)]
 
     def accounts_done(self) -> int:
-        labels = {f.account for f in self.failed} | {f.account for f in self.skipped}
-        return len(labels) + len(self.landed_accounts)
+        with self._lock:
+            labels = self._failed_labels | {f.account for f in self.skipped}
+            return len(labels) + len(self.landed_accounts)
 
     def warn_once(self, message: str) -> None:
-        if message not in self.warnings:
+        with self._lock:
+            if message in self.warnings:
+                return
             self.warnings.append(message)
-            log.warning("%s: %s", self.platform, message)
+        log.warning("%s: %s", self.platform, message)
 
     def is_first_sight(self, entry: RosterEntry) -> bool:
         return entry.key in self.first_sight

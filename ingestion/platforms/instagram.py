@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from itertools import pairwise
 from typing import Any
 
 import requests
 
-from ingestion.http import HttpError, NextRequest, Retry, dig, graph_after_cursor, graph_next_url
+from ingestion.http import (
+    BadPage,
+    HttpError,
+    NextRequest,
+    Retry,
+    dig,
+    graph_after_cursor,
+    graph_next_url,
+)
 from ingestion.parsing import (
     BadRecord,
     BadShape,
@@ -156,6 +165,22 @@ def media_refs(body: Any) -> list[tuple[str, datetime | None]]:
     return refs
 
 
+def reaches_before(refs: list[tuple[str, datetime | None]], start: datetime) -> bool:
+    """Whether a page shows the walk has passed the window start, so no later page can hold
+    a post in the window.
+
+    Business Discovery lists media newest first (PLATFORM_APIS.md does not promise an
+    order, so this is checked on the page itself): a newest-first page whose oldest item
+    is at or before `start` ends the walk; any page entirely before `start` does too.
+    """
+    times = [p for _, p in refs]
+    if not times or any(p is None for p in times):
+        return False
+    if all(a >= b for a, b in pairwise(times)):  # type: ignore[operator]
+        return times[-1] <= start  # type: ignore[operator]
+    return all(p <= start for p in times)  # type: ignore[operator]
+
+
 class Instagram(Platform):
     name = "instagram"
     handle_rule = (r"^[A-Za-z0-9._]{1,30}$", "1-30 letters, digits, . or _")
@@ -169,11 +194,11 @@ class Instagram(Platform):
         self, s: ExtractSession, entries: list[RosterEntry], config: dict[str, Any]
     ) -> None:
         ig_user = config.get("instagram_user_id")
-        for entry in entries:
-            if not ig_user:
+        if not ig_user:
+            for entry in entries:
                 s.fail(entry, "KOL_INSTAGRAM_USER_ID is not set: Business Discovery needs it")
-                continue
-            s.run_account(entry, lambda e: self._account(s, e, ig_user))
+            return
+        s.run_accounts(entries, lambda e: self._account(s, e, ig_user))
 
     def _account(self, s: ExtractSession, entry: RosterEntry, ig_user: str) -> None:
         start = s.window.posts_start(s.is_first_sight(entry))
@@ -195,12 +220,20 @@ class Instagram(Platform):
             next_page,
             params={"fields": discovery_fields(entry.handle)},
         )
+        readable = 0
         for body in pages:
+            readable += 1
             refs = media_refs(body)
             media.extend(refs)
-            # Media come newest first: a page entirely older than the window ends the walk.
-            if refs and all(p is not None and p <= start for _, p in refs):
+            if reaches_before(refs, start):
                 break
+        if not readable:
+            # The account record comes from the first page: without it the account did not
+            # land, and must not count as seen (its next run owes it the first-sight pull).
+            raise BadPage(
+                f"@{entry.handle}: the first Business Discovery page was unreadable "
+                "(quarantined); the account is retried next run"
+            )
         if entry.account_id:  # authorised the app: insights and comments
             for media_id, published in media:
                 if published is not None and published > start:

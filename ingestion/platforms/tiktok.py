@@ -163,8 +163,7 @@ class TikTok(Platform):
     def extract(
         self, s: ExtractSession, entries: list[RosterEntry], config: dict[str, Any]
     ) -> None:
-        for entry in entries:
-            s.run_account(entry, lambda e: self._account(s, e))
+        s.run_accounts(entries, lambda e: self._account(s, e))
 
     def _account(self, s: ExtractSession, entry: RosterEntry) -> None:
         s.fetch(

@@ -171,10 +171,10 @@ class X(Platform):
         for batch in chunks(entries, BATCH):
             s.run_group(batch, lambda b: ids.update(self._users(s, b)), final=False)
         state = {"replies": True}
-        for entry in s.pending(entries):
-            s.run_account(
-                entry, lambda e: self._account(s, e, e.account_id or ids.get(e.key), state)
-            )
+        s.run_accounts(
+            s.pending(entries),
+            lambda e: self._account(s, e, e.account_id or ids.get(e.key), state),
+        )
 
     def _users(self, s: ExtractSession, batch: list[RosterEntry]) -> dict[str, str]:
         body = s.fetch(

@@ -189,8 +189,9 @@ class YouTube(Platform):
         uploads: dict[str, str] = {}
         for batch in chunks(entries, BATCH):
             s.run_group(batch, lambda b: uploads.update(self._channels(s, b)), final=False)
-        for entry in s.pending(entries):
-            s.run_account(entry, lambda e: self._account(s, e, uploads.get(e.account_id or "")))
+        s.run_accounts(
+            s.pending(entries), lambda e: self._account(s, e, uploads.get(e.account_id or ""))
+        )
 
     def _channels(self, s: ExtractSession, batch: list[RosterEntry]) -> dict[str, str]:
         body = s.fetch(

@@ -37,6 +37,9 @@ def stub_extract(tmp_path: Path) -> Callable[..., tuple[dict[str, Any], list[See
         **kwargs: Any,
     ) -> tuple[dict[str, Any], list[Seen], Path]:
         root = tmp_path / "landing"
+        # One worker: these tests script and assert request sequences; the worker pool
+        # has its own tests (test_ingestion_workers.py).
+        kwargs.setdefault("workers", 1)
         with StubServer(responder) as server:
             req = ExtractRequest(
                 platform=platform,

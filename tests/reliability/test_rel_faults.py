@@ -23,6 +23,7 @@ from rel_harness import D, world_config
 
 from ingestion.extract import ExtractRequest, extract_platform
 from ingestion.http import RetryPolicy
+from ingestion.platforms.base import DEFAULT_WORKERS
 from ingestion.records import PLATFORMS
 from ingestion.roster import RosterEntry, read_roster
 
@@ -256,7 +257,8 @@ def test_quota_stops_the_platform_for_the_day_and_the_others_go_on(sandbox, clea
             accounts["ok"] + len(accounts["failed"]) + len(accounts["skipped"]) == accounts["total"]
         )
         # stopped at once: no request after the first quota answer keeps hammering the API
-        assert manifest["requests"] <= 6 + 1
+        # (the other workers' requests already in flight may still arrive)
+        assert manifest["requests"] <= 6 + DEFAULT_WORKERS
         assert landed_keys(landing, platform)["posts"] <= clean[platform]["posts"]
 
 

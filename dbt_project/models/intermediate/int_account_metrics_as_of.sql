@@ -1,6 +1,31 @@
 -- Every account metric of METRICS.md "Per creator account", computed as of several dates:
 -- the run date D and the last day of every earlier month with data (platform_comparison's
 -- months). creator_scorecard is the D slice; platform_comparison reads the month-end slices.
+--
+-- Incremental (unique_key as_of_date): a month-end slice, once built, stays; a daily run builds
+-- the D slice and any month-end since the last build (dates >= from_date - 1: the build before
+-- covered every earlier one), so it reads a bounded window of history, never all of it:
+-- snapshots from 60 days before, posts of the ER window, comments of the sentiment window. The
+-- D slice takes post metrics from int_post_metrics_latest (one row per post) instead of
+-- searching the daily snapshots. Earlier slices hold the dates of earlier runs too; readers
+-- take the latest slice of each month (platform_comparison) or the D slice (creator_scorecard).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='as_of_date',
+    on_schema_change='fail'
+) }}
+{%- if is_incremental() %}
+    {%- set min_as_of = '(' ~ from_date() ~ ' - 1)' %}
+    {#- a month ends in [from_date - 1, D): its month-end slice is due in this run #}
+    {%- set first = modules.datetime.date.fromisoformat(from_date_value()) - modules.datetime.timedelta(days=1) %}
+    {%- set last = modules.datetime.date.fromisoformat(run_date_value()) %}
+    {%- set month_end_due = (first.year, first.month) != (last.year, last.month) %}
+{%- else %}
+    {%- set min_as_of = "cast('0001-01-01' as date)" %}
+    {%- set month_end_due = true %}
+{%- endif %}
+
 with snapshots as (
     select * from {{ ref('int_account_snapshots_unioned') }}
     where snapshot_date <= {{ run_date() }}
@@ -9,6 +34,7 @@ with snapshots as (
 as_of_dates as (
     select distinct least(last_day(snapshot_date), {{ run_date() }}) as as_of_date
     from snapshots
+    where least(last_day(snapshot_date), {{ run_date() }}) >= {{ min_as_of }}
 ),
 
 accounts as (
@@ -52,6 +78,7 @@ growth_baseline as (
         on current_snapshot.platform = snapshots.platform
         and current_snapshot.creator_id = snapshots.creator_id
         and current_snapshot.as_of_date - {{ var('growth_lookback_days') }} >= snapshots.snapshot_date
+        and snapshots.snapshot_date >= {{ min_as_of }} - {{ var('growth_lookback_days') }} - {{ var('growth_tolerance_days') }}
     where snapshots.snapshot_date >= current_snapshot.as_of_date
         - {{ var('growth_lookback_days') }} - {{ var('growth_tolerance_days') }}
 ),
@@ -80,18 +107,37 @@ tiered as (
 window_posts as (
     select as_of_dates.as_of_date, posts.platform, posts.post_id, posts.creator_id, posts.published_at
     from as_of_dates
-    inner join {{ ref('int_posts_unioned') }} as posts
+    inner join (
+        select * from {{ ref('int_posts_unioned') }}
+        where published_at > {{ end_of_day(min_as_of) }} - to_days({{ var('er_window_days') }})
+    ) as posts
         on {{ in_last_days('posts.published_at', 'as_of_dates.as_of_date', var('er_window_days')) }}
         and posts.first_seen_date <= as_of_dates.as_of_date
 ),
 
 window_post_metrics as (
-    select window_posts.*, metrics.engagements, metrics.views
+    -- as of D: each post's latest snapshot
+    select window_posts.*, latest.engagements, latest.views
     from window_posts
-    asof inner join {{ ref('int_post_metrics_daily') }} as metrics
+    inner join {{ ref('int_post_metrics_latest') }} as latest
+        on window_posts.platform = latest.platform
+        and window_posts.post_id = latest.post_id
+    where window_posts.as_of_date = {{ run_date() }}
+    {%- if month_end_due %}
+    union all
+    -- as of an earlier month-end: the latest snapshot at or before it (a post of the ER window
+    -- has no snapshot from before its publication, hence the bound on the scan)
+    select window_posts.*, metrics.engagements, metrics.views
+    from (select * from window_posts where as_of_date < {{ run_date() }}) as window_posts
+    asof inner join (
+        select platform, post_id, snapshot_date, engagements, views
+        from {{ ref('int_post_metrics_daily') }}
+        where snapshot_date >= {{ min_as_of }} - {{ var('er_window_days') }} - 1
+    ) as metrics
         on window_posts.platform = metrics.platform
         and window_posts.post_id = metrics.post_id
         and window_posts.as_of_date >= metrics.snapshot_date
+    {%- endif %}
 ),
 
 er_posts as (
@@ -131,7 +177,10 @@ recent_comments as (
             partition by as_of_dates.as_of_date, comments.platform, comments.creator_id, comments.normalised_text
         ) as same_text_on_account
     from as_of_dates
-    inner join {{ ref('int_comment_features') }} as comments
+    inner join (
+        select * from {{ ref('int_comment_features') }}
+        where published_at > {{ end_of_day(min_as_of) }} - to_days({{ var('sentiment_window_days') }})
+    ) as comments
         on {{ in_last_days('comments.published_at', 'as_of_dates.as_of_date', var('sentiment_window_days')) }}
 ),
 
@@ -160,17 +209,22 @@ sentiment as (
     group by all
 ),
 
--- largest one-day follower gain against the typical daily gain over the spike window
+-- largest one-day follower gain against the typical daily gain over the spike window; a gap
+-- between two snapshots longer than the window gives no daily gain (so the scan stops there)
 daily_gains as (
     select
         platform,
         creator_id,
         snapshot_date,
-        {{ safe_divide(
-            'followers - lag(followers) over w',
-            'date_diff(\'day\', lag(snapshot_date) over w, snapshot_date)'
-        ) }} as daily_gain
+        case when date_diff('day', lag(snapshot_date) over w, snapshot_date)
+                <= {{ var('aqs_spike_window_days') }} then
+            {{ safe_divide(
+                'followers - lag(followers) over w',
+                'date_diff(\'day\', lag(snapshot_date) over w, snapshot_date)'
+            ) }}
+        end as daily_gain
     from snapshots
+    where snapshot_date > {{ min_as_of }} - 2 * {{ var('aqs_spike_window_days') }}
     window w as (partition by platform, creator_id order by snapshot_date)
 ),
 

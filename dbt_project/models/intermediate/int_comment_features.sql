@@ -2,14 +2,30 @@
 -- authenticity: emoji-only (no letter or digit), generic (a seed phrase once emoji and
 -- punctuation are stripped), duplicate (the same text more than once on the account within the
 -- sentiment window, or the same commenter posting the same text twice).
+-- Incremental: a daily run normalises only the comments (re)seen in [from_date, D].
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['platform', 'comment_id'],
+    on_schema_change='fail'
+) }}
+
 with comments as (
     select *
     from {{ ref('int_comments_unioned') }}
     where published_at <= {{ end_of_day(run_date()) }}
+    {% if is_incremental() %}
+        and last_seen_date >= {{ from_date() }}
+    {% endif %}
 ),
 
 sentiment as (
-    select * from {{ ref('int_comment_sentiment') }}
+    select sentiment.*
+    from {{ ref('int_comment_sentiment') }} as sentiment
+    {% if is_incremental() %}
+    semi join comments
+        on sentiment.platform = comments.platform and sentiment.comment_id = comments.comment_id
+    {% endif %}
 ),
 
 generic as (

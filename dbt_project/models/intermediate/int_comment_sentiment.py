@@ -158,6 +158,10 @@ def model(dbt, session):
     )
     comments = dbt.ref("int_comments_unioned")
     if dbt.is_incremental:
+        # only comments (re)seen since the last build can be new: older ones were scored then
+        from_date = dbt.config.get("from_date") or ""
+        if from_date:
+            comments = comments.filter(f"last_seen_date >= cast('{from_date}' as date)")
         scored = session.sql(f"select platform, comment_id from {dbt.this}")
         comments = comments.join(scored, "platform, comment_id", how="anti")
     frame = comments.project("platform, comment_id, comment_text").df()

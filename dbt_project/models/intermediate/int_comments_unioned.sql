@@ -18,19 +18,13 @@ with unioned as (
     {% endfor %}
 )
 
+-- the latest version of each comment: arg_max_null over (snapshot_date, extracted_at) takes
+-- every column from that one row (a GROUP BY: no sort of the whole history on a full refresh)
 select
     platform,
     comment_id,
-    post_id,
-    creator_id,
-    account_id,
-    comment_text,
-    published_at,
-    like_count,
-    reply_count,
-    author_hash,
-    snapshot_date as last_seen_date
+    arg_max_null(columns(* exclude (platform, comment_id, snapshot_date, extracted_at)),
+                 (snapshot_date, extracted_at)),
+    max(snapshot_date) as last_seen_date
 from unioned
-qualify row_number() over (
-    partition by platform, comment_id order by snapshot_date desc, extracted_at desc
-) = 1
+group by platform, comment_id

@@ -9,7 +9,9 @@
 -- comments are known (then nothing is known to add up); otherwise an unreported metric counts 0.
 -- views_gained / engagements_gained: change since the post's previous snapshot; for a post seen
 -- the first time, its full value when it was published since the previous day (a new post),
--- else NULL (no baseline for an old post seen for the first time).
+-- else NULL (no baseline for an old post seen for the first time). A previous snapshot more than
+-- gain_baseline_max_days before is no baseline (the post left the trailing window and came
+-- back): that bound also keeps a daily run from reading more than that many days of history.
 
 {% set platforms = ['instagram', 'facebook', 'tiktok', 'youtube', 'x'] %}
 
@@ -71,7 +73,8 @@ prior as (
         select platform, post_id, snapshot_date, landing_date, creator_id, account_id,
                published_at, extracted_at, likes, comments, shares, saves, views, reach, engagements
         from {{ this }}
-        where snapshot_date < {{ run_date() }}
+        where snapshot_date < {{ from_date() }}
+            and snapshot_date >= {{ from_date() }} - {{ var('gain_baseline_max_days') }}
     ) as this
     semi join with_engagements as today
         on this.platform = today.platform and this.post_id = today.post_id
@@ -87,14 +90,24 @@ combined as (
     {% endif %}
 ),
 
+with_lag as (
+    select
+        *,
+        lag(snapshot_date) over w as lag_snapshot_date,
+        lag(views) over w as lag_views,
+        lag(engagements) over w as lag_engagements
+    from combined
+    window w as (partition by platform, post_id order by snapshot_date)
+),
+
 with_previous as (
     select
         *,
-        lag(snapshot_date) over w as previous_snapshot_date,
-        lag(views) over w as previous_views,
-        lag(engagements) over w as previous_engagements
-    from combined
-    window w as (partition by platform, post_id order by snapshot_date)
+        lag_snapshot_date >= snapshot_date - {{ var('gain_baseline_max_days') }} as has_baseline,
+        case when has_baseline then lag_snapshot_date end as previous_snapshot_date,
+        case when has_baseline then lag_views end as previous_views,
+        case when has_baseline then lag_engagements end as previous_engagements
+    from with_lag
 )
 
 select

@@ -19,13 +19,17 @@ with unioned as (
 ),
 
 latest as (
+    -- the latest version of each post (arg_max_null over (snapshot_date, extracted_at) takes
+    -- every column from that one row) and the first date it was seen
     select
-        *,
-        min(snapshot_date) over (partition by platform, post_id) as first_seen_date
+        platform,
+        post_id,
+        arg_max_null(columns(* exclude (platform, post_id, snapshot_date, landing_date, extracted_at)),
+                     (snapshot_date, extracted_at)),
+        max(snapshot_date) as snapshot_date,
+        min(snapshot_date) as first_seen_date
     from unioned
-    qualify row_number() over (
-        partition by platform, post_id order by snapshot_date desc, extracted_at desc
-    ) = 1
+    group by platform, post_id
 )
 
 select

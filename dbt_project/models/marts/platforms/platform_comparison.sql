@@ -14,6 +14,9 @@ with accounts as (
         audience_quality_score,
         cast(date_trunc('month', first_seen_date) as date) as first_seen_month
     from {{ ref('int_account_metrics_as_of') }}
+    where as_of_date <= {{ run_date() }}
+    -- each month's last slice: its month-end, or D in D's month (earlier runs' D slices are kept)
+    qualify as_of_date = max(as_of_date) over (partition by date_trunc('month', as_of_date))
 ),
 
 roster as (
