@@ -30,6 +30,7 @@ INCREMENTAL = (
     "int_comment_features",
     "int_post_metrics_latest",
     "int_account_metrics_as_of",
+    "int_creator_months_aggregated",
     "fct_creator_daily",
 )
 # (run date, first landing date re-processed); None: the run creates the tables

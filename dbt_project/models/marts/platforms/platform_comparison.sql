@@ -28,22 +28,15 @@ niche_count as (
 ),
 
 active as (
-    select distinct cast(date_trunc('month', published_at) as date) as month, platform, creator_id
-    from {{ ref('int_posts_unioned') }}
-    where published_at <= {{ end_of_day(run_date()) }}
-        and first_seen_date <= {{ run_date() }}
+    select month, platform, creator_id
+    from {{ ref('int_creator_months_aggregated') }}
+    where posts_published > 0
 ),
 
 comment_sentiment as (
-    select
-        cast(date_trunc('month', published_at) as date) as month,
-        platform,
-        creator_id,
-        sum(compound) as compound_sum,
-        count(*) as scored
-    from {{ ref('int_comment_features') }}
-    where is_scored
-    group by all
+    select month, platform, creator_id, compound_sum, scored_comments as scored
+    from {{ ref('int_creator_months_aggregated') }}
+    where scored_comments > 0
 ),
 
 campaign_cpe as (
