@@ -220,6 +220,9 @@ class Bench:
     profiled: list[str] = field(default_factory=list)
     sandbox: SandboxProcess | None = None
     sandbox_cpu: dict[str, float] = field(default_factory=dict)  # log tag -> CPU seconds
+    # taken when the run starts: the code the setup's warehouses are built with, even when
+    # the tree changes while a long setup runs
+    code: str = field(default_factory=lambda: warehouse_code_fingerprint())
 
     # --- paths and commands --------------------------------------------------------------
 
@@ -503,7 +506,7 @@ class Bench:
             "histories": sorted(o.histories),
             "platforms": list(o.platforms),
             "built": o.builds,
-            "code": warehouse_code_fingerprint() if o.builds else None,
+            "code": self.code if o.builds else None,
         }
 
     def save_setup(self) -> None:

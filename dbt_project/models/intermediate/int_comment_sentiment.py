@@ -162,7 +162,12 @@ def model(dbt, session):
         from_date = dbt.config.get("from_date") or ""
         if from_date:
             comments = comments.filter(f"last_seen_date >= cast('{from_date}' as date)")
-        scored = session.sql(f"select platform, comment_id from {dbt.this}")
+        # the already-scored among these candidates first (a semi join builds on the day's
+        # candidates), so the anti join never hashes every comment ever scored
+        candidates = comments.project("platform, comment_id")
+        scored = session.sql(f"select platform, comment_id from {dbt.this}").join(
+            candidates, "platform, comment_id", how="semi"
+        )
         comments = comments.join(scored, "platform, comment_id", how="anti")
     frame = comments.project("platform, comment_id, comment_text").df()
     return score(frame)
