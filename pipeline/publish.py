@@ -22,6 +22,8 @@ from pathlib import Path
 
 import duckdb
 
+from ingestion.landing import sha256_file
+
 log = logging.getLogger(__name__)
 
 SERVING_DB = "marts.duckdb"
@@ -123,11 +125,7 @@ def _stable(name: str, dtype: str) -> str:
 
 def file_sha256(path: Path) -> str:
     """sha256 of a file's bytes (to prove a failed gate left the serving file untouched)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return sha256_file(path)
 
 
 def clean_stale_temp_files(serving_dir: Path) -> list[Path]:

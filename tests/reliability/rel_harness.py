@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import gzip
-import hashlib
 import json
 import os
 import signal
@@ -25,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
+
+from pipeline.publish import file_sha256  # noqa: F401 (re-exported to the tests)
 
 REPO = Path(__file__).resolve().parents[2]
 D = date(2026, 11, 20)  # the last day of the test world; runs use D-1 and D
@@ -200,14 +201,6 @@ def pid_alive(pid: int) -> bool:
 
 
 # --- what readers can see --------------------------------------------------------------
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def visible_files(root: Path) -> list[Path]:
