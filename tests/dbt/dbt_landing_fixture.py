@@ -31,21 +31,29 @@ def ts(day: date, hour: int = 12) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
 
 
-def write_api(home: Path, entity: str, platform: str, dt: date, rows: Iterable[dict]) -> None:
+def write_api(
+    home: Path,
+    entity: str,
+    platform: str,
+    dt: date,
+    rows: Iterable[dict],
+    run: str = "run",
+    extracted_at: datetime | None = None,
+) -> None:
     schema = api_schema(entity, platform)
     full = [
         {
             "account_id": row.get("account_id"),
             "snapshot_date": dt,
-            "run_id": f"run-{dt.isoformat()}",
-            "extracted_at": ts(dt, 23),
+            "run_id": f"{run}-{dt.isoformat()}",
+            "extracted_at": extracted_at or ts(dt, 23),
             **row,
         }
         for row in rows
     ]
     folder = home / "landing" / "records" / entity / f"platform={platform}" / f"dt={dt}"
     folder.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist(full, schema=schema), folder / f"part-run-{dt}.parquet")
+    pq.write_table(pa.Table.from_pylist(full, schema=schema), folder / f"part-{run}-{dt}.parquet")
 
 
 def write_export(home: Path, entity: str, dt: date, rows: list[dict]) -> None:
@@ -464,3 +472,27 @@ def build_landing(home: Path, platforms: tuple[str, ...] = ALL_PLATFORMS) -> Non
     for dt in DAILY_DATES:
         land_day(home, dt, platforms)
         land_exports(home, dt)
+    if "instagram" in platforms:
+        # D extracted again later the same day: cm1 now has 7 likes. Both runs stay landed;
+        # the warehouse keeps one row per comment, the later run's version.
+        write_api(
+            home,
+            "comments",
+            "instagram",
+            D,
+            [
+                {
+                    "creator_id": "c1",
+                    "account_id": "ig-1",
+                    "comment_id": "cm1",
+                    "post_id": "ig1",
+                    "text": "I love this, amazing!",
+                    "published_at": ts(date(2026, 11, 21)),
+                    "like_count": 7,
+                    "reply_count": 0,
+                    "author_hash": "h1",
+                }
+            ],
+            run="rerun",
+            extracted_at=ts(D, 23) + timedelta(minutes=30),
+        )

@@ -48,6 +48,19 @@ def test_missing_insight_stays_null_not_zero(built_home: tuple[Path, DbtResult])
     assert post["emv_usd"] == pytest.approx(300 * 0.30 + 20 * 0.50)
 
 
+def test_a_rerun_day_keeps_both_extractions_in_staging_and_the_latest_in_the_warehouse(
+    built_home: tuple[Path, DbtResult],
+) -> None:
+    home, _ = built_home
+    sql = "select count(*) as n from stg_instagram__comments where comment_id = 'cm1' and snapshot_date = DATE '2026-11-24'"
+    assert one(home, sql)["n"] == 2  # both runs of D
+    kept = rows(
+        home, "select comment_id, like_count from int_comments_unioned where platform = 'instagram'"
+    )
+    assert len(kept) == 5  # one row per comment
+    assert {r["comment_id"]: r["like_count"] for r in kept}["cm1"] == 7  # the later run wins
+
+
 def test_tiers_including_boundary_and_hidden_followers(built_home: tuple[Path, DbtResult]) -> None:
     home, _ = built_home
     tiers = {
