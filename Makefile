@@ -33,7 +33,8 @@ test-fast: setup
 	$(BIN)/python -m pytest -q -m "not slow and not integration"
 
 # The setup (a real extract, the copied history, a full refresh per history) is kept in
-# .bench/<size>/ and reused while it matches; BENCH_ARGS adds options (e.g. --reps 1).
+# .bench/<size>/ and reused while it matches; BENCH_ARGS adds options
+# (e.g. BENCH_ARGS="--reps 3 --stages all" for the full small measurement).
 bench: setup
 	$(BIN)/python -m bench.run --size $(SIZE) --workdir .bench/$(SIZE) --reuse $(BENCH_ARGS)
 

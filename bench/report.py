@@ -33,7 +33,11 @@ STAGE_LABELS: dict[str, str] = {
     "gate": "gate (GX)",
     "publish": "publish",
     "kol_run": "whole `kol run` (one day)",
+    "day_stages": "one day as its stage processes (extract … publish, summed per rep)",
 }
+
+# What `kol run` does, as the stage processes measured above (on the primary history).
+DAY_STAGES = ("extract_land", "exports", "transform_incremental@{p}", "gate", "publish")
 
 
 def machine() -> dict[str, Any]:
@@ -75,6 +79,26 @@ def summarise_stage(samples: list[dict[str, Any]]) -> dict[str, Any]:
     out["peak_rss_mb"] = max((s.get("peak_rss_mb", 0.0) for s in samples), default=0.0)
     out["samples"] = samples
     return out
+
+
+def day_stages(samples: dict[str, list[dict[str, Any]]], primary: int) -> list[dict[str, Any]]:
+    """Per repetition, the seconds of the stage processes a `kol run` is made of, summed.
+
+    The default `small` run leaves the whole `kol run` out to stay under 5 minutes; side by
+    side (2026-11-26, small, 3 reps) the sum was 143.7 s and `kol run` itself 144.4 s, so the
+    sum stands in for it. Peak RSS is the largest of the parts (one process at a time)."""
+    keys = [k.format(p=primary) for k in DAY_STAGES]
+    if not all(samples.get(k) for k in keys):
+        return []
+    reps = min(len(samples[k]) for k in keys)
+    return [
+        {
+            "seconds": round(sum(samples[k][i]["seconds"] for k in keys), 3),
+            "peak_rss_mb": max(samples[k][i].get("peak_rss_mb", 0.0) for k in keys),
+            "parts": {k: samples[k][i]["seconds"] for k in keys},
+        }
+        for i in range(reps)
+    ]
 
 
 def _median(stages: dict[str, Any], key: str, field: str = "seconds") -> float | None:
@@ -126,15 +150,19 @@ def ratios(stages: dict[str, Any], histories: list[int], primary: int) -> dict[s
 
 
 def target_status(stages: dict[str, Any], rat: dict[str, Any]) -> list[dict[str, Any]]:
+    whole = _median(stages, "kol_run")
     values = {
         **rat,
-        "kol_run_seconds": _median(stages, "kol_run"),
+        "kol_run_seconds": whole if whole is not None else _median(stages, "day_stages"),
         "peak_rss_mb": max((s.get("peak_rss_mb", 0.0) for s in stages.values()), default=None),
     }
-    return [
+    out = [
         {"target": t.name, "value": values.get(t.key), "status": t.check(values.get(t.key))}
         for t in TARGETS
     ]
+    if whole is None and values["kol_run_seconds"] is not None:
+        out[0]["target"] += " (sum of its stage processes)"
+    return out
 
 
 def _fmt(x: float | None, unit: str = "", digits: int = 2) -> str:

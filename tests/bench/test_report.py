@@ -63,6 +63,27 @@ def test_targets_say_which_are_met_and_which_are_missed(stages):
     assert status["extract+land ≥ 50% of parse rate"] == "MISSES"  # 0.2
 
 
+def test_without_kol_run_the_day_is_the_sum_of_its_stage_processes_per_rep():
+    raw = {
+        "extract_land": _samples([20.0, 30.0]),
+        "exports": _samples([1.0, 1.0]),
+        "transform_incremental@365": _samples([300.0, 400.0]),
+        "transform_incremental@30": _samples([9.0, 9.0]),  # another history: not part of the day
+        "gate": _samples([2.0, 3.0]),
+        "publish": [{"seconds": 1.0, "peak_rss_mb": 4500.0}, {"seconds": 2.0}],
+    }
+    day = report.day_stages(raw, primary=365)
+    assert [d["seconds"] for d in day] == [324.0, 436.0]
+    assert day[0]["peak_rss_mb"] == 4500.0  # the largest part, not a sum
+    stages = {k: report.summarise_stage(v) for k, v in raw.items()}
+    stages["day_stages"] = report.summarise_stage(day)
+    whole = report.target_status(stages, report.ratios(stages, [30, 365], 365))[0]
+    assert whole["target"] == "whole kol run ≤ 10 min (sum of its stage processes)"
+    assert (whole["value"], whole["status"]) == (380.0, "meets")
+    del raw["gate"]  # a part missing: no sum rather than a wrong one
+    assert report.day_stages(raw, primary=365) == []
+
+
 def test_a_missing_stage_is_not_applicable_rather_than_a_crash():
     assert report.Target("x", "k", 1.0).check(None) == "n/a"
     r = report.ratios({}, [30, 365], primary=365)
@@ -161,3 +182,11 @@ def test_a_saved_setup_is_reused_only_for_the_same_options(tmp_path):
     other = _bench(tmp_path, [3, 6])  # another history: the snapshots do not fit
     assert not other.load_setup()
     assert other.samples == {}
+
+
+def test_small_leaves_the_whole_run_out_unless_all_stages_are_asked_for():
+    from bench.run import SIZES, STAGES
+
+    assert "kol_run" not in SIZES["small"].stages and SIZES["small"].reps == 1
+    assert _stages("all") == frozenset(STAGES)
+    assert _stages("publish") == {"publish", "gate", "transform"}
