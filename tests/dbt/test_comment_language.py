@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
-
-MODEL = Path(__file__).parents[2] / "dbt_project/models/intermediate/int_comment_sentiment.py"
+from python_models import load_model
 
 
 @pytest.fixture(scope="module")
 def sentiment():
-    spec = importlib.util.spec_from_file_location("int_comment_sentiment", MODEL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_model("int_comment_sentiment")
 
 
 @pytest.mark.parametrize(

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import datetime
-from pathlib import Path
 from types import SimpleNamespace
 
 import duckdb
 import pytest
-
-MODEL = (
-    Path(__file__).parents[2]
-    / "dbt_project/models/intermediate/int_brand_creator_topic_similarity.py"
-)
+from python_models import load_model
 
 
 @pytest.fixture(scope="module")
 def topic():
-    spec = importlib.util.spec_from_file_location("int_brand_creator_topic_similarity", MODEL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_model("int_brand_creator_topic_similarity")
 
 
 class _Config:

@@ -1,0 +1,17 @@
+"""Load a dbt Python model's file as a module, to test its functions on real DuckDB/pandas."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+MODELS = Path(__file__).parents[2] / "dbt_project/models/intermediate"
+
+
+def load_model(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, MODELS / f"{name}.py")
+    assert spec is not None and spec.loader is not None, f"no dbt Python model {name}"
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
