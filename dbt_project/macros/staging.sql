@@ -25,8 +25,8 @@
 {#- Comments have the same shape on every platform: one macro, five thin staging views.
     No dedupe_latest here: comments are the volume (each is re-pulled every day for a week),
     a window over every landed comment row is what made a full refresh slow (~15 of 25 min at
-    365 days, `small` bench), and the only reader, int_comments_unioned, already keeps the
-    latest version of each comment with arg_max_null. Grain: one row per comment per
+    365 days, `small` bench), and the only reader, int_comments_unioned, keeps the latest
+    version of each comment (keys first, then a join). Grain: one row per comment per
     extraction run (a run never lands a key twice: ingestion/parsing.py quarantines it). -#}
 {% macro stg_comments(platform) -%}
 with source as (

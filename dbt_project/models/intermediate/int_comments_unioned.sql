@@ -49,6 +49,7 @@ from unioned as u
 inner join latest as l
     on u.platform = l.platform
     and u.comment_id = l.comment_id
-    and u.snapshot_date = l.version.snapshot_date
-    and u.extracted_at = l.version.extracted_at
-    and u.run_id = l.version.run_id
+    -- null-safe: a version with a NULL part still finds its row (never silently dropped)
+    and u.snapshot_date is not distinct from l.version.snapshot_date
+    and u.extracted_at is not distinct from l.version.extracted_at
+    and u.run_id is not distinct from l.version.run_id
