@@ -37,6 +37,11 @@ class Mart:
     not_null: tuple[str, ...] = ()
     platform_column: str | None = "platform"
 
+    @property
+    def checked_columns(self) -> tuple[str, ...]:
+        """The columns the mart's own suite validates (its batch holds only these)."""
+        return tuple(dict.fromkeys([*self.key, *self.not_null, *self.ranges, *self.accepted]))
+
 
 MARTS: dict[str, Mart] = {
     m.name: m

@@ -1,10 +1,13 @@
 """The gate's expectation suites, as code: one per published mart, plus cross-table checks.
 
-Each `Check` is one batch (a pandas frame) and the GX expectations it must meet. Per-mart
-suites run on the mart itself (keys, nulls, ranges, accepted values, row count); the schema
-suite runs on a one-row frame of the mart's DuckDB column types; cross-table, freshness,
-volume and distribution checks run on small frames computed here (one column per named
-check, one row), so that every rule of the gate appears in the GX results and Data Docs.
+Each `Check` is one batch and the GX expectations it must meet. Per-mart suites run on the
+mart's own rows (keys, nulls, ranges, accepted values), which the gate copies from DuckDB
+straight to a Parquet batch of only the columns the suite checks: a mart never passes
+through this process as a whole frame (brand_creator_matches is ~13 M rows at agency size).
+The schema suite runs on a one-row frame of the mart's DuckDB column types; cross-table,
+freshness, volume and distribution checks run on small frames computed here (one column per
+named check, one row) from the few columns `CROSS_COLUMNS` reads, so that every rule of the
+gate appears in the GX results and Data Docs.
 
 Every expectation carries meta {"table", "column"} and a plain-language description, so a
 failure names the mart, column and rule without anyone reading code.
@@ -25,19 +28,47 @@ from expectations.marts import MARTS, RELATIONSHIPS, Mart, type_family
 E = gx.expectations
 
 
+# Columns the cross-table checks read (beyond the relationships' keys and each mart's
+# platform column): freshness and distribution. A column used below must be listed here, or
+# its check would see a frame without it and skip (tests/gate compares with whole frames).
+FRESHNESS_COLUMNS: dict[str, tuple[str, ...]] = {
+    "creator_scorecard": ("as_of_date", "platform"),
+    "fct_creator_daily": ("date", "platform"),
+}
+DISTRIBUTION_COLUMNS: tuple[str, ...] = ("platform", "followers", "engagement_rate")
+
+
 @dataclass
 class Check:
-    """One GX batch: a suite name, the frame it validates and its expectations."""
+    """One GX batch: a suite name, what it validates and its expectations.
+
+    The batch is `frame` (computed here), or, when frame is None, the `columns` of the mart
+    `table` as the warehouse holds them (the gate copies them to Parquet in DuckDB)."""
 
     suite: str
     table: str
-    frame: pd.DataFrame
+    frame: pd.DataFrame | None
     expectations: list[Any] = field(default_factory=list)
+    columns: tuple[str, ...] = ()
+
+
+def cross_columns(table: str) -> tuple[str, ...]:
+    """The columns of `table` the cross-table checks need in pandas (the rest stay in DuckDB)."""
+    mart = MARTS[table]
+    wanted: list[str] = [mart.platform_column] if mart.platform_column else []
+    for child, child_cols, parent, parent_cols in RELATIONSHIPS:
+        wanted += child_cols if child == table else parent_cols if parent == table else ()
+    wanted += FRESHNESS_COLUMNS.get(table, ())
+    if table == "creator_scorecard":
+        wanted += DISTRIBUTION_COLUMNS
+    return tuple(dict.fromkeys(wanted))
 
 
 @dataclass
 class GateInputs:
-    """Everything the suites need, read from the warehouse and the previous serving DB."""
+    """Everything the suites need, read from the warehouse and the previous serving DB.
+
+    frames hold only each mart's `cross_columns`; column_types lists every column."""
 
     run_date: date
     extracted_platforms: tuple[str, ...]
@@ -58,7 +89,10 @@ def build_checks(inputs: GateInputs) -> list[Check]:
     checks = [presence_check(inputs)]
     if inputs.frames:
         checks.append(schema_check(inputs))
-    checks += [mart_check(MARTS[t], f, inputs.thresholds) for t, f in inputs.frames.items()]
+    checks += [
+        mart_check(MARTS[t], list(types), inputs.thresholds)
+        for t, types in inputs.column_types.items()
+    ]
     optional = [
         landing_accounts_check(inputs),
         integrity_check(inputs),
@@ -121,9 +155,11 @@ def schema_check(inputs: GateInputs) -> Check:
     return Check("warehouse.schema", "*", frame, expectations)
 
 
-def mart_check(mart: Mart, frame: pd.DataFrame, thresholds: dict[str, Any]) -> Check:
-    """Keys unique and not null, required columns, ranges and accepted values of one mart."""
-    cols = set(frame.columns)
+def mart_check(mart: Mart, columns: Sequence[str], thresholds: dict[str, Any]) -> Check:
+    """Keys unique and not null, required columns, ranges and accepted values of one mart.
+
+    columns: the mart's columns in the warehouse; the batch is the checked ones among them."""
+    cols = set(columns)
     out: list[Any] = []
     key = [c for c in mart.key if c in cols]
     for column in dict.fromkeys([*key, *mart.not_null]):
@@ -164,7 +200,8 @@ def mart_check(mart: Mart, frame: pd.DataFrame, thresholds: dict[str, Any]) -> C
                     meta=_meta(mart.name, column, check="accepted_values"),
                 )
             )
-    return Check(f"mart.{mart.name}", mart.name, frame, out)
+    checked = tuple(c for c in mart.checked_columns if c in cols) or tuple(columns)[:1]
+    return Check(f"mart.{mart.name}", mart.name, None, out, columns=checked)
 
 
 def _range(table: str, column: str, bounds: dict[str, Any], name: str) -> Any:
@@ -278,7 +315,7 @@ def freshness_check(inputs: GateInputs) -> Check | None:
     values: dict[str, int] = {}
     expectations = []
     score = inputs.frames.get("creator_scorecard")
-    if score is not None and {"as_of_date", "platform"} <= set(score.columns):
+    if score is not None and set(FRESHNESS_COLUMNS["creator_scorecard"]) <= set(score.columns):
         as_of = _as_dates(score["as_of_date"])
         extracted = score["platform"].isin(inputs.extracted_platforms)
         name = "creator_scorecard__extracted_rows_not_as_of_run_date"
@@ -313,7 +350,7 @@ def freshness_check(inputs: GateInputs) -> Check | None:
                 )
             )
     daily = inputs.frames.get("fct_creator_daily")
-    if daily is not None and {"date", "platform"} <= set(daily.columns):
+    if daily is not None and set(FRESHNESS_COLUMNS["fct_creator_daily"]) <= set(daily.columns):
         on_day = _as_dates(daily["date"]) == inputs.run_date
         for platform in inputs.extracted_platforms:
             n = int((on_day & (daily["platform"] == platform)).sum())

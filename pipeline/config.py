@@ -178,3 +178,15 @@ def load(environ: dict[str, str] | None = None, env_file: str | Path | None = ".
         instagram_user_id=env.get("KOL_INSTAGRAM_USER_ID") or None,
         env_file=file_path if file_path and file_path.is_file() else None,
     )
+
+
+def duckdb_limits() -> dict[str, str]:
+    """The memory/threads caps dbt gets (profiles.yml), for the gate's and publish's own DuckDB
+    connections.
+
+    Without them DuckDB may take 80% of RAM: publish's checksum sort of every published row and
+    the copies peaked at 4.2 GB at agency size (bench), over the 4 GB a daily run may use."""
+    return {
+        "memory_limit": os.environ.get("KOL_DUCKDB_MEMORY_LIMIT", "3GB"),
+        "threads": os.environ.get("KOL_DUCKDB_THREADS", "2"),
+    }

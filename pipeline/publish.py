@@ -23,6 +23,7 @@ from pathlib import Path
 import duckdb
 
 from ingestion.landing import sha256_file
+from pipeline.config import duckdb_limits
 
 log = logging.getLogger(__name__)
 
@@ -113,17 +114,6 @@ def content_checksum(db_path: Path, tables: Sequence[str]) -> str:
     finally:
         con.close()
     return digest.hexdigest()
-
-
-def duckdb_limits() -> dict[str, str]:
-    """The memory/threads caps dbt gets (profiles.yml), for publish's own DuckDB connections.
-
-    Without them DuckDB may take 80% of RAM: the checksum's sort of every published row and
-    the copies peaked at 4.2 GB at agency size (bench), over the 4 GB a daily run may use."""
-    return {
-        "memory_limit": os.environ.get("KOL_DUCKDB_MEMORY_LIMIT", "3GB"),
-        "threads": os.environ.get("KOL_DUCKDB_THREADS", "2"),
-    }
 
 
 def _stable(name: str, dtype: str) -> str:

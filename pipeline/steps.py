@@ -29,7 +29,7 @@ from typing import Any
 import requests
 
 from ingestion.records import PLATFORMS
-from pipeline.config import Settings
+from pipeline.config import Settings, duckdb_limits
 from pipeline.published import PUBLISHED_TABLES
 from pipeline.runlock import run_lock
 
@@ -420,6 +420,7 @@ def gate(
         run_id=run_id,
         tables=list(PUBLISHED_TABLES),
         landing_dir=settings.landing,
+        duckdb_config=duckdb_limits(),
     )
     out = {
         "passed": bool(result.passed),
