@@ -88,12 +88,18 @@ def publish(warehouse: Path, serving_dir: Path, tables: Sequence[str]) -> Publis
 
 
 def content_checksum(db_path: Path, tables: Sequence[str]) -> str:
-    """sha256 over each table's name, schema and rows in sorted order (not the file bytes).
+    """sha256 over each table's name, schema and rows as a multiset (not the file bytes).
 
-    The same marts give the same checksum whatever DuckDB's file layout, so the ledger can
-    say whether two runs published the same content. Floating-point columns are hashed at
-    12 significant digits: DuckDB sums in parallel in no fixed order, so the same data can
-    differ in the 16th digit (0.22625625 vs 0.22625624999999996) — the same to every reader.
+    The same marts give the same checksum whatever DuckDB's file layout or row order, so the
+    ledger can say whether two runs published the same content. Each row is rendered as JSON
+    and hashed with md5 inside DuckDB; the table contributes its row count and the 128-bit
+    sums of those hashes (order-free, and a duplicated or swapped row changes them). Floating
+    point columns are hashed at 12 significant digits: DuckDB sums in parallel in no fixed
+    order, so the same data can differ in the 16th digit (0.22625625 vs 0.22625624999999996).
+
+    Before, rows were sorted by their JSON and hashed one by one in Python: 70 s of an 83 s
+    publish at agency size (13 M brand x creator rows); the aggregate takes ~30 s in DuckDB.
+    Checksums recorded before that change differ from today's for the same content.
     """
     digest = hashlib.sha256()
     con = duckdb.connect(str(db_path), read_only=True, config=duckdb_limits())
@@ -104,13 +110,12 @@ def content_checksum(db_path: Path, tables: Sequence[str]) -> str:
             for name, dtype, *_ in schema:
                 digest.update(f"column {name} {dtype}\n".encode())
             select = ", ".join(_stable(name, dtype) for name, dtype, *_ in schema)
-            cur = con.execute(
-                f'SELECT to_json(t)::VARCHAR AS r FROM (SELECT {select} FROM "{table}") AS t ORDER BY r'
-            )
-            while batch := cur.fetchmany(10_000):
-                for (row,) in batch:
-                    digest.update(row.encode())
-                    digest.update(b"\n")
+            rows, upper, lower = con.execute(
+                "SELECT count(*), coalesce(sum(md5_number_upper(r)), 0), "
+                "coalesce(sum(md5_number_lower(r)), 0) "
+                f'FROM (SELECT to_json(t)::VARCHAR AS r FROM (SELECT {select} FROM "{table}") AS t)'
+            ).fetchone()
+            digest.update(f"rows {rows} {upper} {lower}\n".encode())
     finally:
         con.close()
     return digest.hexdigest()

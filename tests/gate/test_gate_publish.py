@@ -78,6 +78,43 @@ def test_one_changed_value_changes_the_checksum(warehouse_copy, clean_warehouses
     )
 
 
+def test_checksum_sees_values_moved_between_rows_not_row_order_or_float_noise(
+    warehouse_copy, clean_warehouses
+):
+    # The rows are summed as a multiset of row hashes: swapping two rows' values changes two
+    # rows (a per-column sum would not notice); the 16th digit of a double is noise.
+    today = content_checksum(clean_warehouses["today"], PUBLISHED_TABLES)
+    swapped = mutate(
+        warehouse_copy(),
+        "CREATE TEMP TABLE two AS SELECT min(followers) AS lo, max(followers) AS hi, "
+        "arg_min(rowid, followers) AS lo_row, arg_max(rowid, followers) AS hi_row "
+        "FROM creator_scorecard",
+        "UPDATE creator_scorecard SET followers = CASE rowid "
+        "WHEN (SELECT lo_row FROM two) THEN (SELECT hi FROM two) ELSE (SELECT lo FROM two) END "
+        "WHERE rowid IN (SELECT lo_row FROM two UNION SELECT hi_row FROM two)",
+    )
+    con = duckdb.connect(str(swapped), read_only=True)
+    before = duckdb.connect(str(clean_warehouses["today"]), read_only=True)
+    query = "SELECT sum(followers), count(DISTINCT followers) FROM creator_scorecard"
+    assert con.execute(query).fetchone() == before.execute(query).fetchone()  # a true swap
+    assert con.execute("SELECT followers FROM creator_scorecard").fetchall() != (
+        before.execute("SELECT followers FROM creator_scorecard").fetchall()
+    )
+    con.close()
+    before.close()
+    assert content_checksum(swapped, PUBLISHED_TABLES) != today
+
+    noisy = mutate(
+        warehouse_copy(),  # a fresh copy of today's warehouse (replaces the swapped one)
+        "UPDATE creator_scorecard SET engagement_rate = engagement_rate * (1 + 1e-15)",
+        # and the rows stored in another order
+        "CREATE TABLE shuffled AS SELECT * FROM creator_scorecard ORDER BY followers DESC",
+        "DROP TABLE creator_scorecard",
+        "ALTER TABLE shuffled RENAME TO creator_scorecard",
+    )
+    assert content_checksum(noisy, PUBLISHED_TABLES) == today
+
+
 def test_failed_publish_leaves_previous_marts_byte_identical(
     clean_warehouses, warehouse_copy, tmp_path
 ):
