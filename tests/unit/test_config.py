@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from pipeline import config
@@ -79,3 +81,24 @@ def test_home_that_is_a_file_is_refused(tmp_path):
     f.write_text("x")
     with pytest.raises(config.ConfigError, match="exists and is not a directory"):
         config.load({"KOL_HOME": str(f)}, env_file=None)
+
+
+def test_gate_and_publish_cap_duckdb_like_the_dbt_profile(monkeypatch):
+    # One knob for every DuckDB connection of a run: the profile's defaults are duckdb_limits'.
+    import re
+
+    from pipeline.config import duckdb_limits
+
+    monkeypatch.delenv("KOL_DUCKDB_MEMORY_LIMIT", raising=False)
+    monkeypatch.delenv("KOL_DUCKDB_THREADS", raising=False)
+    profile = (Path(__file__).resolve().parents[2] / "dbt_project" / "profiles.yml").read_text()
+    defaults = dict(
+        re.findall(r"env_var\('KOL_DUCKDB_(MEMORY_LIMIT|THREADS)', '([^']+)'\)", profile)
+    )
+
+    assert duckdb_limits() == {
+        "memory_limit": defaults["MEMORY_LIMIT"],
+        "threads": defaults["THREADS"],
+    }
+    monkeypatch.setenv("KOL_DUCKDB_MEMORY_LIMIT", "1GB")
+    assert duckdb_limits()["memory_limit"] == "1GB"
