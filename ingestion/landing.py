@@ -172,9 +172,10 @@ def _swap_in(directory: Path, final: Path, tmp: Path | None, suffix: str) -> Pat
     return final
 
 
-def parquet_bytes(rows: list[dict[str, Any]], schema: pa.Schema) -> bytes:
-    """Typed rows as one Parquet file (built without pandas: see arrowrows.py)."""
-    table = rows_to_table(rows, schema)
+def parquet_bytes(rows: list[dict[str, Any]] | pa.Table, schema: pa.Schema) -> bytes:
+    """Typed rows (dicts, or a table of `schema`) as one Parquet file (built without pandas:
+    see arrowrows.py)."""
+    table = rows if isinstance(rows, pa.Table) else rows_to_table(rows, schema)
     sink = io.BytesIO()
     pq.write_table(table, sink, compression="zstd")
     return sink.getvalue()
@@ -185,13 +186,13 @@ def write_records(
     entity: str,
     run_date: date,
     run_id: str,
-    rows: list[dict[str, Any]],
+    rows: list[dict[str, Any]] | pa.Table,
     schema: pa.Schema,
     platform: str | None = None,
 ) -> tuple[str, str] | None:
     """Replace the (entity[, platform], date) partition; return (relative path, sha256)."""
     directory = records_dir(root, entity, run_date, platform)
-    data = parquet_bytes(rows, schema) if rows else None
+    data = parquet_bytes(rows, schema) if len(rows) else None
     final = replace_partition(directory, f"part-{run_id}.parquet", data, run_id, ".parquet")
     if final is None:
         return None

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ingestion.landing import Quarantined, write_quarantine, write_records
 from ingestion.parsing import Collected
@@ -39,7 +40,8 @@ def commit_entities(
     counts = collected.counts()
     entities: dict[str, Any] = {}
     for entity, schema in schemas.items():
-        rows = sorted(collected.rows.get(entity, []), key=_by_account)
+        table = collected.table(entity, schema)
+        rows = by_account(table) if table is not None else []
         written = write_records(root, entity, run_date, run_id, rows, schema, platform)
         entry = counts.get(entity, {"served": 0, "landed": 0, "quarantined": 0})
         entry = {**entry, "files": [], "sha256": {}}
@@ -52,10 +54,18 @@ def commit_entities(
     return {"entities": entities, "quarantine": {"file": q[0], "sha256": q[1]} if q else None}
 
 
-def _by_account(row: dict[str, Any]) -> tuple[str, str]:
-    """Rows grouped by account (stable: an account's rows keep their fetch order), so the
-    file does not depend on how parallel workers interleaved, and reparse writes the same."""
-    return (row.get("creator_id") or "", row.get("account_id") or "")
+def by_account(table: pa.Table) -> pa.Table:
+    """Rows grouped by account (a stable sort: an account's rows keep their fetch order), so
+    the file does not depend on how parallel workers interleaved, and reparse writes the same.
+    A NULL id sorts as "" (first)."""
+    keys = {
+        c: pc.fill_null(table[c], "") if c in table.column_names else pa.array([""] * len(table))
+        for c in ("creator_id", "account_id")
+    }
+    order = pc.sort_indices(
+        pa.table(keys), sort_keys=[("creator_id", "ascending"), ("account_id", "ascending")]
+    )
+    return table.take(order).combine_chunks()
 
 
 def platform_schemas(platform: str) -> dict[str, pa.Schema]:

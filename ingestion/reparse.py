@@ -44,7 +44,7 @@ def reparse_collected(
 ) -> Collected:
     """The records of one landed run, exactly as extraction parsed them."""
     specs = get_platform(platform).specs
-    collected = Collected(source=platform)
+    collected = Collected(source=platform, schemas=platform_schemas(platform))
     for line in read_raw_lines(Path(landing_root), platform, run_date, run_id):
         parse_line(line, specs, salt, collected)
     return collected
