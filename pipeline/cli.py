@@ -31,8 +31,7 @@ def _date(s: str) -> date:
         raise argparse.ArgumentTypeError(f"{s!r} is not a date; use YYYY-MM-DD") from None
 
 
-def _progress(msg: str) -> None:
-    print(f"  {msg}", file=sys.stderr, flush=True)
+_progress = steps.print_progress
 
 
 def _world_args(p: argparse.ArgumentParser) -> None:
