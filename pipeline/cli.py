@@ -77,8 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--end", type=_date, required=True)
     p.add_argument("--wait", type=float, default=0.0)
 
-    p = sub.add_parser("extract", help="extract one platform for D into landing")
-    p.add_argument("--platform", required=True, choices=PLATFORMS)
+    p = sub.add_parser("extract", help="extract platforms for D into landing (no exports)")
+    p.add_argument(
+        "--platform",
+        action="append",
+        choices=PLATFORMS,
+        help="only these platforms (repeatable; default: all five, side by side as `kol run`)",
+    )
     p.add_argument("--date", type=_date, default=None)
 
     p = sub.add_parser("reparse", help="rebuild D's records from landed raw pages (no API calls)")
@@ -153,12 +158,18 @@ def cmd_extract(s: config.Settings, a: argparse.Namespace) -> int:
     from pipeline.runlock import run_lock
 
     d = _day(a)
-    with run_lock(s.home, f"kol extract {a.platform} {d}"):
-        m = steps.extract(s, d, a.platform, steps.new_run_id(d), _progress)
-    print(
-        json.dumps({k: m.get(k) for k in ("source", "run_date", "status", "reason")}, default=str)
-    )
-    return 0 if m.get("status") in ("ok", "partial") else EXIT_STEP
+    platforms = list(dict.fromkeys(a.platform or PLATFORMS))
+    with run_lock(s.home, f"kol extract {' '.join(platforms)} {d}"):
+        run_id = steps.new_run_id(d)
+        if len(platforms) == 1:
+            manifests = {platforms[0]: steps.extract(s, d, platforms[0], run_id, _progress)}
+        else:
+            manifests = steps.extract_side_by_side(s, d, platforms, run_id, _progress)
+    for m in manifests.values():
+        keys = ("source", "run_date", "status", "reason")
+        print(json.dumps({k: m.get(k) for k in keys}, default=str))
+    landed = all(m.get("status") in ("ok", "partial") for m in manifests.values())
+    return 0 if landed else EXIT_STEP
 
 
 def cmd_reparse(s: config.Settings, a: argparse.Namespace) -> int:

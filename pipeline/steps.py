@@ -620,6 +620,11 @@ def extract_side_by_side(
     per-platform tasks do: parsing and landing hold the GIL, so threads of one process share
     one core (a day at agency size: ~780 s of client CPU). `KOL_EXTRACT_PROCESSES=0` keeps
     them as threads of this process."""
+    resolve_inputs(settings)  # once: materialises the sandbox roster before the platforms read it
+    if settings.enabled_platforms():
+        from ingestion.redaction import load_or_create_salt
+
+        load_or_create_salt(settings.home)  # once, before the platforms share it
     if len(platforms) > 1 and os.environ.get("KOL_EXTRACT_PROCESSES", "1") != "0":
         return _extract_in_processes(settings, run_date, platforms, run_id, progress)
     with ThreadPoolExecutor(max_workers=len(platforms), thread_name_prefix="extract") as pool:
@@ -746,11 +751,6 @@ def land(
     partial: list[str] = []
     if mode == "extract":
         chosen = list(platforms or PLATFORMS)
-        resolve_inputs(settings)  # once: materialises the sandbox roster before the threads read it
-        if settings.enabled_platforms():
-            from ingestion.redaction import load_or_create_salt
-
-            load_or_create_salt(settings.home)  # once, before the threads share it
         manifests = extract_side_by_side(settings, run_date, chosen, summary.run_id, progress)
         for p in chosen:
             m = manifests[p]

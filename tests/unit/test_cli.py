@@ -55,3 +55,12 @@ def test_publish_without_a_gated_build_refuses(kol_home, capsys):
 def test_accept_of_a_date_never_gated_refuses(kol_home, capsys):
     assert cli.main(["--env-file", "", "accept", "--date", "2026-01-02"]) == cli.EXIT_STEP
     assert "no gate verdict for 2026-01-02" in capsys.readouterr().err
+
+
+def test_extract_takes_several_platforms_or_all_five():
+    parser = cli.build_parser()
+    assert parser.parse_args(["extract", "--date", "2026-11-25"]).platform is None  # all five
+    two = parser.parse_args(["extract", "--platform", "x", "--platform", "tiktok"])
+    assert two.platform == ["x", "tiktok"]
+    with pytest.raises(SystemExit):
+        parser.parse_args(["extract", "--platform", "myspace"])
