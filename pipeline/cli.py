@@ -278,12 +278,7 @@ VERBS: dict[str, Callable[[config.Settings, argparse.Namespace], int]] = {
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-        stream=sys.stderr,
-    )
+    steps.configure_logging(logging.DEBUG if args.verbose else logging.INFO)
     try:
         settings = config.load(env_file=args.env_file)
     except config.ConfigError as exc:

@@ -640,8 +640,9 @@ def extract_side_by_side(
     return out
 
 
-def _failed_extract(platform: str, reason: str) -> dict[str, Any]:
-    log.error("extract %s failed: %s", platform, reason)
+def _failed_extract(platform: str, reason: str, logged: bool = False) -> dict[str, Any]:
+    if not logged:
+        log.error("extract %s failed: %s", platform, reason)
     return {"source": platform, "status": "failed", "reason": reason, "entities": {}}
 
 
@@ -701,21 +702,26 @@ def _extract_child(
 ) -> None:
     """A spawned process: extract one platform and send its manifest back."""
     _die_with_parent(parent_pid)
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-        stream=sys.stderr,
-    )
+    configure_logging(level)
     try:
         manifest = extract(
             settings, run_date, platform, run_id, print_progress if show_progress else None
         )
     except Exception as exc:  # reported as this platform's failure, like a thread's
         log.exception("extract %s failed", platform)
-        manifest = {"source": platform, "status": "failed", "reason": str(exc), "entities": {}}
+        manifest = _failed_extract(platform, str(exc), logged=True)
     send.send(manifest)
     send.close()
+
+
+def configure_logging(level: int) -> None:
+    """The `kol` commands' log lines on stderr (a spawned extraction sets up its own)."""
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
 
 
 def print_progress(msg: str) -> None:
