@@ -187,6 +187,6 @@ def duckdb_limits() -> dict[str, str]:
     Without them DuckDB may take 80% of RAM: publish's checksum sort of every published row and
     the copies peaked at 4.2 GB at agency size (bench), over the 4 GB a daily run may use."""
     return {
-        "memory_limit": os.environ.get("KOL_DUCKDB_MEMORY_LIMIT", "2500MB"),
-        "threads": os.environ.get("KOL_DUCKDB_THREADS", "2"),
+        "memory_limit": os.environ.get("KOL_DUCKDB_MEMORY_LIMIT") or "2500MB",
+        "threads": os.environ.get("KOL_DUCKDB_THREADS") or "2",
     }

@@ -102,3 +102,5 @@ def test_gate_and_publish_cap_duckdb_like_the_dbt_profile(monkeypatch):
     }
     monkeypatch.setenv("KOL_DUCKDB_MEMORY_LIMIT", "1GB")
     assert duckdb_limits()["memory_limit"] == "1GB"
+    monkeypatch.setenv("KOL_DUCKDB_MEMORY_LIMIT", "")  # compose passes unset variables as ""
+    assert duckdb_limits()["memory_limit"] == defaults["MEMORY_LIMIT"]
