@@ -90,7 +90,7 @@ def test_mart_batches_hold_the_checked_columns_in_types_gx_is_fast_on(clean_ware
     checks = [c for c in build_checks(inputs) if c.frame is None]
     assert {c.table for c in checks} == set(PUBLISHED_TABLES)
 
-    paths = write_batches(checks, warehouse, tmp_path)
+    paths = write_batches(checks, warehouse, inputs.column_types, tmp_path)
 
     whole = _whole(warehouse, PUBLISHED_TABLES)
     for check in checks:
