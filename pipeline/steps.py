@@ -618,14 +618,16 @@ def extract_side_by_side(
 
     Each platform runs in its own process when there are several, as the Airflow DAG's
     per-platform tasks do: parsing and landing hold the GIL, so threads of one process share
-    one core (a day at agency size: ~780 s of client CPU). `KOL_EXTRACT_PROCESSES=0` keeps
-    them as threads of this process."""
-    resolve_inputs(settings)  # once: materialises the sandbox roster before the platforms read it
+    one core (a day at agency size: ~780 s of client CPU). Starting a process costs ~1.5 s
+    of CPU, more than a small roster's whole day, so by default (`KOL_EXTRACT_PROCESSES` unset
+    or `auto`) processes are used from PROCESS_MIN_ACCOUNTS roster accounts on; `1` always,
+    `0` never (threads of this process)."""
+    inputs = resolve_inputs(settings)  # once: materialises the sandbox roster first
     if settings.enabled_platforms():
         from ingestion.redaction import load_or_create_salt
 
         load_or_create_salt(settings.home)  # once, before the platforms share it
-    if len(platforms) > 1 and os.environ.get("KOL_EXTRACT_PROCESSES", "1") != "0":
+    if len(platforms) > 1 and _in_processes(inputs.roster, platforms):
         return _extract_in_processes(settings, run_date, platforms, run_id, progress)
     with ThreadPoolExecutor(max_workers=len(platforms), thread_name_prefix="extract") as pool:
         futures = {
@@ -638,6 +640,22 @@ def extract_side_by_side(
         except Exception as exc:  # one platform's failure does not stop the others
             out[p] = _failed_extract(p, str(exc))
     return out
+
+
+PROCESS_MIN_ACCOUNTS = 500  # the demo's 128 accounts: threads; the small bench's 1,024: processes
+
+
+def _in_processes(roster: Path, platforms: Sequence[str]) -> bool:
+    mode = os.environ.get("KOL_EXTRACT_PROCESSES") or "auto"
+    if mode not in ("auto", "0", "1"):
+        raise StepFailed(f"KOL_EXTRACT_PROCESSES={mode!r}: expected auto, 0 or 1")
+    if mode != "auto":
+        return mode == "1"
+    from ingestion.roster import read_roster
+
+    chosen = set(platforms)
+    accounts = sum(1 for e in read_roster(roster).entries if e.platform in chosen)
+    return accounts >= PROCESS_MIN_ACCOUNTS
 
 
 def _failed_extract(platform: str, reason: str, logged: bool = False) -> dict[str, Any]:

@@ -102,7 +102,7 @@ def test_kill_9_of_a_run_stops_its_extraction_processes_too(tmp_path):
     home = tmp_path / "kol"
     world = KolWorld(tmp_path / "world", token=f"tok-crash-{uuid.uuid4().hex}").start()
     try:
-        env = world.env(home)
+        env = world.env(home, KOL_EXTRACT_PROCESSES="1")  # a tiny roster would use threads
         world.set_faults("slow=1,slow_seconds=0.2")
         run = Watched(env, "run", "--date", str(D), "--platform", "tiktok", "--platform", "x")
         run.wait_for(
@@ -133,7 +133,7 @@ def test_a_platform_whose_process_dies_fails_alone(tmp_path, monkeypatch):
     home = tmp_path / "kol"
     world = KolWorld(tmp_path / "world", token=f"tok-crash-{uuid.uuid4().hex}").start()
     try:
-        for k, v in world.env(home).items():
+        for k, v in world.env(home, KOL_EXTRACT_PROCESSES="1").items():
             if k.startswith("KOL_"):
                 monkeypatch.setenv(k, v)
         settings = config.load(env_file=None)
