@@ -6,7 +6,7 @@ straight to a Parquet batch of only the columns the suite checks: a mart never p
 through this process as a whole frame (brand_creator_matches is ~13 M rows at agency size).
 The schema suite runs on a one-row frame of the mart's DuckDB column types; cross-table,
 freshness, volume and distribution checks run on small frames computed here (one column per
-named check, one row) from the few columns `CROSS_COLUMNS` reads, so that every rule of the
+named check, one row) from the few columns `cross_columns` lists, so that every rule of the
 gate appears in the GX results and Data Docs.
 
 Every expectation carries meta {"table", "column"} and a plain-language description, so a

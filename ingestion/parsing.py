@@ -203,7 +203,8 @@ class Collected:
 
     With `schemas`, landed rows are packed into Arrow tables every `pack_rows` rows of an
     entity: a day of an agency platform (1-2 M records) held as Python dicts took ~1 KB per
-    record; packed, ~10x less. `rows` holds the rows not packed yet (all of them without
+    record (agency reparse, peak RSS: 2.19 GB as dicts, 1.39 GB packed). `rows` holds the rows
+    not packed yet (all of them without
     schemas); `table(entity)` gives every landed row, in landing order.
     """
 
