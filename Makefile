@@ -32,11 +32,13 @@ test-slow: setup
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not slow and not integration"
 
-# The setup (a real extract, the copied history, a full refresh per history) is kept in
-# .bench/<size>/ and reused while it matches; BENCH_ARGS adds options
+# The setup (a real extract, the copied history, a full refresh per history: ~15 min for
+# small) is kept in $(BENCH_DIR)/<size>/ and reused while it matches, by every clone on this
+# machine (one bench at a time per folder); BENCH_ARGS adds options
 # (e.g. BENCH_ARGS="--reps 3 --stages all" for the full small measurement).
+BENCH_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/kol-bench
 bench: setup
-	$(BIN)/python -m bench.run --size $(SIZE) --workdir .bench/$(SIZE) --reuse $(BENCH_ARGS)
+	$(BIN)/python -m bench.run --size $(SIZE) --workdir $(BENCH_DIR)/$(SIZE) --reuse $(BENCH_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .

@@ -35,12 +35,17 @@ from typing import Any
 from bench import history, profile, report
 from bench.measure import MB, StageFailed, Timed, run_timed
 from bench.sandbox import TOKEN, SandboxProcess, WorldSpec
+from pipeline.runlock import RunLocked, lock_holder, run_lock
 
 PLATFORMS: tuple[str, ...] = ("instagram", "facebook", "tiktok", "youtube", "x")
 REPO = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO / "bench" / "results"
 SETUP_FILE = "setup.json"  # in the work folder: what `--reuse` checks before reusing
 WORLD_DAYS = 120  # the sandbox world's own history (posts exist 90 days before it, too)
+# The measured day D unless --date says otherwise. Fixed, not "yesterday": the sandbox world
+# depends on it, so a moving default would give another world (and a 15-minute rebuild of a
+# kept setup) every morning, and numbers from different days would not be of the same world.
+BENCH_DAY = date(2026, 11, 25)
 
 
 # Stages `--stages` may pick; extract + land (and the exports) always run: the rest needs them.
@@ -711,7 +716,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--date",
         type=date.fromisoformat,
         default=None,
-        help="the measured day D (default: yesterday, UTC)",
+        help=f"the measured day D (default {BENCH_DAY}: fixed, so the world and a kept setup "
+        "stay the same from one day to the next)",
     )
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument(
@@ -767,16 +773,16 @@ def slowest_stage(samples: dict[str, list[dict[str, Any]]]) -> str:
     return max(candidates, key=lambda k: candidates[k] or 0.0)
 
 
-def main(argv: list[str] | None = None) -> int:
-    a = build_parser().parse_args(argv)
+def options(a: argparse.Namespace) -> Options:
+    """The run's options from the command line, with the size's defaults filled in."""
     size = SIZES[a.size]
     workdir = a.workdir or Path(tempfile.mkdtemp(prefix=f"kol-bench-{size.name}-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    opts = Options(
+    return Options(
         size=size,
         reps=a.reps if a.reps is not None else size.reps,
         histories=a.history or list(size.histories),
-        run_date=a.date or (datetime.now(UTC).date() - timedelta(days=1)),
+        run_date=a.date or BENCH_DAY,
         seed=a.seed,
         workdir=workdir.resolve(),
         results_dir=a.results_dir,
@@ -787,6 +793,12 @@ def main(argv: list[str] | None = None) -> int:
         stages=a.stages if a.stages is not None else frozenset(size.stages),
         platforms=a.platforms,
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = build_parser().parse_args(argv)
+    opts = options(a)
+    size = opts.size
     if opts.reps < 0 or (opts.reps == 0 and opts.profile in (None, "auto")):
         print(
             "bench: --reps must be at least 1 (0 only with --profile STAGE: profile alone)",
@@ -801,7 +813,17 @@ def main(argv: list[str] | None = None) -> int:
     # `kill PID` stops the harness like Ctrl-C: the measured child and the sandbox go too
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        result = bench.execute()
+        # one bench per work folder: `make bench` in two clones shares the same kept setup
+        with run_lock(opts.workdir, f"bench {size.name}"):
+            result = bench.execute()
+    except RunLocked:
+        print(
+            f"bench: {opts.workdir} is in use by {lock_holder(opts.workdir)}: wait for that "
+            "bench to finish, or give this one its own folder (--workdir DIR; with make: "
+            "make bench BENCH_DIR=DIR).",
+            file=sys.stderr,
+        )
+        return 2
     except StageFailed as exc:
         print(
             f"bench: {exc}\nThe work folder is kept for inspection: {opts.workdir}", file=sys.stderr

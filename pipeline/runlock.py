@@ -17,9 +17,16 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+LOCK_FILE = ".run.lock"
+
 
 class RunLocked(RuntimeError):
     """Another run holds the lock on this KOL_HOME."""
+
+
+def lock_holder(home: Path) -> str:
+    """Who holds (or last held) the lock on `home`, as a person can read it."""
+    return _holder(home / LOCK_FILE)
 
 
 def _holder(path: Path) -> str:
@@ -36,7 +43,7 @@ def _holder(path: Path) -> str:
 def run_lock(home: Path, what: str, wait_seconds: float = 0.0) -> Iterator[None]:
     """Hold the KOL_HOME writer lock; wait up to `wait_seconds`, then refuse with who holds it."""
     home.mkdir(parents=True, exist_ok=True)
-    path = home / ".run.lock"
+    path = home / LOCK_FILE
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     deadline = time.monotonic() + wait_seconds
     try:
