@@ -123,6 +123,7 @@ def _dbt_command(home: Path, args: list[str], target_path: Path) -> list[str]:
 def _environment(home: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["KOL_HOME"] = str(home)
+    env["KOL_DBT_PROJECT_DIR"] = str(PROJECT_DIR)  # profiles.yml: the Python models' modules
     env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "False"
     env.setdefault("DBT_PARTIAL_PARSE", "True")
     return env

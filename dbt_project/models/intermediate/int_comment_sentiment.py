@@ -1,151 +1,27 @@
 """VADER sentiment per comment, scored ONCE and kept (incremental on platform x comment_id).
 
-VADER reads English only, so each comment first gets a simple, documented language guess:
-- `none`:  no letters at all (emoji, punctuation) -> scored (VADER knows emoji), language-neutral;
-- `en`:    mostly ASCII letters and at least half of its words are English (VADER's lexicon or a
-           small list of English function words) -> scored;
-- `other`: anything else -> NOT scored (`compound` NULL): counted as `unscored_comments`,
-           never as neutral, until a scorer for that language is added.
+The language guess and the scoring live in `dbt_project/python/kol_sentiment.py` (on dbt's
+sys.path through profiles.yml `module_paths`), so that a large batch can be scored by worker
+processes: VADER is pure Python and holds one core. `KOL_SENTIMENT_WORKERS` (empty: one per
+core, at most 4; 1: none) sets how many; the scores do not depend on it.
 """
 
-import re
-
 import pandas as pd
+from kol_sentiment import guess_language, score_texts, worker_count
 
-ENGLISH_FUNCTION_WORDS = frozenset(
-    [
-        "a",
-        "about",
-        "all",
-        "am",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "been",
-        "but",
-        "by",
-        "can",
-        "could",
-        "did",
-        "do",
-        "does",
-        "for",
-        "from",
-        "had",
-        "has",
-        "have",
-        "he",
-        "her",
-        "him",
-        "his",
-        "how",
-        "i",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "just",
-        "me",
-        "more",
-        "most",
-        "my",
-        "no",
-        "not",
-        "now",
-        "of",
-        "on",
-        "one",
-        "or",
-        "our",
-        "out",
-        "she",
-        "so",
-        "some",
-        "than",
-        "that",
-        "the",
-        "their",
-        "them",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "to",
-        "too",
-        "up",
-        "us",
-        "very",
-        "was",
-        "we",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "why",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-        "yours",
-        "im",
-        "dont",
-        "cant",
-        "wont",
-        "thats",
-        "omg",
-        "lol",
-        "pic",
-        "pics",
-    ]
-)
-WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
-ENGLISH_MIN_SHARE = 0.5
-ASCII_MIN_SHARE = 0.9
+__all__ = ["guess_language", "model", "score"]
 
 
-def guess_language(text: str, lexicon: dict) -> str:
-    words = WORD.findall(text or "")
-    if not words:
-        return "none"
-    letters = "".join(words)
-    ascii_share = sum(ch.isascii() for ch in letters) / len(letters)
-    if ascii_share < ASCII_MIN_SHARE:
-        return "other"
-    lowered = [w.lower() for w in words]
-    known = sum(1 for w in lowered if w in ENGLISH_FUNCTION_WORDS or w in lexicon)
-    return "en" if known / len(lowered) >= ENGLISH_MIN_SHARE else "other"
-
-
-def score(frame: pd.DataFrame) -> pd.DataFrame:
-    languages, compounds = [], []
-    texts = frame["comment_text"].fillna("")
-    if len(texts):
-        # imported here: a daily run without new comments never loads VADER's lexicon
-        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
-        analyzer = SentimentIntensityAnalyzer()
-    for text in texts:
-        language = guess_language(text, analyzer.lexicon)
-        languages.append(language)
-        compounds.append(
-            analyzer.polarity_scores(text)["compound"] if language != "other" else None
-        )
+def score(frame: pd.DataFrame, workers: int = 1) -> pd.DataFrame:
+    scored = score_texts(frame["comment_text"].fillna("").tolist(), workers)
+    languages = [language for language, _ in scored]
     return pd.DataFrame(
         {
             "platform": frame["platform"].astype("string"),
             "comment_id": frame["comment_id"].astype("string"),
             "language_guess": pd.Series(languages, dtype="string"),
             "is_scored": pd.Series([lang != "other" for lang in languages], dtype="bool"),
-            "compound": pd.Series(compounds, dtype="float64"),
+            "compound": pd.Series([compound for _, compound in scored], dtype="float64"),
         }
     )
 
@@ -170,4 +46,4 @@ def model(dbt, session):
         )
         comments = comments.join(scored, "platform, comment_id", how="anti")
     frame = comments.project("platform, comment_id, comment_text").df()
-    return score(frame)
+    return score(frame, worker_count(dbt.config.get("sentiment_workers")))

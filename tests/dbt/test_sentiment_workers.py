@@ -1,0 +1,103 @@
+"""VADER over worker processes (dbt_project/python/kol_sentiment.py): the same scores, in the
+same order, whatever the number of workers; a worker that dies fails the model loudly."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from python_models import load_model
+
+TEXTS = [
+    "I love this, amazing!",
+    "This is terrible",
+    "🔥🔥",
+    "Me encanta este precioso",
+    "",
+    "nice pic",
+    "とても可愛い",
+    "meh, not great",
+]
+
+
+@pytest.fixture(scope="module")
+def ks():
+    load_model("int_comment_sentiment")  # puts dbt_project/python on sys.path, as dbt does
+    import kol_sentiment
+
+    return kol_sentiment
+
+
+@pytest.fixture
+def started(ks, monkeypatch):
+    """Small batches go to workers here (the real floor is 20k texts a worker); counts them."""
+    monkeypatch.setattr(ks, "MIN_TEXTS_PER_WORKER", 50)
+    calls = []
+    real = ks._start_worker
+
+    def counting():
+        calls.append(1)
+        return real()
+
+    monkeypatch.setattr(ks, "_start_worker", counting)
+    return calls
+
+
+def test_workers_give_the_scores_of_one_process_in_order(ks, started):
+    texts = [f"{t} {i}" if i % 3 else t for i, t in enumerate(TEXTS * 40)]  # 320 texts
+    alone = ks.score_here(texts)
+    assert ks.score_texts(texts, workers=3) == alone
+    assert len(started) == 2  # this process scores the first slice, two workers the rest
+    assert {lang for lang, _ in alone} == {"en", "none", "other"}
+    assert all((c is None) == (lang == "other") for lang, c in alone)
+
+
+def test_a_batch_too_small_for_workers_is_scored_here(ks, started):
+    assert ks.score_texts(TEXTS * 10, workers=4) == ks.score_here(TEXTS * 10)  # 80 < 2 x 50
+    assert started == []
+
+
+def test_a_worker_that_dies_fails_the_model_with_what_to_do(ks, started, monkeypatch):
+    def dying():
+        code = "import sys; sys.stdin.read(); sys.stderr.write('lexicon missing\\n'); sys.exit(3)"
+        return subprocess.Popen(
+            [sys.executable, "-c", code],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+
+    monkeypatch.setattr(ks, "_start_worker", dying)
+    with pytest.raises(RuntimeError) as err:
+        ks.score_texts(TEXTS * 20, workers=2)
+    message = str(err.value)
+    assert "exited with 3: lexicon missing" in message
+    assert "KOL_SENTIMENT_WORKERS=1" in message
+
+
+@pytest.mark.parametrize(
+    ("setting", "cpus", "expected"),
+    [("", 2, 2), ("0", 8, 4), (None, 1, 1), ("3", 2, 3), (1, 16, 1)],
+)
+def test_worker_count(ks, setting, cpus, expected):
+    assert ks.worker_count(setting, cpus) == expected
+
+
+@pytest.mark.parametrize("setting", ["two", "-1", "1.5"])
+def test_a_bad_worker_count_is_a_clear_error(ks, setting):
+    with pytest.raises(ValueError, match=r"KOL_SENTIMENT_WORKERS=.*whole number of processes"):
+        ks.worker_count(setting, 2)
+
+
+def test_the_model_scores_a_frame_through_the_module(ks):
+    import pandas as pd
+
+    model = load_model("int_comment_sentiment")
+    frame = pd.DataFrame(
+        {"platform": ["x"] * 3, "comment_id": ["1", "2", "3"], "comment_text": [*TEXTS[:2], None]}
+    )
+    out = model.score(frame, workers=2)
+    assert list(out["comment_id"]) == ["1", "2", "3"]
+    assert out["compound"].iloc[0] > 0.05 > -0.05 > out["compound"].iloc[1]
+    assert out["language_guess"].iloc[2] == "none" and bool(out["is_scored"].iloc[2])
