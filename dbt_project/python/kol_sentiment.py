@@ -21,8 +21,10 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, suppress
 from pathlib import Path
 
 ENGLISH_FUNCTION_WORDS = frozenset(
@@ -127,6 +129,9 @@ ASCII_MIN_SHARE = 0.9
 # costs more than it saves: score in this process.
 MIN_TEXTS_PER_WORKER = 20_000
 MAX_AUTO_WORKERS = 4
+# Texts go to a worker and come back in chunks of this many (one JSON line each way), so a
+# worker holds one chunk at a time and a pipe never holds a whole batch: memory stays flat.
+CHUNK = 10_000
 
 Scored = tuple[str, float | None]  # (language guess, VADER compound or None)
 
@@ -144,14 +149,18 @@ def guess_language(text: str, lexicon: dict) -> str:
     return "en" if known / len(lowered) >= ENGLISH_MIN_SHARE else "other"
 
 
-def score_here(texts: Sequence[str]) -> list[Scored]:
-    """Score in this process, in order."""
-    if not texts:
-        return []
+def _analyzer():
     # imported here: a daily run without new comments never loads VADER's lexicon
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-    analyzer = SentimentIntensityAnalyzer()
+    return SentimentIntensityAnalyzer()
+
+
+def score_here(texts: Sequence[str], analyzer=None) -> list[Scored]:
+    """Score in this process, in order."""
+    if not texts:
+        return []
+    analyzer = analyzer or _analyzer()
     out: list[Scored] = []
     for text in texts:
         language = guess_language(text, analyzer.lexicon)
@@ -180,60 +189,95 @@ def worker_count(setting: str | int | None, cpus: int | None = None) -> int:
 def score_texts(texts: Sequence[str], workers: int = 1) -> list[Scored]:
     """Score `texts` in order, over up to `workers` processes (this one included).
 
-    Contiguous slices keep the order; each slice is scored exactly as `score_here` would, so
-    the result does not depend on the number of workers."""
+    The texts are cut into chunks dealt round-robin: chunk i to participant i mod n, where
+    participant 0 is this process. Each chunk is scored exactly as `score_here` would, so the
+    result does not depend on the number of workers."""
     texts = [t if isinstance(t, str) else "" for t in texts]
     n = min(workers, len(texts) // MIN_TEXTS_PER_WORKER)
     if n <= 1:
         return score_here(texts)
-    size = -(-len(texts) // n)
-    slices = [texts[i : i + size] for i in range(0, len(texts), size)]
-    with ThreadPoolExecutor(len(slices) - 1) as feeders:  # pipes both ways, no deadlock
-        procs = [_start_worker() for _ in slices[1:]]
+    chunks = [texts[i : i + CHUNK] for i in range(0, len(texts), CHUNK)]
+    results: list[list[Scored] | None] = [None] * len(chunks)
+    with ExitStack() as stack:  # on the way out: threads joined, then each worker reaped
+        procs = [stack.enter_context(_start_worker()) for _ in range(n - 1)]
+        pipes = stack.enter_context(ThreadPoolExecutor(2 * len(procs)))  # writer + reader each
         try:
-            answers = [
-                feeders.submit(proc.communicate, json.dumps(part).encode("utf-8"))
-                for proc, part in zip(procs, slices[1:], strict=True)
-            ]
-            out = score_here(slices[0])  # this process scores the first slice meanwhile
-            for proc, answer in zip(procs, answers, strict=True):
-                out.extend(_result(proc, *answer.result()))
-        finally:
+            done = []
+            for k, proc in enumerate(procs, start=1):
+                mine = range(k, len(chunks), n)
+                done.append(pipes.submit(_feed, proc, [chunks[i] for i in mine]))
+                done.append(pipes.submit(_collect, proc, mine, results))
+            analyzer = _analyzer()
+            for i in range(0, len(chunks), n):  # this process scores its own chunks meanwhile
+                results[i] = score_here(chunks[i], analyzer)
+            for future in done:
+                future.result()
+        finally:  # answered, or failing: no worker outlives the call, no thread waits on one
             for proc in procs:
                 if proc.poll() is None:
                     proc.kill()
-                    proc.wait()
-    return out
+    return [row for part in results for row in part or ()]
 
 
 def _start_worker() -> subprocess.Popen[bytes]:
     here = str(Path(__file__).resolve().parent)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [here, env.get("PYTHONPATH")]))
-    return subprocess.Popen(
-        [sys.executable, "-m", "kol_sentiment"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
+    return _popen([sys.executable, "-m", "kol_sentiment"], env)
+
+
+def _popen(argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """A worker with pipes in and out; its stderr goes to a file (read only if it fails: a
+    file never blocks it), kept on the process as `stderr`: closing the process closes it."""
+    err = tempfile.TemporaryFile()  # noqa: SIM115 - owned by the Popen, closed on its exit
+    proc = subprocess.Popen(
+        argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, env=env
+    )
+    proc.stderr = err
+    return proc
+
+
+def _feed(proc: subprocess.Popen[bytes], chunks: list[list[str]]) -> None:
+    assert proc.stdin is not None
+    try:
+        for chunk in chunks:
+            proc.stdin.write(json.dumps(chunk).encode("utf-8") + b"\n")
+        proc.stdin.close()
+    except BrokenPipeError:  # the worker died: _collect says how
+        with suppress(BrokenPipeError):
+            proc.stdin.close()
+
+
+def _collect(proc: subprocess.Popen[bytes], mine: range, results: list) -> None:
+    assert proc.stdout is not None
+    for i in mine:
+        line = proc.stdout.readline()
+        if not line:
+            raise _failed(proc)
+        results[i] = [(language, compound) for language, compound in json.loads(line)]
+
+
+def _failed(proc: subprocess.Popen[bytes]) -> RuntimeError:
+    code = proc.wait()
+    err = b""
+    if proc.stderr is not None:
+        proc.stderr.seek(0)
+        err = proc.stderr.read()
+    tail = err.decode("utf-8", "replace").strip().splitlines()[-5:]
+    return RuntimeError(
+        f"a sentiment worker (python -m kol_sentiment) exited with {code} before it answered: "
+        + (" | ".join(tail) or "no message")
+        + ". Set KOL_SENTIMENT_WORKERS=1 to score in the dbt process instead."
     )
 
 
-def _result(proc: subprocess.Popen[bytes], out: bytes, err: bytes) -> list[Scored]:
-    if proc.returncode != 0:
-        tail = err.decode("utf-8", "replace").strip().splitlines()[-5:]
-        raise RuntimeError(
-            f"a sentiment worker (python -m kol_sentiment) exited with {proc.returncode}: "
-            + (" | ".join(tail) or "no message")
-            + ". Set KOL_SENTIMENT_WORKERS=1 to score in the dbt process instead."
-        )
-    return [(language, compound) for language, compound in json.loads(out)]
-
-
 def main() -> None:
-    """Worker: a JSON list of texts on stdin -> a JSON list of [language, compound] on stdout."""
-    texts = json.loads(sys.stdin.buffer.read())
-    sys.stdout.write(json.dumps(score_here(texts)))
+    """Worker: one JSON list of texts per stdin line -> one JSON list of [language, compound]
+    per stdout line, in order, until stdin closes."""
+    analyzer = _analyzer()
+    for line in sys.stdin.buffer:
+        sys.stdout.write(json.dumps(score_here(json.loads(line), analyzer)) + "\n")
+        sys.stdout.flush()
 
 
 if __name__ == "__main__":

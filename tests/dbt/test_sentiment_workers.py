@@ -3,7 +3,6 @@ same order, whatever the number of workers; a worker that dies fails the model l
 
 from __future__ import annotations
 
-import subprocess
 import sys
 
 import pytest
@@ -18,6 +17,8 @@ TEXTS = [
     "nice pic",
     "とても可愛い",
     "meh, not great",
+    "two\nlines, love it",  # a newline inside a text must not split the line protocol
+    "odd \ud800 bytes",  # a lone surrogate (from a bad decode) still round-trips
 ]
 
 
@@ -33,6 +34,7 @@ def ks():
 def started(ks, monkeypatch):
     """Small batches go to workers here (the real floor is 20k texts a worker); counts them."""
     monkeypatch.setattr(ks, "MIN_TEXTS_PER_WORKER", 50)
+    monkeypatch.setattr(ks, "CHUNK", 30)  # several chunks per worker, as in a real batch
     calls = []
     real = ks._start_worker
 
@@ -45,34 +47,29 @@ def started(ks, monkeypatch):
 
 
 def test_workers_give_the_scores_of_one_process_in_order(ks, started):
-    texts = [f"{t} {i}" if i % 3 else t for i, t in enumerate(TEXTS * 40)]  # 320 texts
+    texts = [f"{t} {i}" if i % 3 else t for i, t in enumerate(TEXTS * 32)]  # 320 texts
     alone = ks.score_here(texts)
-    assert ks.score_texts(texts, workers=3) == alone
-    assert len(started) == 2  # this process scores the first slice, two workers the rest
+    assert ks.score_texts(texts, workers=3) == alone  # 11 chunks of 30, dealt to 3
+    assert len(started) == 2  # this process scores every third chunk, two workers the rest
     assert {lang for lang, _ in alone} == {"en", "none", "other"}
     assert all((c is None) == (lang == "other") for lang, c in alone)
 
 
 def test_a_batch_too_small_for_workers_is_scored_here(ks, started):
-    assert ks.score_texts(TEXTS * 10, workers=4) == ks.score_here(TEXTS * 10)  # 80 < 2 x 50
+    assert ks.score_texts(TEXTS * 9, workers=4) == ks.score_here(TEXTS * 9)  # 90 < 2 x 50
     assert started == []
 
 
 def test_a_worker_that_dies_fails_the_model_with_what_to_do(ks, started, monkeypatch):
     def dying():
         code = "import sys; sys.stdin.read(); sys.stderr.write('lexicon missing\\n'); sys.exit(3)"
-        return subprocess.Popen(
-            [sys.executable, "-c", code],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
+        return ks._popen([sys.executable, "-c", code])
 
     monkeypatch.setattr(ks, "_start_worker", dying)
     with pytest.raises(RuntimeError) as err:
         ks.score_texts(TEXTS * 20, workers=2)
     message = str(err.value)
-    assert "exited with 3: lexicon missing" in message
+    assert "exited with 3 before it answered: lexicon missing" in message
     assert "KOL_SENTIMENT_WORKERS=1" in message
 
 
