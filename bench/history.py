@@ -186,6 +186,14 @@ def _write_manifests(
         (out_dir / mpath.name).write_text(json.dumps(m, indent=2, default=str))
 
 
+def copied_bytes_per_day(landing: Path, source_day: date) -> int:
+    """Bytes one fabricated day writes: the API records of `source_day` (exports are
+    hard-linked, they take no room)."""
+    return sum(
+        f.path.stat().st_size for f in _day_files(landing, source_day) if f.source != "exports"
+    )
+
+
 @dataclass(frozen=True)
 class HistoryStats:
     days: int

@@ -46,6 +46,11 @@ WORLD_DAYS = 120  # the sandbox world's own history (posts exist 90 days before 
 # depends on it, so a moving default would give another world (and a 15-minute rebuild of a
 # kept setup) every morning, and numbers from different days would not be of the same world.
 BENCH_DAY = date(2026, 11, 25)
+GB = 1024 * MB
+# Disk a history takes per byte of landing it copies (small × 365 days: 2.39 GB copied; the
+# warehouse in the run home and again in its snapshot, ~0.33 each; DuckDB's spill during the
+# full refresh on top): an estimate that errs on the large side.
+DISK_PER_COPIED_BYTE = 2.0
 
 
 # Stages `--stages` may pick; extract + land (and the exports) always run: the rest needs them.
@@ -398,6 +403,23 @@ class Bench:
         }
         return base
 
+    def check_disk(self, base: Path) -> None:
+        """Refuse, before copying anything, histories the disk cannot hold: agency × 365 days
+        is ~40 GB of copied landing plus its warehouses, hours into a run if found late."""
+        d1 = self.opts.run_date - timedelta(days=1)
+        per_day = history.copied_bytes_per_day(base / "landing", d1)
+        copied = sum(h - 1 for h in self.opts.histories) * per_day
+        need = copied * DISK_PER_COPIED_BYTE
+        free = shutil.disk_usage(self.work).free
+        if need > free:
+            raise StageFailed(
+                f"the histories {sorted(self.opts.histories)} need about {need / GB:,.1f} GB "
+                f"in {self.work} ({copied / GB:,.1f} GB of copied landing, their warehouses "
+                f"and DuckDB's spill) and {free / GB:,.1f} GB is free. Measure fewer days "
+                "(--history 30; with make: BENCH_ARGS='--history 30') or use a larger disk "
+                "(--workdir DIR; with make: BENCH_DIR=DIR)."
+            )
+
     def prepare_history(self, base: Path, h: int) -> None:
         """History `h`: D-1 copied back to D-h, built as of D-1 (full refresh), snapshotted."""
         d1 = self.opts.run_date - timedelta(days=1)
@@ -542,9 +564,10 @@ class Bench:
     def load_setup(self) -> str | None:
         """With `--reuse`: take the snapshots of an earlier run of the same setup.
 
-        Returns "all" when everything matches; "landing" when only the warehouse code changed
-        since (dbt project, transform step): the landed history is kept and only the full
-        refreshes are redone; None when nothing can be reused."""
+        Returns "all" when everything matches, or when this run builds nothing (its stages
+        read only the landing: a built setup is left as it is); "landing" when only the
+        warehouse code changed since (dbt project, transform step): the landed history is
+        kept and only the full refreshes are redone; None when nothing can be reused."""
         path = self.work / SETUP_FILE
         if not (self.opts.reuse and path.is_file()):
             return None
@@ -562,6 +585,11 @@ class Bench:
             _say(f"--reuse: seed day, histories and their warehouses from {path}")
             for k, v in saved["samples"].items():
                 self.samples.setdefault(k, []).extend(v)
+            return "all"
+        if not self.opts.builds:
+            # Stages that build nothing need only the landing: a built setup is kept as it
+            # is (its warehouses, its setup file), never emptied to match "not built".
+            _say(f"--reuse: seed day and histories from {path} (these stages build nothing)")
             return "all"
         _say(f"--reuse: seed day and histories from {path}; the warehouse code changed: rebuilding")
         return "landing"
@@ -593,6 +621,7 @@ class Bench:
             reused = self.load_setup()
             if reused is None:
                 base = self.seed_days(sb)
+                self.check_disk(base)
                 for h in sorted(self.opts.histories):
                     self.prepare_history(base, h)
             elif reused == "landing":

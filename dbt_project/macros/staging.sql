@@ -62,10 +62,44 @@ select * from renamed
     ))
 {%- endmacro %}
 
-{#- Export snapshots (full files per landing date): the latest landed date up to D counts. -#}
+{#- Export snapshots (full files per landing date): the latest landed date up to D counts.
+    That date is found from the file names (a directory listing, landing_scope applied) when
+    the view is built, and the view reads only that date's folder: every export is landed
+    whole each day, so a view over every date's copy made each model and test that reads it
+    scan the history to keep one day (365 copies per export at a year; bench/README.md).
+    Like every view, it is rebuilt by each `dbt build`. -#}
 {% macro latest_export_snapshot(entity) -%}
+    {%- set relation = source('exports', entity) | string -%}
+    {%- set every_date = '/**/*.parquet' -%}
+    {%- if not execute -%}
+    select *, cast(dt as date) as landing_date from {{ relation }}
+    {%- elif every_date not in relation or not relation.startswith("read_parquet('") -%}
+        {{ exceptions.raise_compiler_error(
+            "latest_export_snapshot: source exports." ~ entity ~ " must be read_parquet('<folder>"
+            ~ every_date ~ "', ...) to pick its latest landing date; got: " ~ relation) }}
+    {%- else -%}
+    {%- set latest = latest_landed_date(relation.split("'")[1]) -%}
     select *, cast(dt as date) as landing_date
-    from {{ source('exports', entity) }}
-    where {{ landing_scope('cast(dt as date)') }}
-    qualify cast(dt as date) = max(cast(dt as date)) over ()
+    {%- if latest %}
+    from {{ relation.replace(every_date, '/dt=' ~ latest ~ '/*.parquet') }}
+    {%- else %}
+    from {{ relation }}
+    where false
+    {%- endif %}
+    {%- endif %}
+{%- endmacro %}
+
+{#- The latest landing date (YYYY-MM-DD) among the files a glob matches, within landing_scope;
+    none when there is none. -#}
+{% macro latest_landed_date(file_glob) -%}
+    {%- set query -%}
+        select max(landing_date) from (
+            select try_cast(regexp_extract(file, '/dt=([0-9]{4}-[0-9]{2}-[0-9]{2})/[^/]*$', 1) as date)
+                as landing_date
+            from glob('{{ file_glob }}')
+        )
+        where {{ landing_scope('landing_date') }}
+    {%- endset -%}
+    {%- set latest = run_query(query).columns[0].values()[0] -%}
+    {{ return(latest | string if latest is not none else none) }}
 {%- endmacro %}

@@ -184,6 +184,26 @@ def test_a_saved_setup_is_reused_only_for_the_same_options(tmp_path):
     assert other.samples == {}
 
 
+def test_stages_that_build_nothing_keep_a_built_setup_as_it_is(tmp_path):
+    from dataclasses import replace
+
+    built = _bench(tmp_path, [3])
+    built.save_setup()
+    (tmp_path / "snap-h3").mkdir()
+    saved = (tmp_path / "setup.json").read_text()
+
+    landing_only = _bench(tmp_path, [3])
+    landing_only.opts = replace(landing_only.opts, stages=frozenset({"reparse"}))
+    assert not landing_only.opts.builds
+    # "all": nothing rebuilt (a "landing" answer would empty the snapshots' warehouses)
+    assert landing_only.load_setup() == "all"
+    assert (tmp_path / "setup.json").read_text() == saved
+
+    # the other way round, a landing-only setup is built before a transform is measured
+    landing_only.save_setup()
+    assert _bench(tmp_path, [3]).load_setup() == "landing"
+
+
 def test_small_leaves_the_whole_run_out_unless_all_stages_are_asked_for():
     from bench.run import SIZES, STAGES
 

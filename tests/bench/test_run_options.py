@@ -39,3 +39,49 @@ def test_a_second_bench_on_the_same_folder_is_refused_and_touches_nothing(tmp_pa
     assert "BENCH_DIR=DIR" in err
     assert setup.read_bytes() == before
     assert sorted(p.name for p in work.iterdir()) == [".run.lock", run.SETUP_FILE]
+
+
+def _bench_with_seed_day(tmp_path, histories, mb_per_day):
+    """A bench whose seed day (D-1) landed `mb_per_day` MB of API records and one export."""
+    from datetime import timedelta
+
+    opts = run.Options(
+        size=run.SIZES["tiny"],
+        reps=1,
+        histories=histories,
+        run_date=run.BENCH_DAY,
+        seed=42,
+        workdir=tmp_path,
+        results_dir=tmp_path / "results",
+    )
+    d1 = (run.BENCH_DAY - timedelta(days=1)).isoformat()
+    base = tmp_path / "base"
+    posts = base / f"landing/records/posts/platform=x/dt={d1}/part-seed.parquet"
+    posts.parent.mkdir(parents=True)
+    posts.write_bytes(b"\0" * int(mb_per_day * run.MB))
+    brands = base / f"landing/records/brands/dt={d1}/part-seed.parquet"  # linked, not copied
+    brands.parent.mkdir(parents=True)
+    brands.write_bytes(b"\0" * int(50 * run.MB))
+    return run.Bench(opts), base
+
+
+def test_histories_the_disk_cannot_hold_are_refused_before_anything_is_copied(
+    tmp_path, monkeypatch
+):
+    import shutil
+
+    import pytest
+
+    bench, base = _bench_with_seed_day(tmp_path, [30, 365], mb_per_day=100)
+    # 29 + 364 copied days of 100 MB: 38.4 GB of landing, ~77 GB with the warehouses
+    free = shutil.disk_usage(tmp_path)._replace(free=60 * run.GB)
+    monkeypatch.setattr(run.shutil, "disk_usage", lambda path: free)
+    with pytest.raises(run.StageFailed) as refused:
+        bench.check_disk(base)
+    msg = str(refused.value)
+    assert "need about 76.8 GB" in msg and "38.4 GB of copied landing" in msg
+    assert "60.0 GB is free" in msg and "--history 30" in msg and "BENCH_DIR=DIR" in msg
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["base"]  # nothing copied
+
+    thirty, base30 = _bench_with_seed_day(tmp_path / "thirty", [30], mb_per_day=100)
+    thirty.check_disk(base30)  # 5.7 GB: fits
