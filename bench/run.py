@@ -376,7 +376,7 @@ class Bench:
         return world
 
     def point_at(self, sb: SandboxProcess) -> None:
-        from ingestion.sandbox import SANDBOX_IG_USER_ID
+        from sandbox import SANDBOX_IG_USER_ID
 
         for p, url in sb.base_urls.items():
             self.env[f"KOL_{p.upper()}_BASE_URL"] = url

@@ -120,7 +120,7 @@ class SandboxProcess:
             if len(found) >= 5:
                 return found
             time.sleep(0.25)
-        from ingestion.sandbox.server import PREFIXES  # fallback: the sandbox's URL layout
+        from sandbox.server import PREFIXES  # fallback: the sandbox's URL layout
 
         return {p: f"{self.root}/{prefix}" for p, prefix in PREFIXES.items()}
 

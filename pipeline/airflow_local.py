@@ -96,7 +96,7 @@ def sandbox(world=None) -> Iterator[dict[str, str]]:
     The roster and exports are that world's too (KOL_ROSTER / KOL_EXPORTS_DIR are left unset
     for the demo world, which the pipeline materialises under KOL_HOME by itself).
     """
-    from ingestion.sandbox import SandboxServer, WorldConfig
+    from sandbox import SandboxServer, WorldConfig
 
     cfg = world or WorldConfig(
         seed=steps.DEMO_SEED, creators=steps.DEMO_CREATORS, end_date=steps.yesterday_utc()

@@ -233,13 +233,13 @@ def cmd_status(s: config.Settings, a: argparse.Namespace) -> int:
 
 
 def _world(a: argparse.Namespace):
-    from ingestion.sandbox import WorldConfig
+    from sandbox import WorldConfig
 
     return WorldConfig(seed=a.seed, creators=a.creators, days=a.days, end_date=a.end_date)
 
 
 def cmd_sandbox(s: config.Settings, a: argparse.Namespace) -> int:
-    from ingestion import sandbox
+    import sandbox
 
     cfg = _world(a)
     if a.sandbox_verb == "serve":

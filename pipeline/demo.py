@@ -63,12 +63,12 @@ def _free_port() -> int:
 
 @contextmanager
 def sandbox_process(seed: int, creators: int, end: date, log_path: Path) -> Iterator[str]:
-    """Run `python -m ingestion.sandbox serve` on a free port; yields its root URL."""
+    """Run `python -m sandbox serve` on a free port; yields its root URL."""
     port = _free_port()
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("w") as log_file:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "ingestion.sandbox", "serve", "--port", str(port),
+            [sys.executable, "-m", "sandbox", "serve", "--port", str(port),
              "--seed", str(seed), "--creators", str(creators), "--end-date", end.isoformat(),
              "--token", DEMO_TOKEN],
             stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
@@ -97,7 +97,7 @@ def sandbox_process(seed: int, creators: int, end: date, log_path: Path) -> Iter
 
 
 def run_demo(settings: Settings, progress: steps.Progress | None = None) -> str:
-    from ingestion.sandbox import SANDBOX_IG_USER_ID
+    from sandbox import SANDBOX_IG_USER_ID
 
     end = steps.yesterday_utc()
     world_dir = steps.materialise_sandbox_world(settings, end_date=end)

@@ -90,7 +90,7 @@ def materialise_sandbox_world(
     end_date: date | None = None,
 ) -> Path:
     """Write the sandbox world's roster and exports under KOL_HOME (the embedded default)."""
-    from ingestion.sandbox import WorldConfig, export_world
+    from sandbox import WorldConfig, export_world
 
     out = sandbox_world_dir(settings, seed, creators)
     cfg = WorldConfig(seed=seed, creators=creators, end_date=end_date or yesterday_utc())

@@ -35,7 +35,7 @@ def dagbag():
 
 
 def world_config(end: date = END):
-    from ingestion.sandbox import WorldConfig
+    from sandbox import WorldConfig
 
     return WorldConfig(seed=7, creators=6, days=100, end_date=end)
 
@@ -44,8 +44,8 @@ class AirflowWorld:
     """One KOL_HOME and one migrated AIRFLOW_HOME (SQLite) pointed at a running sandbox."""
 
     def __init__(self, root: Path, server) -> None:
-        from ingestion.sandbox import export_world
         from pipeline import airflow_local
+        from sandbox import export_world
 
         self.server = server
         self.end: date = server.cfg.end_date
@@ -96,7 +96,7 @@ def airflow_world(request, tmp_path_factory):
 
     The world ends on the module's WORLD_END if it sets one, else on END.
     """
-    from ingestion.sandbox import SandboxServer
+    from sandbox import SandboxServer
 
     cfg = world_config(getattr(request.module, "WORLD_END", END))
     with SandboxServer(cfg, "sandbox") as server:

@@ -19,9 +19,9 @@ from ingestion.exports import load_exports
 from ingestion.extract import ExtractRequest, extract_platform
 from ingestion.records import PLATFORMS
 from ingestion.roster import read_roster
-from ingestion.sandbox import SANDBOX_IG_USER_ID, SandboxServer, WorldConfig, export_world
-from ingestion.sandbox.world import World
 from pipeline.transform import run_dbt
+from sandbox import SANDBOX_IG_USER_ID, SandboxServer, WorldConfig, export_world
+from sandbox.world import World
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -57,7 +57,7 @@ def extract_tiktok(home: Path, run_id: str, faults: str = "") -> dict[str, Any]:
     """One TikTok extraction of the crash-test world (run in-process or in a child to kill)."""
     from ingestion.extract import ExtractRequest, extract_platform
     from ingestion.roster import read_roster
-    from ingestion.sandbox import FaultConfig, SandboxServer, WorldConfig, export_world
+    from sandbox import FaultConfig, SandboxServer, WorldConfig, export_world
 
     cfg = WorldConfig(seed=4, creators=4, days=5, end_date=RUN_DATE)
     roster = read_roster(export_world(cfg, home / "world")["roster"])

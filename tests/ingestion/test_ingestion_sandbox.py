@@ -42,7 +42,7 @@ KEYS = {
 
 
 def run_platforms(server, home: Path, token: str, run_id: str, roster) -> dict[str, dict[str, Any]]:
-    from ingestion.sandbox import SANDBOX_IG_USER_ID
+    from sandbox import SANDBOX_IG_USER_ID
 
     salt = load_or_create_salt(home)
     manifests = {}
@@ -80,7 +80,7 @@ def comparable(rows: list[dict]) -> list[tuple]:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    from ingestion.sandbox import WorldConfig, export_world
+    from sandbox import WorldConfig, export_world
 
     cfg = WorldConfig(seed=4, creators=4, days=5, end_date=D)
     out = tmp_path_factory.mktemp("world")
@@ -91,7 +91,7 @@ def world(tmp_path_factory):
 @pytest.fixture(scope="module")
 def clean_run(world, tmp_path_factory):
     """First run of D, no faults: manifests, sandbox stats and the records as extracted."""
-    from ingestion.sandbox import SandboxServer
+    from sandbox import SandboxServer
 
     cfg, _, roster = world
     home = tmp_path_factory.mktemp("home")
@@ -155,7 +155,7 @@ def test_comment_authors_are_only_kept_as_salted_hashes(clean_run):
 @pytest.fixture(scope="module")
 def faulty_rerun(world, clean_run):
     """Re-run of the same date into the same home, with faults on and DEBUG logging captured."""
-    from ingestion.sandbox import FaultConfig, SandboxServer
+    from sandbox import FaultConfig, SandboxServer
 
     cfg, _, roster = world
     token = f"tok-fault-{uuid.uuid4().hex}"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.sandbox import SandboxServer, WorldConfig, export_world
+from sandbox import SandboxServer, WorldConfig, export_world
 
 END = date(2026, 3, 31)  # fixed: tests never depend on today's date
 TOKEN = "e2e-secret-token-93b1"

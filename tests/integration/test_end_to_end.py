@@ -13,8 +13,8 @@ from datetime import date, timedelta
 import duckdb
 import pytest
 
-from ingestion.sandbox import FaultConfig
 from pipeline.published import PUBLISHED_TABLES
+from sandbox import FaultConfig
 
 pytestmark = pytest.mark.integration
 END = date(2026, 3, 31)  # the e2e_world fixture's last day

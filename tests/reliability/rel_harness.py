@@ -34,7 +34,7 @@ PLATFORM_ENV = ("INSTAGRAM", "FACEBOOK", "TIKTOK", "YOUTUBE", "X")
 
 
 def world_config(**overrides: Any):
-    from ingestion.sandbox import WorldConfig
+    from sandbox import WorldConfig
 
     args = {"seed": WORLD_SEED, "creators": WORLD_CREATORS, "days": WORLD_DAYS, "end_date": D}
     return WorldConfig(**{**args, **overrides})
@@ -50,7 +50,7 @@ class KolWorld:
     files: dict[str, Path] = field(default_factory=dict)
 
     def start(self, faults: str = "") -> KolWorld:
-        from ingestion.sandbox import FaultConfig, SandboxServer, export_world
+        from sandbox import FaultConfig, SandboxServer, export_world
 
         cfg = world_config()
         self.files = export_world(cfg, self.world_dir)
@@ -64,7 +64,7 @@ class KolWorld:
             self.server.stop()
 
     def set_faults(self, spec: str) -> None:
-        from ingestion.sandbox import FaultConfig
+        from sandbox import FaultConfig
 
         self.server.set_faults(FaultConfig.parse(spec) if spec else None)
 

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def good_exports(tmp_path_factory) -> Path:
-    from ingestion.sandbox import export_world
+    from sandbox import export_world
 
     out = tmp_path_factory.mktemp("exports")
     export_world(world_config(), out)

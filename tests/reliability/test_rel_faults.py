@@ -44,7 +44,7 @@ class Sandbox:
     faults_injected: Counter = field(default_factory=Counter)
 
     def reset(self, faults: str) -> None:
-        from ingestion.sandbox import FaultConfig
+        from sandbox import FaultConfig
 
         self.server.set_faults(FaultConfig.parse(faults) if faults else None)
         self.server.set_clock(D)
@@ -60,7 +60,7 @@ class Sandbox:
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory):
-    from ingestion.sandbox import SandboxServer, export_world
+    from sandbox import SandboxServer, export_world
 
     cfg = world_config()
     roster = read_roster(export_world(cfg, tmp_path_factory.mktemp("world"))["roster"])
@@ -77,7 +77,7 @@ def extract(
     roster: list[RosterEntry] | None = None,
 ) -> tuple[dict[str, dict], list[float]]:
     """Extract `platforms` for D into `landing`; returns manifests and the waits asked for."""
-    from ingestion.sandbox import SANDBOX_IG_USER_ID
+    from sandbox import SANDBOX_IG_USER_ID
 
     waits: list[float] = []
     manifests = {}

@@ -53,7 +53,7 @@ class Capture(logging.Handler):
 
 
 def extract_with(token: str, home: Path, platforms: tuple[str, ...], roster) -> list[dict]:
-    from ingestion.sandbox import SANDBOX_IG_USER_ID, SandboxServer
+    from sandbox import SANDBOX_IG_USER_ID, SandboxServer
 
     capture = Capture()
     root = logging.getLogger()
@@ -89,7 +89,7 @@ def extract_with(token: str, home: Path, platforms: tuple[str, ...], roster) -> 
 
 @pytest.fixture(scope="module")
 def small_roster(tmp_path_factory):
-    from ingestion.sandbox import export_world
+    from sandbox import export_world
 
     out = tmp_path_factory.mktemp("world")
     return read_roster(export_world(world_config(creators=2), out)["roster"]).entries

@@ -8,7 +8,7 @@ import pytest
 import requests
 from sandbox_client import CFG, END, TOKEN, Api
 
-from ingestion.sandbox import FaultConfig, SandboxServer, World, WorldConfig
+from sandbox import FaultConfig, SandboxServer, World, WorldConfig
 
 
 @pytest.fixture(scope="session")

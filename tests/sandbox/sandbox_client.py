@@ -6,7 +6,7 @@ from datetime import date
 
 import requests
 
-from ingestion.sandbox import SANDBOX_IG_USER_ID, SandboxServer, WorldConfig
+from sandbox import SANDBOX_IG_USER_ID, SandboxServer, WorldConfig
 
 END = date(2026, 11, 24)
 CFG = WorldConfig(seed=42, creators=50, days=60, end_date=END)

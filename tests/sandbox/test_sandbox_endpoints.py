@@ -9,7 +9,7 @@ import pytest
 import requests
 from sandbox_client import END, FB_POST_FIELDS, TOKEN, Api
 
-from ingestion.sandbox import SANDBOX_IG_USER_ID, SandboxServer, World
+from sandbox import SANDBOX_IG_USER_ID, SandboxServer, World
 
 pytestmark = pytest.mark.integration
 
@@ -575,7 +575,7 @@ def test_serve_command_prints_the_settings_to_export(tmp_path) -> None:
         [
             sys.executable,
             "-m",
-            "ingestion.sandbox",
+            "sandbox",
             "serve",
             "--creators",
             "5",
@@ -610,7 +610,7 @@ def test_serve_command_prints_the_settings_to_export(tmp_path) -> None:
 def test_an_agency_sized_world_answers_each_request_in_milliseconds() -> None:
     import time
 
-    from ingestion.sandbox import WorldConfig
+    from sandbox import WorldConfig
 
     cfg = WorldConfig(seed=5, creators=8400, days=120, end_date=END)
     with SandboxServer(cfg) as server, requests.Session() as s:

@@ -10,7 +10,7 @@ import pytest
 import requests
 from sandbox_client import END, TOKEN, Api
 
-from ingestion.sandbox import FAULT_HEADER, FaultConfig, SandboxServer, World, WorldConfig
+from sandbox import FAULT_HEADER, FaultConfig, SandboxServer, World, WorldConfig
 
 pytestmark = pytest.mark.integration
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.sandbox import FaultConfig, World, WorldConfig, export_world, world_stats
-from ingestion.sandbox.exports import FILES, roster_rows
-from ingestion.sandbox.world import tier_of
+from sandbox import FaultConfig, World, WorldConfig, export_world, world_stats
+from sandbox.exports import FILES, roster_rows
+from sandbox.world import tier_of
 
 END = date(2026, 11, 24)
 SMALL = WorldConfig(seed=7, creators=20, days=30, end_date=END)

@@ -16,8 +16,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from ingestion.sandbox._rng import rng, str_key
-from ingestion.sandbox.world import (
+from sandbox._rng import rng, str_key
+from sandbox.world import (
     PLATFORMS,
     PROFILES,
     Campaign,
@@ -293,7 +293,7 @@ def world_stats(cfg: WorldConfig) -> dict[str, Any]:
 
 def _diversity(niches: Counter[str]) -> float:
     """Shannon entropy of niches / ln(number of niches in the world) (METRICS.md)."""
-    from ingestion.sandbox.text import NICHES
+    from sandbox.text import NICHES
 
     total = sum(niches.values())
     if total == 0:

@@ -12,7 +12,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from ingestion.sandbox.api import (
+from sandbox.api import (
     PlatformApi,
     Request,
     Response,
@@ -20,7 +20,7 @@ from ingestion.sandbox.api import (
     parse_offset_token,
     with_records,
 )
-from ingestion.sandbox.world import X_AUTHOR_BASE, Account, Comment, Post, iso_z
+from sandbox.world import X_AUTHOR_BASE, Account, Comment, Post, iso_z
 
 MAX_USERNAMES = 100
 SEARCH_WINDOW_S = 7 * 86400

@@ -21,13 +21,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from ingestion.sandbox.api import ApiError, PlatformApi, Request, Response, request_key
-from ingestion.sandbox.faults import FAULT_HEADER, FaultConfig, FaultPlan, apply_drift, header_modes
-from ingestion.sandbox.graph import FacebookApi, InstagramApi
-from ingestion.sandbox.tiktok import TikTokApi
-from ingestion.sandbox.world import SANDBOX_IG_USER_ID, World, WorldConfig
-from ingestion.sandbox.xapi import XApi
-from ingestion.sandbox.youtube import YouTubeApi
+from sandbox.api import ApiError, PlatformApi, Request, Response, request_key
+from sandbox.faults import FAULT_HEADER, FaultConfig, FaultPlan, apply_drift, header_modes
+from sandbox.graph import FacebookApi, InstagramApi
+from sandbox.tiktok import TikTokApi
+from sandbox.world import SANDBOX_IG_USER_ID, World, WorldConfig
+from sandbox.xapi import XApi
+from sandbox.youtube import YouTubeApi
 
 log = logging.getLogger(__name__)
 

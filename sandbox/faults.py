@@ -16,7 +16,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import date
 
-from ingestion.sandbox._rng import str_key, unit
+from sandbox._rng import str_key, unit
 
 # Modes that replace the response (first drawn wins, in this order).
 RESPONSE_MODES = (

@@ -1,4 +1,4 @@
-"""`python -m ingestion.sandbox serve|export|stats` — the sandbox without the `kol` CLI."""
+"""`python -m sandbox serve|export|stats` — the sandbox without the `kol` CLI."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import json
 from datetime import date
 from pathlib import Path
 
-from ingestion.sandbox.exports import export_world, world_stats
-from ingestion.sandbox.faults import FaultConfig
-from ingestion.sandbox.server import serve_forever
-from ingestion.sandbox.world import WorldConfig
+from sandbox.exports import export_world, world_stats
+from sandbox.faults import FaultConfig
+from sandbox.server import serve_forever
+from sandbox.world import WorldConfig
 
 
 def _config(args: argparse.Namespace) -> WorldConfig:
@@ -19,7 +19,7 @@ def _config(args: argparse.Namespace) -> WorldConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ingestion.sandbox")
+    parser = argparse.ArgumentParser(prog="python -m sandbox")
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("serve", "export", "stats"):
         p = sub.add_parser(name)

@@ -24,8 +24,8 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from ingestion.sandbox import text
-from ingestion.sandbox._rng import mix, normal_ppf, pick, rng, str_key, unit
+from sandbox import text
+from sandbox._rng import mix, normal_ppf, pick, rng, str_key, unit
 
 PLATFORMS: tuple[str, ...] = ("instagram", "facebook", "tiktok", "youtube", "x")
 PCODE: dict[str, int] = {p: n for n, p in enumerate(PLATFORMS, start=1)}

@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from ingestion.sandbox._rng import mix, str_key
-from ingestion.sandbox.api import PlatformApi, Request, Response, with_records
-from ingestion.sandbox.world import Account, Post, day_start
+from sandbox._rng import mix, str_key
+from sandbox.api import PlatformApi, Request, Response, with_records
+from sandbox.world import Account, Post, day_start
 
 USER_FIELDS = (
     "display_name",

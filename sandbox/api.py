@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from ingestion.sandbox._rng import mix, str_key
-from ingestion.sandbox.world import World, b64_token, unb64_token
+from sandbox._rng import mix, str_key
+from sandbox.world import World, b64_token, unb64_token
 
 if TYPE_CHECKING:
     from email.message import Message

@@ -10,8 +10,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from ingestion.sandbox._rng import mix, str_key
-from ingestion.sandbox.api import (
+from sandbox._rng import mix, str_key
+from sandbox.api import (
     ApiError,
     PlatformApi,
     Request,
@@ -20,7 +20,7 @@ from ingestion.sandbox.api import (
     parse_offset_token,
     with_records,
 )
-from ingestion.sandbox.world import Account, Post, b64_hash, iso_z
+from sandbox.world import Account, Post, b64_hash, iso_z
 
 MAX_IDS = 50
 STATUS_TEXT = {

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
-from ingestion.sandbox.api import (
+from sandbox.api import (
     ApiError,
     PlatformApi,
     Request,
@@ -22,7 +22,7 @@ from ingestion.sandbox.api import (
     parse_offset_token,
     trace_id,
 )
-from ingestion.sandbox.world import (
+from sandbox.world import (
     SANDBOX_IG_USER_ID,
     Account,
     Post,
