@@ -52,7 +52,7 @@ lint: setup
 	$(BIN)/ruff format --check .
 
 airflow: setup
-	$(BIN)/python -m pipeline.airflow_local
+	$(BIN)/python dags/local_airflow.py
 
 clean:
 	rm -rf .kol dbt_project/target dbt_project/logs

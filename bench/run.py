@@ -383,13 +383,18 @@ class Bench:
             self.env[f"KOL_{p.upper()}_TOKEN"] = TOKEN
         self.env["KOL_INSTAGRAM_USER_ID"] = str(SANDBOX_IG_USER_ID)
 
+    def set_clock(self, sb: SandboxProcess, d: date) -> None:
+        """The sandbox serves `d`: `kol` is told that today is the day after (KOL_TODAY)."""
+        sb.set_clock(d)
+        self.env["KOL_TODAY"] = (d + timedelta(days=1)).isoformat()
+
     def seed_days(self, sb: SandboxProcess) -> Path:
         """Extract D-1 for real, as a steady-state day (trailing 30 days, not the 90-day pull
         of a first sight): a stub manifest at D-2 marks every account as seen before."""
         base = self.work / "base"
         d1 = self.opts.run_date - timedelta(days=1)
         mark_accounts_seen(base / "landing", Path(self.env["KOL_ROSTER"]), d1 - timedelta(days=1))
-        sb.set_clock(d1)
+        self.set_clock(sb, d1)
         _say(f"seed day {d1} (steady state)")
         extract, _ = self.land(base, d1, f"setup-seed-{d1}")
         first = first_sight_accounts(base / "landing", d1, self.opts.platforms)
@@ -629,7 +634,7 @@ class Bench:
             if reused != "all":
                 self.setup["seconds"] = round(time.perf_counter() - t0, 1)
                 self.save_setup()
-            sb.set_clock(self.opts.run_date)
+            self.set_clock(sb, self.opts.run_date)
             for i in range(1, self.opts.reps + 1):
                 _say(f"rep {i}/{self.opts.reps}")
                 self.rep(i)

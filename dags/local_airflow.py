@@ -26,10 +26,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import kol_tasks
 import requests
 
 from ingestion.records import PLATFORMS
-from pipeline import airflow_support, config, steps
+from pipeline import config
+from pipeline.demo import DEMO_CREATORS, DEMO_SEED
+from pipeline.policy import yesterday_utc
 
 REPO = Path(__file__).resolve().parent.parent
 DAGS = REPO / "dags"
@@ -98,9 +101,7 @@ def sandbox(world=None) -> Iterator[dict[str, str]]:
     """
     from sandbox import SandboxServer, WorldConfig
 
-    cfg = world or WorldConfig(
-        seed=steps.DEMO_SEED, creators=steps.DEMO_CREATORS, end_date=steps.yesterday_utc()
-    )
+    cfg = world or WorldConfig(seed=DEMO_SEED, creators=DEMO_CREATORS, end_date=yesterday_utc())
     with SandboxServer(cfg, SANDBOX_TOKEN) as server:
         yield sandbox_env(server.env(), SANDBOX_TOKEN)
 
@@ -131,7 +132,7 @@ def prepare(env: Mapping[str, str]) -> None:
 
 def write_pools_file(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(airflow_support.pools_json(), indent=2) + "\n")
+    path.write_text(json.dumps(kol_tasks.pools_json(), indent=2) + "\n")
     return path
 
 
