@@ -20,6 +20,7 @@ sandbox exists; the production path (steps, policy, ingestion) never calls it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import signal
@@ -126,7 +127,8 @@ def sandbox_process(seed: int, creators: int, end: date, log_path: Path) -> Iter
                 time.sleep(0.2)
             yield root
         finally:
-            os.killpg(proc.pid, signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError):  # it may have died already
+                os.killpg(proc.pid, signal.SIGTERM)
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:

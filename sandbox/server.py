@@ -168,7 +168,7 @@ class SandboxServer:
         its clock's day, as a real platform serves yesterday's counts today."""
         out = {f"KOL_{ENV_NAMES[p]}_BASE_URL": u for p, u in self.base_urls.items()}
         out["KOL_INSTAGRAM_USER_ID"] = SANDBOX_IG_USER_ID
-        out["KOL_TODAY"] = (self.clock() + timedelta(days=1)).isoformat()
+        out["KOL_TODAY"] = (self.clock + timedelta(days=1)).isoformat()
         return out
 
     # ---- clock and faults -------------------------------------------------------------------
