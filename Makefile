@@ -46,6 +46,7 @@ test-fast: setup
 BENCH_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/kol-bench
 bench: setup
 	$(BIN)/python -m bench.run --size $(SIZE) --workdir $(BENCH_DIR)/$(SIZE) --reuse $(BENCH_ARGS)
+	$(BIN)/python -m bench.latency
 
 lint: setup
 	$(BIN)/ruff check .
