@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(SETUP_VERSION)-$(shell cat requirements.lock pypro
 export KOL_HOME ?= $(CURDIR)/.kol
 SIZE ?= small
 
-.PHONY: setup demo test test-slow test-fast bench lint airflow clean docs
+.PHONY: setup demo test test-slow test-fast bench lint airflow clean docs-reference
 
 setup: $(STAMP)
 
@@ -46,6 +46,10 @@ test-fast: setup
 BENCH_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/kol-bench
 bench: setup
 	$(BIN)/python -m bench.run --size $(SIZE) --workdir $(BENCH_DIR)/$(SIZE) --reuse $(BENCH_ARGS)
+
+# docs/metrics.md is generated from the dbt YAML (tests/unit/test_docs_reference.py checks it).
+docs-reference: setup
+	$(BIN)/python docs/build_metrics_reference.py
 
 lint: setup
 	$(BIN)/ruff check .

@@ -26,7 +26,7 @@ COLUMNS = [
     "language",
 ]
 REQUIRED = ["creator_id", "platform", "handle"]
-# Platforms whose API cannot find an account without its id (ARCHITECTURE.md).
+# Platforms whose API cannot find an account without its id (docs/architecture.md "Inputs").
 ID_REQUIRED = {"facebook": "the Facebook page id", "youtube": "the YouTube channel id"}
 
 

@@ -7,7 +7,7 @@ daily runs land into KOL_HOME with the sandbox clock moved to each day; the mart
 gated and published, and a summary a marketer can read is printed. Running it again reuses
 KOL_HOME and gives the same marts.
 
-Departure from ARCHITECTURE.md, on purpose: by default the first 13 days are landed only and
+By default the first 13 days are landed only and
 the build (dbt -> gate -> publish) runs once, as of the last day, over all 14 landed days —
 incremental models give the same marts either way (tested in tests/dbt), and the demo stays
 fast. `KOL_DEMO_DAILY_BUILDS=1` builds and publishes every day instead.

@@ -7,7 +7,7 @@ already holds the old file keeps reading the old inode; a crash leaves either th
 new complete file, and the next publish removes the temporary leftovers.
 
 Only the published mart tables are copied, and a column that could carry comment text or a
-credential stops the publish (ARCHITECTURE.md: comment text never reaches `serving/`).
+credential stops the publish (docs/architecture.md: comment text never reaches `serving/`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A tiny hand-built warehouse with the METRICS.md marts, for the gate and publish tests.
+"""A tiny hand-built warehouse with the published marts (docs/metrics.md), for the gate and publish tests.
 
 Until (and independently of) the dbt project, the gate is tested against tables created here
 with the documented columns and DuckDB types, plus an extra column and non-published tables
