@@ -27,14 +27,6 @@ import pyarrow as pa
 SCHEMA_VERSION = 1
 
 PLATFORMS: tuple[str, ...] = ("instagram", "facebook", "tiktok", "youtube", "x")
-API_ENTITIES: tuple[str, ...] = ("accounts", "posts", "post_insights", "comments")
-EXPORT_ENTITIES: tuple[str, ...] = (
-    "brands",
-    "campaigns",
-    "campaign_creators",
-    "conversions",
-    "fx_rates",
-)
 
 TS = pa.timestamp("us", tz="UTC")
 STR = pa.string()

@@ -66,9 +66,6 @@ class RosterLoad:
     entries: list[RosterEntry]
     quarantined: list[Quarantined]
 
-    def for_platform(self, platform: str) -> list[RosterEntry]:
-        return [e for e in self.entries if e.platform == platform]
-
 
 def read_roster(path: Path) -> RosterLoad:
     """Parse the roster CSV; per-line problems are quarantined, never dropped."""

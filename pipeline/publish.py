@@ -22,7 +22,6 @@ from pathlib import Path
 
 import duckdb
 
-from ingestion.landing import sha256_file
 from pipeline.config import duckdb_limits
 
 log = logging.getLogger(__name__)
@@ -126,11 +125,6 @@ def _stable(name: str, dtype: str) -> str:
     if dtype.upper() in ("DOUBLE", "FLOAT", "REAL"):
         return f"printf('%.12g', {quoted}) AS {quoted}"
     return quoted
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 of a file's bytes (to prove a failed gate left the serving file untouched)."""
-    return sha256_file(path)
 
 
 def clean_stale_temp_files(serving_dir: Path) -> list[Path]:
