@@ -67,3 +67,32 @@ def test_no_tracked_file_points_outside_the_repository():
             if OUTSIDE.search(line)
         ]
     assert not offenders, "point at docs/ instead:\n" + "\n".join(offenders)
+
+
+# Where the product reads settings (tests and the bench set their own).
+PRODUCT = (
+    "ingestion",
+    "pipeline",
+    "expectations",
+    "dags",
+    "dbt_project",
+    "docker",
+    "bi",
+    "Makefile",
+)
+PER_PLATFORM = re.compile(r"KOL_[A-Z]+_(TOKEN|BASE_URL)$")  # KOL_<P>_TOKEN, KOL_<P>_BASE_URL
+
+
+def test_every_setting_the_code_reads_is_documented():
+    """A KOL_* variable the product reads has its row in docs/architecture.md."""
+    found = subprocess.run(
+        ["git", "grep", "-h", "-o", "-E", r"KOL_[A-Z][A-Z0-9_]*", "--", *PRODUCT],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    documented = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    names = {PER_PLATFORM.sub(r"KOL_<P>_\1", name) for name in found}
+    missing = sorted(n for n in names if f"`{n}`" not in documented)
+    assert not missing, f"document these in docs/architecture.md: {missing}"
