@@ -7,6 +7,7 @@ and checks the cleanup run too).
 
 from __future__ import annotations
 
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,12 @@ from rel_harness import (
     Watched,
     check_landing_readable,
     check_serving_readable,
+    children_of,
     file_sha256,
     full_run,
     ledger_rows,
     marts_fingerprint,
+    pid_alive,
     read_all_bytes,
 )
 
@@ -67,11 +70,19 @@ def test_kill_9_in_dbt_and_in_publish_leaves_the_published_marts_intact(world, p
 
     run = Watched(env, "run", "--date", str(D))
     run.wait_for(
-        lambda: sum("OK created" in line for line in run.lines) >= 20,
+        lambda: (
+            sum("OK created" in line for line in run.lines) >= 20
+            and any("dbt" in cmd for _, cmd in children_of(run.proc.pid))
+        ),
         timeout=600,
         what="dbt building models",
     )
+    dbt = [pid for pid, cmd in children_of(run.proc.pid) if "dbt" in cmd]
     run.kill_9()
+    deadline = time.monotonic() + 60  # dbt dies with its parent, not always at once
+    while time.monotonic() < deadline and any(pid_alive(p) for p in dbt):
+        time.sleep(0.2)
+    assert not [p for p in dbt if pid_alive(p)], "an orphaned dbt still writes the warehouse"
     assert file_sha256(db) == before
     check_serving_readable(home / "serving")
     assert check_landing_readable(home / "landing") > 0
