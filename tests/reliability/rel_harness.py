@@ -199,6 +199,15 @@ def pid_alive(pid: int) -> bool:
     return state != "Z"
 
 
+def wait_for_orphans_to_exit(pids: list[int], timeout: float = 60) -> list[int]:
+    """The pids still alive after waiting up to `timeout` s (a killed run's dbt dies with it,
+    not always at once)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(pid_alive(p) for p in pids):
+        time.sleep(0.2)
+    return [p for p in pids if pid_alive(p)]
+
+
 # --- what readers can see --------------------------------------------------------------
 
 

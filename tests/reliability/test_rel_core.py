@@ -7,7 +7,6 @@ and checks the cleanup run too).
 
 from __future__ import annotations
 
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -25,8 +24,8 @@ from rel_harness import (
     full_run,
     ledger_rows,
     marts_fingerprint,
-    pid_alive,
     read_all_bytes,
+    wait_for_orphans_to_exit,
 )
 
 pytestmark = pytest.mark.integration
@@ -79,10 +78,7 @@ def test_kill_9_in_dbt_and_in_publish_leaves_the_published_marts_intact(world, p
     )
     dbt = [pid for pid, cmd in children_of(run.proc.pid) if "dbt" in cmd]
     run.kill_9()
-    deadline = time.monotonic() + 60  # dbt dies with its parent, not always at once
-    while time.monotonic() < deadline and any(pid_alive(p) for p in dbt):
-        time.sleep(0.2)
-    assert not [p for p in dbt if pid_alive(p)], "an orphaned dbt still writes the warehouse"
+    assert not wait_for_orphans_to_exit(dbt), "an orphaned dbt still writes the warehouse"
     assert file_sha256(db) == before
     check_serving_readable(home / "serving")
     assert check_landing_readable(home / "landing") > 0

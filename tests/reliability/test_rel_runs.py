@@ -29,9 +29,9 @@ from rel_harness import (
     full_run,
     ledger_rows,
     marts_fingerprint,
-    pid_alive,
     read_all_bytes,
     run_kol,
+    wait_for_orphans_to_exit,
 )
 
 from pipeline.published import PUBLISHED_TABLES
@@ -86,13 +86,6 @@ def assert_last_good_state(home: Path, baseline_sha: str) -> int:
     assert file_sha256(home / "serving" / "marts.duckdb") == baseline_sha
     check_serving_readable(home / "serving")
     return check_landing_readable(home / "landing")
-
-
-def wait_for_orphans_to_exit(pids: list[int], timeout: float = 60) -> list[int]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and any(pid_alive(p) for p in pids):
-        time.sleep(0.2)
-    return [p for p in pids if pid_alive(p)]
 
 
 def test_kill_9_during_dbt_gate_and_publish_keeps_the_last_good_marts(
