@@ -347,12 +347,17 @@ def _airflow_connection(conn_id: str) -> Any | None:
 
 
 def _mask(secret: str) -> None:
-    """Tell Airflow's log masker about a token, so no task log line can show it."""
+    """Tell Airflow's log masker about a token in every form it can be echoed as, so no task
+    log line can show it (Airflow matches literally; our own records pass `scrub` too)."""
     try:
         from airflow.sdk.log import mask_secret
     except ImportError:  # pragma: no cover - airflow is a dependency
         return
-    mask_secret(secret)
+    from ingestion.redaction import register_secrets, secret_forms
+
+    register_secrets([secret])
+    for form in secret_forms(secret):
+        mask_secret(form)
 
 
 def settings_from_airflow(

@@ -23,7 +23,7 @@ from rel_harness import D, world_config
 
 from ingestion.extract import ExtractRequest, extract_platform
 from ingestion.http import RetryPolicy
-from ingestion.platforms.base import DEFAULT_WORKERS
+from ingestion.limits import DEFAULT_WORKERS
 from ingestion.records import PLATFORMS
 from ingestion.roster import RosterEntry, read_roster
 
