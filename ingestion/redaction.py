@@ -21,7 +21,7 @@ import os
 import re
 import secrets
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -42,8 +42,6 @@ _PARAM_RE = re.compile(
 _BEARER_RE = re.compile(r"(Bearer\s+)[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
 # What `_PARAM_RE` needs to find (`name=`), case-folded like the text it is tested on.
 _PARAM_MARKERS: tuple[str, ...] = tuple(f"{name}=" for name in sorted(SECRET_PARAMS))
-# One escaped character: %HH, \uXXXX, a JSON backslash escape, or + (a space in a query).
-_ESCAPE_RE = re.compile(r"%[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4}|\\[/\"\\]|\+")
 _JSON_ESCAPES = {"\\/": "/", '\\"': '"', "\\\\": "\\"}
 
 
@@ -56,6 +54,8 @@ class _Secrets:
         self.raw: tuple[str, ...] = ()  # searched in the text as it is
         self.decoded: tuple[str, ...] = ()  # searched once escapes are decoded
         self.plus_is_space = False
+        self.escapes: tuple[re.Pattern[str], ...] = ()
+        self.escapes_plus: tuple[re.Pattern[str], ...] = ()
 
     def add(self, values: Iterable[str]) -> None:
         with self._lock:
@@ -71,6 +71,10 @@ class _Secrets:
             self.raw = tuple(sorted(raw, key=len, reverse=True))
             self.decoded = tuple(sorted(decoded, key=len, reverse=True))
             self.plus_is_space = any(" " in v for v in new)
+            # only escapes of characters a credential holds can be part of one
+            chars = set("".join(decoded)) | {"\\", "%"}
+            self.escapes = _escape_re(chars, plus=False)
+            self.escapes_plus = _escape_re(chars, plus=True)
             self.values = frozenset(new)
 
     def scrub(self, text: str) -> str:
@@ -78,7 +82,9 @@ class _Secrets:
             text = str(text)
         spans = _find(text, self.raw)
         if self.decoded and ("%" in text or "\\" in text or "+" in text):
-            spans.extend(_find_decoded(text, self.decoded, self.plus_is_space))
+            spans.extend(_find_decoded(text, self.decoded, self.escapes))
+            if self.plus_is_space:  # "+" may be a space (a query) or itself (JSON, base64)
+                spans.extend(_find_decoded(text, self.decoded, self.escapes_plus))
         if spans:
             text = _replace(text, spans)
         return _scrub_patterns(text)
@@ -156,31 +162,71 @@ def _find(text: str, needles: tuple[str, ...]) -> list[tuple[int, int]]:
 
 
 def _find_decoded(
-    text: str, needles: tuple[str, ...], plus_is_space: bool
+    text: str, needles: tuple[str, ...], escapes: tuple[re.Pattern[str], ...], levels: int = 3
 ) -> list[tuple[int, int]]:
-    """Spans of the original text that decode (%HH, \\uXXXX, \\/, +) to a credential."""
+    """Spans of the original text that decode (%HH, \\uXXXX, \\/, +) to a credential,
+    through up to `levels` nested encodings (a JSON-escaped token echoed in a JSON body)."""
+    spans = []
+    maps: list[Callable[[int, int], tuple[int, int]]] = []
+    current = text
+    for _ in range(levels):
+        step = _decode(current, escapes)
+        if step is None:
+            break
+        current, to_previous = step
+        maps.append(to_previous)
+        for a, b in _find(current, needles):
+            for back in reversed(maps):
+                a, b = back(a, b)
+            spans.append((a, b))
+    return spans
+
+
+def _escape_re(chars: set[str], plus: bool) -> tuple[re.Pattern[str], ...]:
+    """Escapes (%HH, \\uXXXX, \\/ \\" \\\\, and + when `plus`) of these characters only:
+    the others stay as they are, so a page full of escaped accents costs no decoding. One
+    pattern per kind, each starting with a literal, which the regex engine scans for fast."""
+    hexes = sorted({f"{ord(c):02x}" for c in chars if ord(c) < 256})
+    wide = sorted({f"{ord(c):04x}" for c in chars if ord(c) < 0x10000})
+    parts = [
+        "%(?i:" + "|".join(hexes) + ")",
+        r"\\u(?i:" + "|".join(wide) + ")",
+        r"\\[/\"\\]",
+    ]
+    if plus:
+        parts.append(r"\+")
+    return tuple(re.compile(p) for p in parts)
+
+
+def _decode(
+    text: str, escapes: tuple[re.Pattern[str], ...]
+) -> tuple[str, Callable[[int, int], tuple[int, int]]] | None:
+    """`text` with one level of `escapes` decoded, and a map from decoded spans back to
+    `text` (None when there is nothing to decode)."""
     pieces: list[str] = []
     dec_starts: list[int] = []  # where each piece starts in the decoded text
-    orig_starts: list[int] = []  # ... and in the original text
+    orig_starts: list[int] = []  # ... and in `text`
     escaped: list[bool] = []
     pos = dec = 0
-    for m in _ESCAPE_RE.finditer(text):
-        if m.group() == "+" and not plus_is_space:
+    found = sorted((m for pattern in escapes for m in pattern.finditer(text)), key=_start)
+    for m in found:
+        if m.start() < pos:  # inside an earlier escape (the "\\\\" of "\\\\u0041")
             continue
+        char = _unescape(m.group())
         if m.start() > pos:
             pieces.append(text[pos : m.start()])
             dec_starts.append(dec)
             orig_starts.append(pos)
             escaped.append(False)
             dec += m.start() - pos
-        pieces.append(_unescape(m.group()))
+        pieces.append(char)
         dec_starts.append(dec)
         orig_starts.append(m.start())
         escaped.append(True)
         dec += 1
         pos = m.end()
     if not pieces:
-        return []
+        return None
     pieces.append(text[pos:])
     dec_starts.append(dec)
     orig_starts.append(pos)
@@ -193,8 +239,11 @@ def _find_decoded(
             return ends[i] if end else orig_starts[i]
         return orig_starts[i] + (d - dec_starts[i]) + (1 if end else 0)
 
-    decoded = "".join(pieces)
-    return [(orig(a, False), orig(b - 1, True)) for a, b in _find(decoded, needles)]
+    return "".join(pieces), lambda a, b: (orig(a, False), orig(b - 1, True))
+
+
+def _start(match: re.Match[str]) -> int:
+    return match.start()
 
 
 def _unescape(escape: str) -> str:

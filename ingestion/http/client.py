@@ -286,6 +286,9 @@ class HttpClient:
             raise ResponseTooLarge(message) from None
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             return Retry(self.redactor.text(f"{type(exc).__name__}: {exc}")[:300])
+        except ValueError as exc:  # an answer requests cannot read (e.g. a non-UTF-8 Location)
+            reason = self.redactor.text(f"{type(exc).__name__}: {exc}")[:300]
+            raise HttpError(f"malformed answer ({reason})") from None
         exchange, retry = self._judge(method, url, params, json_body, resp, content)
         return exchange if retry is None else retry
 
