@@ -31,7 +31,7 @@ class Setting:
         if self.choices:
             return "one of " + ", ".join(repr(c) for c in self.choices)
         what = "a whole number" if self.kind is int else "a number"
-        return f"{what} from {self.low:g} to {self.high:g}"
+        return f"{what} from {self.low:.15g} to {self.high:.15g}"
 
     def parse(self, env: Mapping[str, str]) -> int | float | str:
         """The value, or ValueError naming the variable, the value and what is expected."""
