@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from ingestion.records import PLATFORMS
+from ingestion.redaction import scrub
 from pipeline import config, steps
 from pipeline.runlock import RunLocked
 
@@ -185,7 +186,7 @@ def cmd_extract(s: config.Settings, a: argparse.Namespace) -> int:
             manifests = steps.extract_side_by_side(s, d, platforms, run_id, _progress)
     for m in manifests.values():
         keys = ("source", "run_date", "status", "reason")
-        print(json.dumps({k: m.get(k) for k in keys}, default=str))
+        print(scrub(json.dumps({k: m.get(k) for k in keys}, default=str)))
     landed = all(m.get("status") in ("ok", "partial") for m in manifests.values())
     return 0 if landed else EXIT_STEP
 
@@ -304,18 +305,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = config.load(env_file=args.env_file)
     except config.ConfigError as exc:
-        print(f"kol: configuration error: {exc}", file=sys.stderr)
+        print(f"kol: configuration error: {scrub(str(exc))}", file=sys.stderr)
         return EXIT_CONFIG
     try:
         return VERBS[args.verb](settings, args)
     except RunLocked as exc:
-        print(f"kol: {exc}", file=sys.stderr)
+        print(f"kol: {scrub(str(exc))}", file=sys.stderr)
         return EXIT_LOCKED
     except steps.GateFailed as exc:
-        print(f"kol: {exc}", file=sys.stderr)
+        print(f"kol: {scrub(str(exc))}", file=sys.stderr)
         return EXIT_GATE
     except steps.StepFailed as exc:
-        print(f"kol: {exc}", file=sys.stderr)
+        print(f"kol: {scrub(str(exc))}", file=sys.stderr)
         return EXIT_STEP
     except KeyboardInterrupt:
         print("kol: interrupted; landing and serving hold only complete files.", file=sys.stderr)
