@@ -29,7 +29,7 @@ from ingestion.manifest import (
 from ingestion.parsing import Collected
 from ingestion.platforms import get_platform
 from ingestion.platforms.base import ExtractSession
-from ingestion.redaction import IdentityHasher, Redactor, register_secrets
+from ingestion.redaction import IdentityHasher, Redactor
 from ingestion.roster import RosterEntry
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,6 @@ def extract_platform(req: ExtractRequest, progress: Progress | None = None) -> d
         )
     started = now_iso()
     workers = req.workers if req.workers is not None else workers_from_env()
-    register_secrets([req.token])
     redactor = Redactor([req.token])
     hasher = IdentityHasher(req.salt, platform.identity_fields, platform.identity_object_fields)
     client = HttpClient(

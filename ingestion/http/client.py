@@ -29,7 +29,7 @@ from ingestion.http.auth import Auth
 from ingestion.http.classify import Classifier, default_classify
 from ingestion.http.errors import BadPage, HttpError, ResponseTooLarge, RetriesExhausted
 from ingestion.http.retry import Retry, RetryPolicy, graph_usage, header, wait_hint
-from ingestion.redaction import Redactor
+from ingestion.redaction import Redactor, register_secrets
 
 log = logging.getLogger(__name__)
 _VERSION_PREFIX = re.compile(r"^/v\d+(?:\.\d+)?(?=/)")
@@ -97,6 +97,7 @@ class HttpClient:
         session: requests.Session | None = None,
         pool_size: int = 10,
     ) -> None:
+        register_secrets([auth.token])  # every log record of every logger is scrubbed of it
         self.platform = platform
         self.base_url = base_url.rstrip("/")
         self.auth = auth

@@ -450,3 +450,29 @@ def test_an_exception_logged_with_the_token_is_scrubbed(all_logs):
     text = "\n".join(all_logs)
     assert "ValueError: boom" in text and "redirect to REDACTED" in text
     assert not leaks(text, TIKTOK_TOKEN)
+
+
+def test_a_youtube_redirect_with_the_key_in_its_url_leaks_nowhere(all_logs):
+    token = "AIza/Sy+k=Zq8Wv3Lm-yt"
+
+    def behaviour(req: Request, ans: Answer) -> None:
+        key = req.token("key")
+        if "hop" not in req.query:
+            return ans.redirect(f"/youtube/v3/channels?{urlencode({'key': key, 'hop': 1})}")
+        ans.json(200, {"items": [], "echo": echo_text(key)}, {"x-fb-trace-id": key})
+
+    exchanges = []
+    with HostileServer(behaviour) as server:
+        plat = get_platform("youtube")
+        client = HttpClient(
+            "youtube", server.url + "/youtube/v3", Auth(token, plat.auth_param), POLICY,
+            Redactor([token]), classify=plat.classify, on_exchange=exchanges.append,
+        )  # fmt: skip
+        client.request("GET", "/channels", {"part": "id", "id": "UC1"})
+        assert [r.query.get("hop") for r in server.requests] == [None, "1"]
+        assert all(r.query["key"] == token for r in server.requests)  # sent, never written
+    [exchange] = exchanges
+    written = json.dumps(exchange.__dict__, ensure_ascii=False)
+    logs = "\n".join(all_logs)
+    assert "hop=1" in logs and "key=REDACTED" in logs  # urllib3 logged the redirected URL
+    assert not leaks(logs, token) and not leaks(written, token)
