@@ -359,7 +359,7 @@ class HttpClient:
         text = self.scrub_body(content.decode(_charset(resp), errors="replace"))
         try:
             body = json.loads(text) if text else None
-        except ValueError:
+        except (ValueError, RecursionError):
             body = None
         exchange = self._exchange(
             method, url, params, json_body, resp.status_code, resp.headers, text

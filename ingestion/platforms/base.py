@@ -35,7 +35,7 @@ from ingestion.http import (
     default_classify,
 )
 from ingestion.landing import RawWriter
-from ingestion.parsing import Collected, EndpointSpec, parse_line
+from ingestion.parsing import Collected, EndpointSpec, parse_line, unreadable_reason
 from ingestion.roster import RosterEntry
 
 log = logging.getLogger(__name__)
@@ -383,11 +383,9 @@ def _check_readable(endpoint: str, body: str) -> None:
     are unknown, so the account must not count as landed (nor lose its first-sight pull)."""
     try:
         json.loads(body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         start = " ".join(body[:60].split())
-        raise BadPage(
-            f"{endpoint}: answer is not JSON ({exc.msg} at char {exc.pos}; starts {start!r})"
-        ) from None
+        raise BadPage(f"{endpoint}: {unreadable_reason(exc)}; it starts {start!r}") from None
 
 
 def _label(entry: RosterEntry) -> str:

@@ -140,8 +140,9 @@ def assert_victim_failed_and_unseen(root: Path, manifest: dict, before: dict, re
 # --- pages that are not pages ------------------------------------------------------------
 
 BAD_200 = {
-    "html": ("<html><body><h1>Service Unavailable</h1></body></html>", "answer is not JSON"),
-    "truncated-json": ('{"data": {"display_name": "Vic", "follower_co', "answer is not JSON"),
+    "html": ("<html><body><h1>Service Unavailable</h1></body></html>", "not valid JSON"),
+    "truncated-json": ('{"data": {"display_name": "Vic", "follower_co', "not valid JSON"),
+    "nested-too-deeply": ("[" * 200_000, "nested too deeply"),
     "error-envelope": (
         json.dumps({"data": {}, "error": {"code": "invalid_params", "message": "no"}}),
         "TikTok error invalid_params",

@@ -94,7 +94,7 @@ def test_an_unreadable_first_discovery_page_does_not_count_the_account_as_landed
     assert manifest["accounts"]["landed"] == [entries[1].key]
     [failed] = manifest["accounts"]["failed"]
     assert failed["account"] == "@star (cr_star)"
-    assert "business_discovery: answer is not JSON" in failed["error"]
+    assert "business_discovery: page is not valid JSON" in failed["error"]
     assert manifest["entities"]["posts"]["quarantined"] == 1  # the page is kept, not lost
     # the next date still owes it the first-sight (90-day) pull; the other one does not
     assert first_sight_keys(root, "instagram", RUN_DATE + timedelta(days=1), entries) == {
