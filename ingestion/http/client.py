@@ -1,8 +1,9 @@
 """A platform's HTTP session: bounded retries, per-request deadline and size cap, scrubbed
 exchanges.
 
-Every answer is read as a stream, so a body that drips forever stops at the request's
-deadline and a huge one stops at the size cap instead of being held in memory. The body
+Every answer is read as a stream, so a huge body stops at the size cap instead of being
+held in memory; a request still running at its deadline (a status line, headers or body
+that drip forever) is cut off by the transport's watchdog and retried like a timeout. The body
 is redacted as soon as it is read, before anything parses, classifies, logs or cuts it.
 """
 
@@ -23,12 +24,12 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 import urllib3
-from requests.adapters import HTTPAdapter
 
 from ingestion.http.auth import Auth
 from ingestion.http.classify import Classifier, default_classify
 from ingestion.http.errors import BadPage, HttpError, ResponseTooLarge, RetriesExhausted
 from ingestion.http.retry import Retry, RetryPolicy, graph_usage, header, wait_hint
+from ingestion.http.transport import deadline_watch, new_session
 from ingestion.redaction import Redactor, register_secrets
 
 log = logging.getLogger(__name__)
@@ -109,7 +110,7 @@ class HttpClient:
         self.sleep = sleep
         self.clock = clock
         self.rng = rng or random.Random()
-        self.session = session or _new_session(pool_size)
+        self.session = session or new_session(pool_size)
         self.session.headers["User-Agent"] = USER_AGENT
         self.requests = 0
         self.retries = 0
@@ -140,13 +141,17 @@ class HttpClient:
         return urlunsplit(base._replace(path=base.path.rstrip("/") + path, query=nxt.query))
 
     def _send(
-        self, method: str, url: str, params: Mapping[str, Any] | None, json_body: Any
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any] | None,
+        json_body: Any,
+        deadline: float,
     ) -> tuple[requests.Response, bytes]:
         """Send with credentials, follow same-host redirects, read the body within limits.
 
         A redirect to another host is refused: a query-string credential would go with it.
         """
-        deadline = time.monotonic() + self.policy.deadline
         for _ in range(MAX_REDIRECTS + 1):
             sent_params = dict(params or {})
             headers: dict[str, str] = {}
@@ -277,15 +282,20 @@ class HttpClient:
         self, method: str, url: str, params: Mapping[str, Any] | None, json_body: Any
     ) -> Exchange | Retry:
         """One send: the exchange when it is fine, a Retry, or a raised typed error."""
+        deadline = time.monotonic() + self.policy.deadline
+        too_slow = Retry(f"no complete answer within the {self.policy.deadline:g}s deadline")
         try:
-            resp, content = self._send(method, url, params, json_body)
+            with deadline_watch(self.policy.deadline) as expired:
+                resp, content = self._send(method, url, params, json_body, deadline)
         except _TooSlow:
-            return Retry(f"no complete answer within the {self.policy.deadline:g}s deadline")
+            return too_slow
         except ResponseTooLarge as exc:
             message = self.redactor.text(str(exc))
             self._emit(self._exchange(method, url, params, json_body, None, {}, ""), message)
             raise ResponseTooLarge(message) from None
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+            if expired() or time.monotonic() >= deadline:  # the watchdog cut it off
+                return too_slow
             return Retry(self.redactor.text(f"{type(exc).__name__}: {exc}")[:300])
         except ValueError as exc:  # an answer requests cannot read (e.g. a non-UTF-8 Location)
             reason = self.redactor.text(f"{type(exc).__name__}: {exc}")[:300]
@@ -385,15 +395,6 @@ class HttpClient:
             exchange.outcome, exchange.error = "error", error
         if self.on_exchange is not None:
             self.on_exchange(exchange)
-
-
-def _new_session(pool_size: int) -> requests.Session:
-    """One session per platform, its connection pool sized to the account workers."""
-    session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=2, pool_maxsize=pool_size)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
 
 
 def _charset(resp: requests.Response) -> str:

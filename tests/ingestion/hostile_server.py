@@ -57,6 +57,18 @@ class Answer:
         self.h.send_header("Content-Length", "0")
         self.h.end_headers()
 
+    def drip_headers(self, pause: float) -> None:
+        """A status line, then a header that never ends, a byte every `pause` seconds."""
+        try:
+            self.h.wfile.write(b"HTTP/1.1 200 OK\r\nX-Pad: ")
+            while True:
+                self.h.wfile.write(b"a")
+                self.h.wfile.flush()
+                self.sent += 1
+                time.sleep(pause)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
     def stream(self, chunks: Iterator[bytes], length: int | None, pause: float = 0.0) -> None:
         """Send chunks as they are made (never held whole); stops when the client leaves."""
         self.h.send_response(200)

@@ -253,6 +253,21 @@ def test_a_slow_drip_hits_the_request_deadline(landed_before):
     )
 
 
+def test_headers_that_drip_forever_hit_the_request_deadline(landed_before):
+    root, before = landed_before
+    policy = RetryPolicy(
+        max_attempts=2, backoff_base=0.001, max_wait=0.01, read_timeout=5, deadline=1.0
+    )
+    started = time.monotonic()
+    with HostileServer(hostile_for_victim(lambda req, ans: ans.drip_headers(0.05))) as server:
+        manifest = extract("tiktok", server, [CALM, VICTIM], root, D, policy=policy)
+    elapsed = time.monotonic() - started
+    assert elapsed < 6, elapsed  # each socket read is on time: only the deadline stops it
+    assert_victim_failed_and_unseen(
+        root, manifest, before, "gave up after 2 attempts (last: no complete answer within the 1s"
+    )
+
+
 def rss_bytes() -> int:
     with open("/proc/self/statm") as fh:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
