@@ -66,8 +66,7 @@ class _Secrets:
             decoded: set[str] = set()
             for v in new:
                 raw.update(secret_forms(v))
-                # %HH decodes byte by byte: a UTF-8 secret then reads as its Latin-1 twin
-                decoded.update({v, v.encode("utf-8").decode("latin-1"), *_base64_cores(v)})
+                decoded.update({v, _utf8_as_latin1(v), _utf16_units(v), *_base64_cores(v)})
             self.raw = tuple(sorted(raw, key=len, reverse=True))
             self.decoded = tuple(sorted(decoded, key=len, reverse=True))
             self.plus_is_space = any(" " in v for v in new)
@@ -113,6 +112,17 @@ def secret_forms(value: str) -> set[str]:
         json_form.replace("/", "\\/"),
         *_base64_cores(value),
     }
+
+
+def _utf8_as_latin1(value: str) -> str:
+    """How %-escapes of the UTF-8 bytes read once decoded one byte at a time."""
+    return value.encode("utf-8").decode("latin-1")
+
+
+def _utf16_units(value: str) -> str:
+    """How \\uXXXX escapes read once decoded: a character beyond U+FFFF is a surrogate pair."""
+    units = value.encode("utf-16-be", "surrogatepass")
+    return "".join(chr(int.from_bytes(units[i : i + 2], "big")) for i in range(0, len(units), 2))
 
 
 def _json(value: str) -> str:

@@ -145,10 +145,15 @@ def encodings(token: str) -> dict[str, str]:
         "plus": quote_plus(token),
         "json": escaped,
         "json-slash": escaped.replace("/", "\\/"),
-        "json-unicode": "".join(f"\\u{ord(c):04x}" for c in token),
+        "json-unicode": "".join(f"\\u{u:04x}" for u in utf16_units(token)),
         "base64": base64.b64encode(token.encode()).decode(),
         "base64-inside": base64.b64encode(b"user:" + token.encode()).decode(),
     }
+
+
+def utf16_units(text: str) -> list[int]:
+    data = text.encode("utf-16-be")
+    return [int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2)]
 
 
 def echo_text(token: str) -> str:

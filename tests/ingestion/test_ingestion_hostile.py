@@ -492,3 +492,51 @@ def test_a_youtube_redirect_with_the_key_in_its_url_leaks_nowhere(all_logs):
     logs = "\n".join(all_logs)
     assert "hop=1" in logs and "key=REDACTED" in logs  # urllib3 logged the redirected URL
     assert not leaks(logs, token) and not leaks(written, token)
+
+
+def test_kol_extract_against_an_echoing_api_exits_1_with_the_reason_and_no_token(
+    kol_home, tmp_path, monkeypatch, capsys, all_logs
+):
+    from pipeline import cli
+
+    roster = tmp_path / "roster.csv"
+    roster.write_text(
+        "creator_id,display_name,platform,handle,account_id,niche,country,language\n"
+        "cr_victim,Victim,tiktok,victim,,beauty,US,en\n"
+    )
+    (tmp_path / "exports").mkdir()
+    tiktok_echo.retried = False
+    with HostileServer(tiktok_echo) as server:
+        for name, value in {
+            "KOL_ROSTER": str(roster),
+            "KOL_EXPORTS_DIR": str(tmp_path / "exports"),
+            "KOL_TIKTOK_BASE_URL": server.url,
+            "KOL_TIKTOK_TOKEN": TIKTOK_TOKEN,
+        }.items():
+            monkeypatch.setenv(name, value)
+        code = cli.main(["--env-file", "", "extract", "--platform", "tiktok", "--date", str(D)])
+    out = capsys.readouterr()
+    assert code == cli.EXIT_STEP
+    [line] = [json.loads(x) for x in out.out.splitlines() if x.startswith("{")]
+    assert line["status"] == "failed" and line["reason"] == "1 of 1 accounts failed"
+    manifest = json.loads((kol_home / "landing/manifests" / f"dt={D}" / "tiktok.json").read_text())
+    assert "TikTok error invalid_params" in manifest["accounts"]["failed"][0]["error"]
+    for text in (out.out, out.err, "\n".join(all_logs), everything_written(kol_home)):
+        assert not leaks(text, TIKTOK_TOKEN)
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["EAAB/tök+en a=b-Zq8Wv3Lm", "tok'\";--\\Zq8W", "密钥-🔑-Ωv3Lm-long-enough", "a" * 9 + "%2F"],
+)
+def test_scrub_removes_every_form_nested_or_cut_anywhere(token):
+    from ingestion.redaction import register_secrets, scrub
+
+    register_secrets([token])
+    forms = list(encodings(token).values())
+    nested = [json.dumps(json.dumps(token)), json.dumps({"m": json.dumps({"t": token})})]
+    for text in [*forms, *nested, echo_text(token), quote(quote(token, safe=""), safe="")]:
+        clean = scrub(f"<{text}>")
+        assert not leaks(clean, token), (text, clean)
+        # whatever is cut after scrubbing, at any length, holds no piece of it
+        assert all(not leaks(clean[:n], token) for n in (50, 200, 300))
