@@ -27,7 +27,7 @@ import urllib3
 
 from ingestion.http.auth import Auth
 from ingestion.http.classify import Classifier, default_classify
-from ingestion.http.errors import BadPage, HttpError, ResponseTooLarge, RetriesExhausted
+from ingestion.http.errors import HttpError, ResponseTooLarge, RetriesExhausted
 from ingestion.http.retry import Retry, RetryPolicy, graph_usage, header, wait_hint
 from ingestion.http.transport import deadline_watch, new_session
 from ingestion.redaction import Redactor, register_secrets
@@ -66,13 +66,6 @@ class Exchange:
     body: str
     outcome: str  # ok | retry | error
     error: str | None = None
-
-    def parsed(self) -> Any:
-        """The body as JSON, or BadPage (the caller quarantines it)."""
-        try:
-            return json.loads(self.body)
-        except ValueError as exc:
-            raise BadPage(f"body is not valid JSON ({exc.msg} at char {exc.pos})") from None
 
 
 class _TooSlow(Exception):
