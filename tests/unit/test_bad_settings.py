@@ -126,3 +126,21 @@ def test_documented_handles_and_ids_pass(platform, handle, account_id):
     assert (
         get_platform(platform).invalid(RosterEntry("c1", "C", platform, handle, account_id)) is None
     )
+
+
+def test_roster_lines_with_ids_outside_the_charset_are_quarantined_with_the_line(tmp_path):
+    from ingestion.roster import read_roster
+
+    roster = tmp_path / "roster.csv"
+    roster.write_text(
+        "creator_id,display_name,platform,handle,account_id,niche,country,language\n"
+        "c1,Good,instagram,star.light,17841450000000003,beauty,US,en\n"
+        "c2,Dots,instagram,..,,beauty,US,en\n"
+        "c3,Path,youtube,chan,UC/../../etc,tech,US,en\n"
+        "c4,Good,x,ok_name,1400000000000000000,tech,US,en\n"
+    )
+    load = read_roster(roster)
+    assert [e.creator_id for e in load.entries] == ["c1", "c4"]
+    reasons = [q.reason for q in load.quarantined]
+    assert reasons[0].startswith("roster.csv line 3: invalid instagram handle '..'")
+    assert reasons[1].startswith("roster.csv line 4: invalid youtube account_id 'UC/../../etc'")
