@@ -347,12 +347,17 @@ def _airflow_connection(conn_id: str) -> Any | None:
 
 
 def _mask(secret: str) -> None:
-    """Tell Airflow's log masker about a token, so no task log line can show it."""
+    """Tell Airflow's log masker about a token in every form it can be echoed as, so no task
+    log line can show it (Airflow matches literally; our own records pass `scrub` too)."""
     try:
         from airflow.sdk.log import mask_secret
     except ImportError:  # pragma: no cover - airflow is a dependency
         return
-    mask_secret(secret)
+    from ingestion.redaction import register_secrets, secret_forms
+
+    register_secrets([secret])
+    for form in secret_forms(secret):
+        mask_secret(form)
 
 
 def settings_from_airflow(
@@ -392,13 +397,12 @@ def settings_from_airflow(
 
 
 def redact(text: str, settings: Settings | None) -> str:
-    """`text` with every known token replaced by ***: for messages built from exceptions."""
-    if settings is None:
-        return text
-    for ps in settings.platforms.values():
-        if ps.token and ps.token.reveal():
-            text = text.replace(ps.token.reveal(), "***")
-    return text
+    """`text` without the settings' tokens in any form: for messages built from exceptions."""
+    from ingestion.redaction import register_secrets, scrub
+
+    if settings is not None:
+        register_secrets(ps.token.reveal() for ps in settings.platforms.values() if ps.token)
+    return scrub(text)
 
 
 @contextmanager

@@ -20,6 +20,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ingestion.redaction import scrub_value
+
 LEDGER_DIR = "ledger"
 STATUSES = ("published", "gate_failed", "failed", "partial", "landed", "running", "skipped")
 _JSON_FIELDS = ("stages", "source_counts", "mart_rows", "failed_expectations")
@@ -95,7 +97,7 @@ def append(quality_dir: Path, row: LedgerRow) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     final = folder / f"{row.run_id}.parquet"
     tmp = folder / f".tmp-{uuid.uuid4().hex[:8]}-{row.run_id}.parquet"
-    table = pa.Table.from_pylist([_to_record(row)], schema=SCHEMA)
+    table = pa.Table.from_pylist([scrub_value(_to_record(row))], schema=SCHEMA)
     try:
         pq.write_table(table, tmp)
         with open(tmp, "rb") as fh:

@@ -17,6 +17,7 @@ from typing import Any
 
 from ingestion.http import Auth, HttpClient, RetryPolicy
 from ingestion.landing import RawWriter, check_run_id, earlier_manifests, write_manifest
+from ingestion.limits import max_pages_from_env, policy_from_env, workers_from_env
 from ingestion.manifest import (
     base_manifest,
     commit_entities,
@@ -27,7 +28,7 @@ from ingestion.manifest import (
 )
 from ingestion.parsing import Collected
 from ingestion.platforms import get_platform
-from ingestion.platforms.base import ExtractSession, workers_from_env
+from ingestion.platforms.base import ExtractSession
 from ingestion.redaction import IdentityHasher, Redactor
 from ingestion.roster import RosterEntry
 
@@ -49,10 +50,11 @@ class ExtractRequest:
     token: str = field(repr=False)
     instagram_user_id: str | None = None
     salt: str = field(default="", repr=False)
-    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    policy: RetryPolicy = field(default_factory=policy_from_env)
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
-    # accounts fetched at once; None = KOL_EXTRACT_WORKERS or the default (base.py)
+    # None = the environment's setting or its default (ingestion.limits)
     workers: int | None = None
+    max_pages: int | None = None
 
 
 def first_sight_keys(
@@ -105,6 +107,7 @@ def extract_platform(req: ExtractRequest, progress: Progress | None = None) -> d
         salt=req.salt,
         first_sight=first_sight_keys(root, req.platform, req.run_date, entries),
         workers=workers,
+        max_pages=req.max_pages if req.max_pages is not None else max_pages_from_env(),
     )
     notify = _progress(req.platform, len(entries), session, progress)
     session.on_account_done = notify

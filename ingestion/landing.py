@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ingestion.arrowrows import rows_to_table
+from ingestion.redaction import scrub_value
 
 MANIFEST_DIR = "manifests"
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:+-]{0,127}$")
@@ -252,7 +253,8 @@ def write_quarantine(
 def write_manifest(root: Path, source: str, run_date: date, manifest: dict[str, Any]) -> Path:
     """Written last: the manifest is what makes a run current."""
     path = manifest_path(root, source, run_date)
-    data = json.dumps(manifest, indent=2, sort_keys=False, default=str).encode("utf-8")
+    clean = scrub_value(json.loads(json.dumps(manifest, default=str)))  # no credential, any form
+    data = json.dumps(clean, indent=2, sort_keys=False).encode("utf-8")
     atomic_write_bytes(path, data, manifest.get("run_id", "m"))
     return path
 

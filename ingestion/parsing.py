@@ -334,6 +334,15 @@ def _typed(entity: str, platform: str, row: dict[str, Any]) -> dict[str, Any]:
     return {name: row.get(name) for name in names}
 
 
+def unreadable_reason(exc: ValueError | RecursionError) -> str:
+    """Why a page body could not be decoded (the quarantine reason and the account's)."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"page is not valid JSON ({exc.msg} at char {exc.pos})"
+    if isinstance(exc, RecursionError):
+        return "page is not valid JSON (nested too deeply to read)"
+    return f"page is not valid JSON ({exc})"
+
+
 def parse_line(
     line: dict[str, Any], specs: dict[str, EndpointSpec], salt: str, out: Collected
 ) -> Any:
@@ -348,15 +357,9 @@ def parse_line(
     where = {"record_index": None}
     try:
         body = json.loads(line.get("body") or "")
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         out.served[spec.entity] += 1
-        out.quarantine(
-            spec.entity,
-            endpoint,
-            f"page is not valid JSON ({exc.msg} at char {exc.pos})",
-            _page_ref(line),
-            **where,
-        )
+        out.quarantine(spec.entity, endpoint, unreadable_reason(exc), _page_ref(line), **where)
         return None
     ctx = PageContext(line, salt, body)
     common = _common(line)

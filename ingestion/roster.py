@@ -111,6 +111,14 @@ def read_roster(path: Path) -> RosterLoad:
     return RosterLoad(entries=entries, quarantined=quarantined)
 
 
+def _platform_rule(platform: str, creator_id: str, handle: str, account_id: str | None) -> str:
+    """The platform's documented handle/id charset (they become URLs, batch lists, paths)."""
+    from ingestion.platforms import get_platform  # the platforms build on this module
+
+    entry = RosterEntry(creator_id, None, platform, handle, account_id or None)
+    return get_platform(platform).invalid(entry) or ""
+
+
 def _check(
     v: dict[str, str],
     name: str,
@@ -129,6 +137,9 @@ def _check(
         return f"{where}: missing handle for {platform}"
     if platform in ID_REQUIRED and not v.get("account_id"):
         return f"{where}: account_id is required for {platform} ({ID_REQUIRED[platform]})"
+    problem = _platform_rule(platform, v.get("creator_id", ""), handle, v.get("account_id"))
+    if problem:
+        return f"{where}: {problem}"
     seen = by_handle.get((platform, handle.casefold()))
     if seen:
         return f"{where}: duplicate account {platform} @{handle} (already on line {seen})"

@@ -12,10 +12,11 @@ import json
 import logging
 import sys
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from ingestion.records import PLATFORMS
+from ingestion.redaction import scrub
 from pipeline import config, policy, state, steps
 from pipeline.logs import configure_logging, print_progress
 from pipeline.runlock import RunLocked
@@ -30,6 +31,22 @@ def _date(s: str) -> date:
         return date.fromisoformat(s)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{s!r} is not a date; use YYYY-MM-DD") from None
+
+
+EARLIEST_RUN_DATE = date(2000, 1, 1)  # before any of the five platforms existed
+
+
+def _run_date(s: str) -> date:
+    """A date the platforms can answer for: not before 2000, not after today (UTC)."""
+    d = _date(s)
+    today = datetime.now(UTC).date()
+    if d < EARLIEST_RUN_DATE:
+        raise argparse.ArgumentTypeError(f"{s}: before {EARLIEST_RUN_DATE}, no platform has data")
+    if d > today:
+        raise argparse.ArgumentTypeError(
+            f"{s}: after today ({today} UTC); a run date's data exists only once the day began"
+        )
+    return d
 
 
 _progress = print_progress
@@ -66,7 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "run", help="extract all platforms + exports for D, transform, gate, publish"
     )
-    p.add_argument("--date", type=_date, default=None, help="run date D (default: yesterday, UTC)")
+    p.add_argument(
+        "--date", type=_run_date, default=None, help="run date D (default: yesterday, UTC)"
+    )
     p.add_argument(
         "--platform", action="append", choices=PLATFORMS, help="only these platforms (repeatable)"
     )
@@ -76,8 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = sub.add_parser("backfill", help="re-derive marts for past dates (reparse, or the sandbox)")
-    p.add_argument("--start", type=_date, required=True)
-    p.add_argument("--end", type=_date, required=True)
+    p.add_argument("--start", type=_run_date, required=True)
+    p.add_argument("--end", type=_run_date, required=True)
     p.add_argument("--wait", type=float, default=0.0)
 
     p = sub.add_parser("extract", help="extract platforms for D into landing (no exports)")
@@ -87,23 +106,23 @@ def build_parser() -> argparse.ArgumentParser:
         choices=PLATFORMS,
         help="only these platforms (repeatable; default: all five, side by side as `kol run`)",
     )
-    p.add_argument("--date", type=_date, default=None)
+    p.add_argument("--date", type=_run_date, default=None)
 
     p = sub.add_parser("reparse", help="rebuild D's records from landed raw pages (no API calls)")
-    p.add_argument("--date", type=_date, required=True)
+    p.add_argument("--date", type=_run_date, required=True)
 
     p = sub.add_parser("transform", help="one dbt build as of D")
-    p.add_argument("--date", type=_date, default=None)
+    p.add_argument("--date", type=_run_date, default=None)
     p.add_argument("--full-refresh", action="store_true")
 
     p = sub.add_parser("gate", help="run the quality gate over the current build")
-    p.add_argument("--date", type=_date, default=None)
+    p.add_argument("--date", type=_run_date, default=None)
 
     sub.add_parser("publish", help="publish the gated build to serving/ (atomic swap)")
     sub.add_parser("docs", help="generate dbt docs into quality/dbt_docs")
 
     p = sub.add_parser("accept", help="accept a day the gate rejected, so later runs build on it")
-    p.add_argument("--date", type=_date, required=True)
+    p.add_argument("--date", type=_run_date, required=True)
 
     p = sub.add_parser("status", help="last runs, what is published, what failed and why")
     p.add_argument("--run", default=None, help="show one run in detail")
@@ -174,7 +193,7 @@ def cmd_extract(s: config.Settings, a: argparse.Namespace) -> int:
                 manifests[p] = policy.land_source(s, p, d, run_id, today)
     for m in manifests.values():
         keys = ("source", "run_date", "status", "reason")
-        print(json.dumps({k: m.get(k) for k in keys}, default=str))
+        print(scrub(json.dumps({k: m.get(k) for k in keys}, default=str)))
     landed = all(m.get("status") in ("ok", "partial") for m in manifests.values())
     return 0 if landed else EXIT_STEP
 
@@ -222,7 +241,11 @@ def cmd_publish(s: config.Settings, a: argparse.Namespace) -> int:
 
 
 def cmd_docs(s: config.Settings, a: argparse.Namespace) -> int:
-    print(steps.docs(s, _progress) / "index.html")
+    from pipeline.runlock import run_lock
+
+    with run_lock(s.home, "kol docs"):  # dbt opens the warehouse and rewrites target/
+        index = steps.docs(s, _progress) / "index.html"
+    print(index)
     return 0
 
 
@@ -289,21 +312,21 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = config.load(env_file=args.env_file)
     except config.ConfigError as exc:
-        print(f"kol: configuration error: {exc}", file=sys.stderr)
+        print(f"kol: configuration error: {scrub(str(exc))}", file=sys.stderr)
         return EXIT_CONFIG
     try:
         return VERBS[args.verb](settings, args)
     except RunLocked as exc:
-        print(f"kol: {exc}", file=sys.stderr)
+        print(f"kol: {scrub(str(exc))}", file=sys.stderr)
         return EXIT_LOCKED
     except state.GateFailed as exc:
-        print(f"kol: {exc}", file=sys.stderr)
+        print(f"kol: {scrub(str(exc))}", file=sys.stderr)
         return EXIT_GATE
     except config.ConfigError as exc:
-        print(f"kol: configuration error: {exc}", file=sys.stderr)
+        print(f"kol: configuration error: {scrub(str(exc))}", file=sys.stderr)
         return EXIT_CONFIG
     except state.StepFailed as exc:
-        print(f"kol: {exc}", file=sys.stderr)
+        print(f"kol: {scrub(str(exc))}", file=sys.stderr)
         return EXIT_STEP
     except KeyboardInterrupt:
         print("kol: interrupted; landing and serving hold only complete files.", file=sys.stderr)

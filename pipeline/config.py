@@ -8,11 +8,14 @@ variable and the offending value or path, and say what to do next. Tokens are he
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from ingestion.limits import EXTRACT_SETTINGS, Setting
 from ingestion.records import PLATFORMS
+from ingestion.redaction import register_secrets
 
 DEFAULT_BASE_URLS: dict[str, str] = {
     "instagram": "https://graph.facebook.com/v24.0",
@@ -31,6 +34,22 @@ ROSTER_COLUMNS = (
     "country",
     "language",
 )
+
+
+# Every numeric or choice setting besides the extraction's own (ingestion.limits); checked
+# here so a bad value stops a command before any work, naming the variable.
+PIPELINE_SETTINGS = (
+    Setting("KOL_DUCKDB_THREADS", "2", int, 1, 1024),
+    Setting("KOL_DBT_THREADS", "1", int, 1, 64),
+    Setting("KOL_SENTIMENT_WORKERS", "", int, 0, 64, empty_ok=True),
+    Setting("KOL_AIRFLOW_RETRIES", "3", int, 0, 20),
+    Setting("KOL_DBT_UNIT_TESTS", "0", str, choices=("0", "1")),
+    Setting("KOL_DEMO_DAILY_BUILDS", "0", str, choices=("0", "1")),
+)
+_MEMORY_RE = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
+# DuckDB reads landed files through glob patterns built from KOL_HOME (and a SQL string
+# holds them): a home holding these would match other folders or break the statement.
+_HOME_FORBIDDEN = "[]*?{}'"
 
 
 class ConfigError(ValueError):
@@ -158,10 +177,12 @@ def load(environ: dict[str, str] | None = None, env_file: str | Path | None = ".
         env.update(_read_env_file(file_path))
     env.update(os.environ if environ is None else environ)
 
+    _check_numbers(env)
     home = Path(env.get("KOL_HOME") or "./.kol").expanduser()
     if home.exists() and not home.is_dir():
         raise ConfigError(f"KOL_HOME={home}: exists and is not a directory.")
     home = home.resolve()
+    _check_home(home)
 
     roster = None
     if env.get("KOL_ROSTER"):
@@ -184,6 +205,8 @@ def load(environ: dict[str, str] | None = None, env_file: str | Path | None = ".
         if not base.startswith(("http://", "https://")):
             raise ConfigError(f"KOL_{key}_BASE_URL={base!r}: must start with http:// or https://")
         token = env.get(f"KOL_{key}_TOKEN")
+        if token:
+            register_secrets([token])  # no log record, manifest or ledger row can show it
         platforms[p] = PlatformSettings(
             name=p, base_url=base.rstrip("/"), token=Secret(token) if token else None
         )
@@ -207,6 +230,30 @@ def load(environ: dict[str, str] | None = None, env_file: str | Path | None = ".
         env_file=file_path if file_path and file_path.is_file() else None,
         today=today,
     )
+
+
+def _check_numbers(env: dict[str, str]) -> None:
+    """Every numeric and choice setting, before any work: a bad one exits 2 naming it."""
+    for setting in (*EXTRACT_SETTINGS, *PIPELINE_SETTINGS):
+        try:
+            setting.parse(env)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+    memory = (env.get("KOL_DUCKDB_MEMORY_LIMIT") or "").strip()
+    if memory and not _MEMORY_RE.match(memory):
+        raise ConfigError(
+            f"KOL_DUCKDB_MEMORY_LIMIT={memory!r}: expected a size such as 2500MB or 4GB"
+        )
+
+
+def _check_home(home: Path) -> None:
+    bad = sorted({c for c in str(home) if c in _HOME_FORBIDDEN})
+    if bad:
+        raise ConfigError(
+            f"KOL_HOME={home}: holds {' '.join(bad)}. dbt reads landed files through glob "
+            "patterns built from this path, where these characters would match other "
+            f"folders; choose a path without any of {_HOME_FORBIDDEN}"
+        )
 
 
 def duckdb_limits() -> dict[str, str]:

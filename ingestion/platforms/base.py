@@ -8,8 +8,8 @@ extraction and `reparse` go through one parse path.
 
 from __future__ import annotations
 
+import json
 import logging
-import os
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -21,17 +21,20 @@ from typing import Any
 import requests
 
 from ingestion.http import (
+    BadPage,
+    ChainGuard,
     Exchange,
     HttpClient,
     IngestionError,
     NextRequest,
+    PagingStopped,
     QuotaExceeded,
     RetriesExhausted,
     Retry,
     default_classify,
 )
 from ingestion.landing import RawWriter
-from ingestion.parsing import Collected, EndpointSpec, parse_line
+from ingestion.parsing import Collected, EndpointSpec, parse_line, unreadable_reason
 from ingestion.roster import RosterEntry
 
 log = logging.getLogger(__name__)
@@ -43,23 +46,6 @@ MAX_COMMENTS_PER_POST = 500
 # After this many accounts in a row gave up on retries, the platform is stopped for the run:
 # a persistent 429/5xx would otherwise cost every remaining account its full retry budget.
 GIVE_UP_AFTER_EXHAUSTED = 3
-# Accounts of one platform fetched at once (each worker runs one account start to finish).
-DEFAULT_WORKERS = 4
-WORKERS_ENV = "KOL_EXTRACT_WORKERS"
-
-
-def workers_from_env(default: int = DEFAULT_WORKERS) -> int:
-    """`KOL_EXTRACT_WORKERS` (1 = one account at a time), or a clear error."""
-    raw = os.environ.get(WORKERS_ENV, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= 64:
-        raise ValueError(f"{WORKERS_ENV}={raw!r}: expected a whole number from 1 to 64")
-    return value
 
 
 @dataclass(frozen=True)
@@ -137,6 +123,7 @@ class ExtractSession:
     quota_hit: bool = False
     on_account_done: Callable[[], None] | None = None
     workers: int = 1
+    max_pages: int = 5000  # per account, over all its paging chains (KOL_MAX_PAGES_PER_ACCOUNT)
     _exhausted_streak: int = 0
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _local: threading.local = field(default_factory=threading.local, repr=False)
@@ -202,6 +189,8 @@ class ExtractSession:
             raise
         parsed = self._local.parsed
         assert parsed is not None and parsed[0]["outcome"] == "ok"
+        if parsed[1] is None:
+            _check_readable(endpoint, parsed[0].get("body") or "")
         return parsed[1]
 
     def pages(
@@ -219,7 +208,9 @@ class ExtractSession:
         url, page = path, 0
         params = dict(params or {}) if params is not None else None
         json_body = dict(json_body) if json_body is not None else None
+        guard = ChainGuard(f"{endpoint} of {', '.join('@' + a.handle for a in accounts)}")
         while True:
+            self._count_page(endpoint)
             body = self.fetch(
                 endpoint,
                 accounts,
@@ -235,6 +226,7 @@ class ExtractSession:
             nxt = next_page(body)
             if nxt is None:
                 return
+            guard.check(nxt, page)
             if nxt.url:
                 url, params = nxt.url, None
             if nxt.params:
@@ -242,6 +234,16 @@ class ExtractSession:
             if nxt.json:
                 json_body = {**(json_body or {}), **nxt.json}
             page += 1
+
+    def _count_page(self, endpoint: str) -> None:
+        """The page cap of the account this worker runs (counted from its first request)."""
+        count = getattr(self._local, "pages", 0) + 1
+        self._local.pages = count
+        if count > self.max_pages:
+            raise PagingStopped(
+                f"{endpoint}: more than {self.max_pages} pages for one account "
+                "(KOL_MAX_PAGES_PER_ACCOUNT); paging stopped"
+            )
 
     # --- account bookkeeping --------------------------------------------------------
     def run_accounts(self, entries: list[RosterEntry], work: Callable[[RosterEntry], None]) -> None:
@@ -288,6 +290,7 @@ class ExtractSession:
                 self.skipped.extend(AccountFailure(_label(e), stopped) for e in entries)
         if stopped:
             return
+        self._local.pages = 0
         try:
             work(entries)
         except (QuotaExceeded, PlatformStopped) as exc:
@@ -374,6 +377,16 @@ class ExtractSession:
         return entry.key in self.first_sight
 
 
+def _check_readable(endpoint: str, body: str) -> None:
+    """A page that is not JSON at all (HTML, a cut-off body) fails the account: its records
+    are unknown, so the account must not count as landed (nor lose its first-sight pull)."""
+    try:
+        json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        start = " ".join(body[:60].split())
+        raise BadPage(f"{endpoint}: {unreadable_reason(exc)}; it starts {start!r}") from None
+
+
 def _label(entry: RosterEntry) -> str:
     return f"@{entry.handle} ({entry.creator_id})"
 
@@ -386,19 +399,24 @@ class Platform:
     identity_fields: tuple[str, ...] = ()  # JSON keys whose value is a commenter id
     identity_object_fields: tuple[str, ...] = ()  # keys of {"value": "<commenter id>"}
     specs: dict[str, EndpointSpec] = {}  # noqa: RUF012 - overridden per platform
-    # What a handle / account id may look like: both go into URLs, batch lists and Graph
-    # field expressions, so one malformed roster value must not break a whole batch.
+    # What a handle / account id may look like (the platform's documented charset): both go
+    # into URLs, batch lists and Graph field expressions, so one malformed roster value must
+    # not break a batch or walk a path. No value may also start or end with "." or hold "..".
     handle_rule: tuple[str, str] = (r"^[A-Za-z0-9._-]{1,64}$", "letters, digits, . _ -")
-    id_rule: tuple[str, str] = (r"^[A-Za-z0-9._-]{1,128}$", "letters, digits, . _ -")
+    id_rule: tuple[str, str] = (r"^[A-Za-z0-9_-]{1,128}$", "letters, digits, _ -")
 
     def invalid(self, entry: RosterEntry) -> str | None:
         """Why a roster entry cannot be sent to this platform (None when it can)."""
-        pattern, what = self.handle_rule
-        if not re.match(pattern, entry.handle):
-            return f"invalid {self.name} handle {entry.handle!r} (allowed: {what}); fix the roster"
-        pattern, what = self.id_rule
-        if entry.account_id and not re.match(pattern, entry.account_id):
-            return f"invalid {self.name} account_id {entry.account_id!r} (allowed: {what}); fix the roster"
+        checks = [("handle", entry.handle, self.handle_rule)]
+        if entry.account_id:
+            checks.append(("account_id", entry.account_id, self.id_rule))
+        for name, value, (pattern, what) in checks:
+            dotted = value.startswith(".") or value.endswith(".") or ".." in value
+            if dotted or not re.fullmatch(pattern, value):
+                return (
+                    f"invalid {self.name} {name} {value!r} (allowed: {what}, no leading, "
+                    "trailing or double dot); fix the roster"
+                )
         return None
 
     def classify(self, resp: requests.Response, body: Any) -> Retry | None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import requests
 
-from ingestion.http import Retry, dig, graph_next_url
+from ingestion.http import NextUrl, Retry, dig
 from ingestion.parsing import (
     BadRecord,
     EndpointSpec,
@@ -120,7 +120,7 @@ class Facebook(Platform):
         for since, until in windows(start, s.window.end):
             params = {"fields": POST_FIELDS, "since": since, "until": until, "limit": 100}
             for body in s.pages(
-                "posts", [entry], "GET", f"/{page_id}/posts", graph_next_url, params=params
+                "posts", [entry], "GET", f"/{page_id}/posts", NextUrl(), params=params
             ):
                 recent.extend(_recent_ids(body, s))
         for post_id in dict.fromkeys(recent):
@@ -129,7 +129,7 @@ class Facebook(Platform):
                 [entry],
                 "GET",
                 f"/{post_id}/comments",
-                graph_next_url,
+                NextUrl(),
                 params={"fields": "id,message,created_time,like_count", "limit": 100},
                 context={"post_id": post_id},
             )

@@ -19,7 +19,7 @@ NOT_FOUND = frozenset({(110, None), (None, 2207013), (100, 33), (803, None)})
 
 def classify(resp: requests.Response, body: Any) -> Retry | None:
     err = body.get("error") if isinstance(body, dict) else None
-    if resp.status_code < 400 or not isinstance(err, dict):
+    if not isinstance(err, dict):  # an `error` object is an error on any status, 200 too
         return default_classify(resp, body)
     code, sub = err.get("code"), err.get("error_subcode")
     message = f"Graph error {code}/{sub}: {error_message(body)}"

@@ -12,10 +12,10 @@ from ingestion.http import (
     BadPage,
     HttpError,
     NextRequest,
+    NextUrl,
     Retry,
+    after_cursor,
     dig,
-    graph_after_cursor,
-    graph_next_url,
 )
 from ingestion.parsing import (
     BadRecord,
@@ -184,6 +184,7 @@ def reaches_before(refs: list[tuple[str, datetime | None]], start: datetime) -> 
 class Instagram(Platform):
     name = "instagram"
     handle_rule = (r"^[A-Za-z0-9._]{1,30}$", "1-30 letters, digits, . or _")
+    id_rule = (r"^\d{1,25}$", "digits only")
     auth_param = "access_token"
     specs = SPECS
 
@@ -204,7 +205,7 @@ class Instagram(Platform):
         start = s.window.posts_start(s.is_first_sight(entry))
 
         def next_page(body: Any) -> NextRequest | None:
-            cursor = graph_after_cursor(dig(body, "business_discovery", "media"))
+            cursor = after_cursor(dig(body, "business_discovery", "media"))
             return (
                 NextRequest(params={"fields": discovery_fields(entry.handle, cursor)})
                 if cursor
@@ -261,7 +262,7 @@ class Instagram(Platform):
                 [entry],
                 "GET",
                 f"/{media_id}/comments",
-                graph_next_url,
+                NextUrl(),
                 params={"fields": "id,text,timestamp,like_count", "limit": PAGE_SIZE},
                 context={"post_id": media_id},
             )

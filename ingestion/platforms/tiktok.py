@@ -12,11 +12,11 @@ import requests
 from ingestion.http import (
     AccountNotFound,
     HttpError,
+    OffsetCursor,
     QuotaExceeded,
     Retry,
     default_classify,
     dig,
-    tiktok_next,
 )
 from ingestion.parsing import (
     BadRecord,
@@ -144,6 +144,7 @@ SPECS = {
 
 class TikTok(Platform):
     name = "tiktok"
+    handle_rule = (r"^[A-Za-z0-9._]{1,24}$", "1-24 letters, digits, . or _")
     specs = SPECS
 
     def classify(self, resp: requests.Response, body: Any) -> Retry | None:
@@ -196,7 +197,7 @@ class TikTok(Platform):
                 [entry],
                 "POST",
                 "/v2/research/video/query/",
-                lambda b: tiktok_next(b, with_search_id=True),
+                OffsetCursor(with_search_id=True),
                 params={"fields": VIDEO_FIELDS},
                 json_body=query,
             )
@@ -208,7 +209,7 @@ class TikTok(Platform):
                 [entry],
                 "POST",
                 "/v2/research/video/comment/list/",
-                lambda b: tiktok_next(b, with_search_id=False),
+                OffsetCursor(),
                 params={"fields": COMMENT_FIELDS},
                 json_body={
                     "video_id": int(video_id) if video_id.isdigit() else video_id,

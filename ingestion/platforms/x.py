@@ -13,13 +13,14 @@ import requests
 from ingestion.http import (
     AccessDenied,
     AccountNotFound,
+    HttpError,
+    PageToken,
     QuotaExceeded,
     Retry,
     chunks,
     default_classify,
     dig,
     error_message,
-    page_token_next,
 )
 from ingestion.parsing import (
     BadRecord,
@@ -130,6 +131,20 @@ def _usage_capped(body: Any) -> bool:
     return body.get("title") == "UsageCapExceeded" or "usage-capped" in str(body.get("type", ""))
 
 
+def _errors_only(body: Any) -> bool:
+    """An answer with `errors` and no `data` failed, unless every error is an unknown
+    resource (unknown users of a /2/users/by batch come back that way, with HTTP 200)."""
+    if not isinstance(body, dict) or "data" in body:
+        return False
+    errors = body.get("errors")
+    if not isinstance(errors, list) or not errors:
+        return False
+    return not all(
+        isinstance(e, dict) and str(e.get("type", "")).endswith("resource-not-found")
+        for e in errors
+    )
+
+
 def _data(body: Any, ctx: PageContext) -> list[Any]:
     return items_at(body, "data", required=False)
 
@@ -161,6 +176,11 @@ class X(Platform):
         if resp.status_code == 403 and SEARCH_PATH in resp.url:
             raise AccessDenied(
                 f"HTTP 403 on recent search: {error_message(body)} (needs a paid X API tier)", 403
+            )
+        if resp.status_code < 400 and _errors_only(body):
+            raise HttpError(
+                f"HTTP {resp.status_code} with `errors` and no `data`: {error_message(body)}",
+                resp.status_code,
             )
         return default_classify(resp, body)
 
@@ -220,7 +240,7 @@ class X(Platform):
             [entry],
             "GET",
             f"/2/users/{user_id}/tweets",
-            lambda b: page_token_next(b, "pagination_token", "meta", "next_token"),
+            PageToken("pagination_token", ("meta", "next_token")),
             params={
                 "max_results": 100,
                 "start_time": start,
@@ -239,7 +259,7 @@ class X(Platform):
                 [entry],
                 "GET",
                 SEARCH_PATH,
-                lambda b: page_token_next(b, "next_token", "meta", "next_token"),
+                PageToken("next_token", ("meta", "next_token")),
                 params={
                     "query": f"conversation_id:{tweet_id} is:reply",
                     "tweet.fields": REPLY_FIELDS,

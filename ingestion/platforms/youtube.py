@@ -15,13 +15,13 @@ from ingestion.http import (
     AccountNotFound,
     CommentsDisabled,
     HttpError,
+    PageToken,
     QuotaExceeded,
     Retry,
     chunks,
     default_classify,
     dig,
     error_message,
-    page_token_next,
 )
 from ingestion.parsing import (
     BadRecord,
@@ -169,8 +169,8 @@ class YouTube(Platform):
     specs = SPECS
 
     def classify(self, resp: requests.Response, body: Any) -> Retry | None:
-        if resp.status_code < 400:
-            return default_classify(resp, body)
+        if resp.status_code < 400 and not isinstance(dig(body, "error"), dict):
+            return default_classify(resp, body)  # an `error` object fails even a 200
         reasons = _reasons(body)
         message = f"HTTP {resp.status_code} {','.join(sorted(r for r in reasons if r)) or ''}: {error_message(body)}"
         if reasons & QUOTA_REASONS:
@@ -181,6 +181,8 @@ class YouTube(Platform):
             return Retry(message)
         if reasons & NOT_FOUND_REASONS:
             raise AccountNotFound(message, resp.status_code, "notFound")
+        if resp.status_code < 400:
+            raise HttpError(message, resp.status_code)
         return default_classify(resp, body)
 
     def extract(
@@ -229,7 +231,7 @@ class YouTube(Platform):
             [entry],
             "GET",
             "/playlistItems",
-            lambda b: page_token_next(b, "pageToken", "nextPageToken"),
+            PageToken("pageToken", ("nextPageToken",)),
             params={"part": "contentDetails", "playlistId": uploads, "maxResults": 50},
         )
         for body in pages:
@@ -260,7 +262,7 @@ class YouTube(Platform):
             [entry],
             "GET",
             "/commentThreads",
-            lambda b: page_token_next(b, "pageToken", "nextPageToken"),
+            PageToken("pageToken", ("nextPageToken",)),
             params={"part": "snippet", "videoId": video_id, "maxResults": 100, "order": "time"},
             context={"post_id": video_id},
         )

@@ -220,7 +220,8 @@ def test_no_token_shows_in_settings_repr_or_log_lines(env, caplog):
     text = repr(s) + caplog.text
     assert "conn-yt-token" not in text and "env-x-token" not in text
     assert (
-        kol.redact("401 for token=conn-yt-token and env-x-token", s) == "401 for token=*** and ***"
+        kol.redact("401 for token=conn-yt-token and env-x-token", s)
+        == "401 for token=REDACTED and REDACTED"
     )
 
 
@@ -236,7 +237,7 @@ def test_failure_line_says_step_platform_date_and_why_without_the_token(env):
     }
     assert kol.failure_line(ctx, s) == (
         "KOL kol_extract: step extract failed (platform youtube, date 2026-11-24, try 4): "
-        "StepFailed: youtube said 403 to key ***"
+        "StepFailed: youtube said 403 to key REDACTED"
     )
 
 

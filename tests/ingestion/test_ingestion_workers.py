@@ -19,7 +19,8 @@ from ingest_stub import Reply, Seen, StubServer
 from ingestion.arrowrows import rows_to_table
 from ingestion.extract import first_sight_keys
 from ingestion.http import Auth, HttpClient, RetryPolicy
-from ingestion.platforms.base import GIVE_UP_AFTER_EXHAUSTED, workers_from_env
+from ingestion.limits import workers_from_env
+from ingestion.platforms.base import GIVE_UP_AFTER_EXHAUSTED
 from ingestion.redaction import Redactor
 
 END = datetime(2026, 11, 25, tzinfo=UTC)  # end of the run date, UTC
@@ -93,7 +94,7 @@ def test_an_unreadable_first_discovery_page_does_not_count_the_account_as_landed
     assert manifest["accounts"]["landed"] == [entries[1].key]
     [failed] = manifest["accounts"]["failed"]
     assert failed["account"] == "@star (cr_star)"
-    assert "first Business Discovery page was unreadable" in failed["error"]
+    assert "business_discovery: page is not valid JSON" in failed["error"]
     assert manifest["entities"]["posts"]["quarantined"] == 1  # the page is kept, not lost
     # the next date still owes it the first-sight (90-day) pull; the other one does not
     assert first_sight_keys(root, "instagram", RUN_DATE + timedelta(days=1), entries) == {
@@ -106,7 +107,7 @@ def test_an_unreadable_first_discovery_page_does_not_count_the_account_as_landed
 
 def test_workers_come_from_the_environment_with_a_clear_error(monkeypatch):
     monkeypatch.delenv("KOL_EXTRACT_WORKERS", raising=False)
-    assert workers_from_env(default=3) == 3
+    assert workers_from_env() == 4
     monkeypatch.setenv("KOL_EXTRACT_WORKERS", "6")
     assert workers_from_env() == 6
     monkeypatch.setenv("KOL_EXTRACT_WORKERS", "lots")
