@@ -261,8 +261,20 @@ combined as (
         engagement.er_posts,
         engagement.engagement_rate,
         engagement.view_engagement_rate,
-        case when engagement.engagement_rate is not null then
-            percent_rank() over (
+        -- accounts with a known engagement_rate in the platform x tier: the percentile's peers;
+        -- below the seed's minimum the percentile is NULL
+        count(engagement.engagement_rate) over (
+            partition by tiered.as_of_date, tiered.platform, tiered.tier
+        ) as er_percentile_peers,
+        case
+            when engagement.engagement_rate is not null
+                and count(engagement.engagement_rate) over (
+                    partition by tiered.as_of_date, tiered.platform, tiered.tier
+                ) >= (
+                    select min_peers from {{ ref('percentile_min_peers') }}
+                    where percentile = 'er_percentile_in_tier'
+                )
+            then percent_rank() over (
                 partition by tiered.as_of_date, tiered.platform, tiered.tier, engagement.engagement_rate is not null
                 order by engagement.engagement_rate
             ) * 100

@@ -12,6 +12,7 @@ select
     cast(engagement_rate as double) as engagement_rate,
     cast(view_engagement_rate as double) as view_engagement_rate,
     cast(er_percentile_in_tier as double) as er_percentile_in_tier,
+    cast(er_percentile_peers as integer) as er_percentile_peers,
     cast(follower_growth_30d as double) as follower_growth_30d,
     cast(audience_quality_score as double) as audience_quality_score,
     cast(follower_spike_score as double) as follower_spike_score,
