@@ -11,12 +11,16 @@ with accounts as (
         tier,
         engagement_rate,
         follower_growth_30d,
-        audience_quality_score,
-        cast(date_trunc('month', first_seen_date) as date) as first_seen_month
+        audience_quality_score
     from {{ ref('int_account_metrics_as_of') }}
     where as_of_date <= {{ run_date() }}
     -- each month's last slice: its month-end, or D in D's month (earlier runs' D slices are kept)
     qualify as_of_date = max(as_of_date) over (partition by date_trunc('month', as_of_date))
+),
+
+starts as (
+    select platform, creator_id, cast(date_trunc('month', started_on) as date) as started_month
+    from {{ ref('int_account_starts_dated') }}
 ),
 
 roster as (
@@ -55,9 +59,11 @@ campaign_cpe as (
 account_months as (
     select
         accounts.*,
+        starts.started_month,
         roster.niche,
         active.creator_id is not null as is_active
     from accounts
+    left join starts on accounts.platform = starts.platform and accounts.creator_id = starts.creator_id
     left join roster on accounts.creator_id = roster.creator_id
     left join active
         on accounts.month = active.month
@@ -78,7 +84,7 @@ measures as (
         group_tier as tier,
         count(*) as tracked_creators,
         count(*) filter (where is_active) as active_creators,
-        count(*) filter (where first_seen_month = month) as new_creators,
+        count(*) filter (where started_month = month) as new_creators,
         median(engagement_rate) as median_engagement_rate,
         median(follower_growth_30d) as median_follower_growth,
         {{ safe_divide(
