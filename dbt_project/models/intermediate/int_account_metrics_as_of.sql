@@ -168,14 +168,14 @@ engagement as (
     group by all
 ),
 
--- comments created in the last 30 days on the account's posts
+-- comments created in the last 30 days on the account's posts; spam (emoji-only, generic, or a
+-- duplicate: per commenter where the platform identifies one, by text otherwise) is counted
+-- apart and left out of sentiment
 recent_comments as (
     select
         as_of_dates.as_of_date,
         comments.*,
-        count(*) over (
-            partition by as_of_dates.as_of_date, comments.platform, comments.creator_id, comments.normalised_text
-        ) as same_text_on_account
+        {{ comment_is_spam('as_of_dates.as_of_date, comments.platform, comments.creator_id') }} as is_spam
     from as_of_dates
     inner join (
         select * from {{ ref('int_comment_features') }}
@@ -190,21 +190,30 @@ sentiment as (
         platform,
         creator_id,
         count(*) as comments_30d,
-        count(*) filter (where is_scored) as scored_comments,
-        count(*) filter (where not is_scored) as unscored_comments,
-        avg(compound) filter (where is_scored) as sentiment_score,
+        count(*) filter (where is_scored and not is_spam) as scored_comments,
+        count(*) filter (where not is_scored and not is_spam) as unscored_comments,
+        count(*) filter (where is_spam) as spam_comments,
+        count(*) filter (
+            where is_scored and not is_spam and compound >= {{ var('sentiment_positive_threshold') }}
+        ) as positive_comments,
+        count(*) filter (
+            where is_scored and not is_spam and compound <= {{ var('sentiment_negative_threshold') }}
+        ) as negative_comments,
+        count(*) filter (
+            where is_scored and not is_spam
+                and compound < {{ var('sentiment_positive_threshold') }}
+                and compound > {{ var('sentiment_negative_threshold') }}
+        ) as neutral_comments,
+        avg(compound) filter (where is_scored and not is_spam) as sentiment_score,
         {{ safe_divide(
-            'count(*) filter (where is_scored and compound >= ' ~ var('sentiment_positive_threshold') ~ ')',
-            'count(*) filter (where is_scored)'
+            'count(*) filter (where is_scored and not is_spam and compound >= ' ~ var('sentiment_positive_threshold') ~ ')',
+            'count(*) filter (where is_scored and not is_spam)'
         ) }} as positive_comment_share,
         {{ safe_divide(
-            'count(*) filter (where is_scored and compound <= ' ~ var('sentiment_negative_threshold') ~ ')',
-            'count(*) filter (where is_scored)'
+            'count(*) filter (where is_scored and not is_spam and compound <= ' ~ var('sentiment_negative_threshold') ~ ')',
+            'count(*) filter (where is_scored and not is_spam)'
         ) }} as negative_comment_share,
-        100 * {{ safe_divide(
-            "count(*) filter (where not is_emoji_only and not is_generic and same_text_on_account = 1)",
-            'count(*)'
-        ) }} as comment_authenticity_score
+        100 * {{ safe_divide('count(*) filter (where not is_spam)', 'count(*)') }} as comment_authenticity_score
     from recent_comments
     group by all
 ),
@@ -285,6 +294,10 @@ combined as (
         coalesce(sentiment.comments_30d, 0) as comments_30d,
         coalesce(sentiment.scored_comments, 0) as scored_comments,
         coalesce(sentiment.unscored_comments, 0) as unscored_comments,
+        coalesce(sentiment.spam_comments, 0) as spam_comments,
+        coalesce(sentiment.positive_comments, 0) as positive_comments,
+        coalesce(sentiment.neutral_comments, 0) as neutral_comments,
+        coalesce(sentiment.negative_comments, 0) as negative_comments,
         sentiment.sentiment_score,
         sentiment.positive_comment_share,
         sentiment.negative_comment_share,

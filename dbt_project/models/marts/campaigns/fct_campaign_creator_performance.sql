@@ -85,16 +85,30 @@ posts as (
     group by all
 ),
 
-sentiment as (
+campaign_comments as (
+    -- spam (macro comment_is_spam: emoji-only, generic, duplicates among the row's comments)
+    -- is left out of sentiment
     select
         bridge.campaign_id,
         bridge.creator_id,
         bridge.platform,
-        avg(comments.compound) filter (where comments.is_scored) as sentiment_score,
-        count(*) filter (where comments.is_scored) as scored_comments
+        comments.is_scored,
+        comments.compound,
+        {{ comment_is_spam('bridge.campaign_id, bridge.creator_id, bridge.platform') }} as is_spam
     from {{ ref('bridge_campaign_posts') }} as bridge
     inner join {{ ref('int_comment_features') }} as comments
         on bridge.platform = comments.platform and bridge.post_id = comments.post_id
+),
+
+sentiment as (
+    select
+        campaign_id,
+        creator_id,
+        platform,
+        avg(compound) filter (where is_scored and not is_spam) as sentiment_score,
+        count(*) filter (where is_scored and not is_spam) as scored_comments,
+        count(*) filter (where is_spam) as spam_comments
+    from campaign_comments
     group by all
 ),
 
@@ -130,7 +144,8 @@ joined as (
             else conversions_by_platform.revenue_usd
         end as revenue_usd,
         sentiment.sentiment_score,
-        coalesce(sentiment.scored_comments, 0) as scored_comments
+        coalesce(sentiment.scored_comments, 0) as scored_comments,
+        coalesce(sentiment.spam_comments, 0) as spam_comments
     from campaign_creators
     left join campaigns on campaign_creators.campaign_id = campaigns.campaign_id
     left join fx on campaign_creators.currency = fx.currency and campaigns.start_date = fx.date
@@ -179,6 +194,7 @@ select
         as views_cost_coverage,
     cast(case when cost_usd is not null then case when engagements_cover_posts then 1.0 else 0.0 end end as double)
         as engagements_cost_coverage,
+    cast(spam_comments as integer) as spam_comments,
     cast(clicks as bigint) as clicks,
     cast(case when views_cover_posts then {{ safe_divide('clicks', 'views') }} end as double) as ctr,
     cast({{ safe_divide('cost_usd', 'clicks') }} as double) as cpc_usd

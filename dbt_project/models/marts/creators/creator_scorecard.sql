@@ -23,6 +23,11 @@ select
     cast(positive_comment_share as double) as positive_comment_share,
     cast(negative_comment_share as double) as negative_comment_share,
     cast(scored_comments as integer) as scored_comments,
-    cast(unscored_comments as integer) as unscored_comments
+    cast(unscored_comments as integer) as unscored_comments,
+    cast(comments_30d as integer) as comments_30d,
+    cast(spam_comments as integer) as spam_comments,
+    cast(positive_comments as integer) as positive_comments,
+    cast(neutral_comments as integer) as neutral_comments,
+    cast(negative_comments as integer) as negative_comments
 from {{ ref('int_account_metrics_as_of') }}
 where as_of_date = {{ run_date() }}
