@@ -83,6 +83,23 @@ growth_baseline as (
         - {{ var('growth_lookback_days') }} - {{ var('growth_tolerance_days') }}
 ),
 
+-- follower_growth_7d baseline: the latest snapshot at or before D - 7, if within 3 days of it
+growth_baseline_7d as (
+    select
+        current_snapshot.as_of_date,
+        current_snapshot.platform,
+        current_snapshot.creator_id,
+        snapshots.followers as baseline_followers
+    from current_snapshot
+    asof inner join snapshots
+        on current_snapshot.platform = snapshots.platform
+        and current_snapshot.creator_id = snapshots.creator_id
+        and current_snapshot.as_of_date - {{ var('growth_short_lookback_days') }} >= snapshots.snapshot_date
+        and snapshots.snapshot_date >= {{ min_as_of }} - {{ var('growth_short_lookback_days') }} - {{ var('growth_tolerance_days') }}
+    where snapshots.snapshot_date >= current_snapshot.as_of_date
+        - {{ var('growth_short_lookback_days') }} - {{ var('growth_tolerance_days') }}
+),
+
 tiers as (
     select * from {{ ref('tier_thresholds') }}
 ),
@@ -91,7 +108,8 @@ tiered as (
     select
         current_snapshot.*,
         case when current_snapshot.followers is null then 'unknown' else tiers.tier end as tier,
-        {{ safe_divide('current_snapshot.followers', 'growth_baseline.baseline_followers') }} - 1 as follower_growth_30d
+        {{ safe_divide('current_snapshot.followers', 'growth_baseline.baseline_followers') }} - 1 as follower_growth_30d,
+        {{ safe_divide('current_snapshot.followers', 'growth_baseline_7d.baseline_followers') }} - 1 as follower_growth_7d
     from current_snapshot
     left join tiers
         on current_snapshot.followers >= tiers.min_followers
@@ -100,6 +118,10 @@ tiered as (
         on current_snapshot.as_of_date = growth_baseline.as_of_date
         and current_snapshot.platform = growth_baseline.platform
         and current_snapshot.creator_id = growth_baseline.creator_id
+    left join growth_baseline_7d
+        on current_snapshot.as_of_date = growth_baseline_7d.as_of_date
+        and current_snapshot.platform = growth_baseline_7d.platform
+        and current_snapshot.creator_id = growth_baseline_7d.creator_id
 ),
 
 -- the account's latest 12 posts published in the last 90 days with known engagements,
@@ -165,6 +187,41 @@ engagement as (
         on er_posts.as_of_date = tiered.as_of_date
         and er_posts.platform = tiered.platform
         and er_posts.creator_id = tiered.creator_id
+    group by all
+),
+
+-- engagement trend: the weekly engagement rate (mean engagements / followers as of the date of
+-- the posts published that week, metrics as of the date) over the last trend_weeks weeks, week
+-- 0 the oldest; its least-squares slope per week, NULL with fewer than trend_min_weeks weeks
+weekly_engagement as (
+    select
+        posts.as_of_date,
+        posts.platform,
+        posts.creator_id,
+        {{ var('trend_weeks') }} - 1 - floor(
+            {{ dbt.datediff('posts.published_at', end_of_day('posts.as_of_date'), 'second') }} / (7 * 86400)
+        ) as week,
+        avg({{ safe_divide('posts.engagements', 'tiered.followers') }}) as weekly_engagement_rate
+    from window_post_metrics as posts
+    inner join tiered
+        on posts.as_of_date = tiered.as_of_date
+        and posts.platform = tiered.platform
+        and posts.creator_id = tiered.creator_id
+    where posts.engagements is not null
+        and {{ in_last_days('posts.published_at', 'posts.as_of_date', 7 * var('trend_weeks')) }}
+    group by all
+),
+
+trend as (
+    select
+        as_of_date,
+        platform,
+        creator_id,
+        count(weekly_engagement_rate) as trend_weeks,
+        case when count(weekly_engagement_rate) >= {{ var('trend_min_weeks') }}
+            then regr_slope(weekly_engagement_rate, week)
+        end as engagement_trend
+    from weekly_engagement
     group by all
 ),
 
@@ -267,6 +324,9 @@ combined as (
         tiered.followers_hidden,
         tiered.tier,
         tiered.follower_growth_30d,
+        tiered.follower_growth_7d,
+        trend.engagement_trend,
+        coalesce(trend.trend_weeks, 0) as trend_weeks,
         engagement.er_posts,
         engagement.engagement_rate,
         engagement.view_engagement_rate,
@@ -310,6 +370,10 @@ combined as (
         on tiered.as_of_date = engagement.as_of_date
         and tiered.platform = engagement.platform
         and tiered.creator_id = engagement.creator_id
+    left join trend
+        on tiered.as_of_date = trend.as_of_date
+        and tiered.platform = trend.platform
+        and tiered.creator_id = trend.creator_id
     left join sentiment
         on tiered.as_of_date = sentiment.as_of_date
         and tiered.platform = sentiment.platform

@@ -11,6 +11,8 @@ with accounts as (
         tier,
         engagement_rate,
         follower_growth_30d,
+        follower_growth_7d,
+        engagement_trend,
         audience_quality_score
     from {{ ref('int_account_metrics_as_of') }}
     where as_of_date <= {{ run_date() }}
@@ -87,6 +89,8 @@ measures as (
         count(*) filter (where started_month = month) as new_creators,
         median(engagement_rate) as median_engagement_rate,
         median(follower_growth_30d) as median_follower_growth,
+        median(follower_growth_7d) as median_follower_growth_7d,
+        median(engagement_trend) as median_engagement_trend,
         {{ safe_divide(
             "count(*) filter (where is_active and tier in ('nano', 'micro'))",
             'count(*) filter (where is_active)'
@@ -163,6 +167,8 @@ comparison as (
         measures.new_creators,
         measures.median_engagement_rate,
         measures.median_follower_growth,
+        measures.median_follower_growth_7d,
+        measures.median_engagement_trend,
         diversity.niche_diversity_index,
         measures.long_tail_share,
         sentiment.avg_sentiment,
@@ -235,6 +241,8 @@ select
     cast(comparison.median_cpe_usd as double) as median_cpe_usd,
     cast(comparison.authentic_share as double) as authentic_share,
     cast(lag.lag_index as double) as lag_index,
-    cast(coalesce(lag.lag_measures, 0) as integer) as lag_measures
+    cast(coalesce(lag.lag_measures, 0) as integer) as lag_measures,
+    cast(comparison.median_follower_growth_7d as double) as median_follower_growth_7d,
+    cast(comparison.median_engagement_trend as double) as median_engagement_trend
 from comparison
 left join lag using (month, platform, tier)
