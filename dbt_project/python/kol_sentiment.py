@@ -15,8 +15,9 @@ judged on "so true".
 A short English comment the identifier cannot place ("Horrible sponsored garbage") is scored:
 only a confident "not English" leaves a comment out.
 
-Why a module and not the model's own code: VADER is pure Python (~45 us a comment) and holds
-one core, while dbt runs this model alone (threads: 1) and DuckDB waits. A large batch — a
+Why a module and not the model's own code: VADER is pure Python (~45 us a comment), the
+language identification costs about three times that again (measured side by side), and both
+hold one core while dbt runs this model alone (threads: 1) and DuckDB waits. A large batch — a
 full refresh, a catch-up after days without a build, an agency's day — is split over worker
 processes, and a worker must be able to import the scorer. profiles.yml puts this folder on
 dbt's `sys.path` (`module_paths`); a worker is `python -m kol_sentiment` with the same path.
