@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 import duckdb
 import pandas as pd
 
-from expectations import report
+from expectations import invariants, report
 from expectations.marts import PLATFORMS, PUBLISHED_TABLES
 from expectations.suites import Check, GateInputs, build_checks, cross_columns
 from expectations.thresholds import load_thresholds
@@ -197,6 +197,11 @@ def read_inputs(
         previous, _, _ = _read_tables(
             Path(previous_serving_db), _baseline_tables(thresholds), duckdb_config
         )
+    con = duckdb.connect(str(warehouse), read_only=True, config=duckdb_config or {})
+    try:
+        broken = invariants.measure(con, run_date, types)
+    finally:
+        con.close()
     return GateInputs(
         run_date=run_date,
         extracted_platforms=tuple(extracted_platforms),
@@ -205,6 +210,7 @@ def read_inputs(
         row_counts=counts,
         previous=previous,
         thresholds=thresholds,
+        invariants=broken,
     )
 
 

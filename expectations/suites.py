@@ -23,6 +23,7 @@ from typing import Any
 import great_expectations as gx
 import pandas as pd
 
+from expectations.invariants import Invariant
 from expectations.marts import MARTS, RELATIONSHIPS, Mart, type_family
 
 E = gx.expectations
@@ -78,6 +79,8 @@ class GateInputs:
     previous: dict[str, pd.DataFrame]
     thresholds: dict[str, Any]
     landing_accounts: pd.DataFrame | None = None
+    # each invariant of expectations/invariants.py that applies, with its count of breaking rows
+    invariants: list[tuple[Invariant, int]] = field(default_factory=list)
 
 
 def _meta(table: str, column: str | None, **extra: Any) -> dict[str, Any]:
@@ -99,6 +102,7 @@ def build_checks(inputs: GateInputs) -> list[Check]:
         freshness_check(inputs),
         volume_check(inputs),
         distribution_check(inputs),
+        invariants_check(inputs),
     ]
     return checks + [c for c in optional if c is not None and c.expectations]
 
@@ -564,6 +568,27 @@ def _engagement_checks(
             ),
         )
     ]
+
+
+def invariants_check(inputs: GateInputs) -> Check | None:
+    """The numbers keep their rules: finite values, insights never lost to "not asked",
+    ratios over the same rows, percentiles only from large enough groups (count 0 each)."""
+    if not inputs.invariants:
+        return None
+    reason = inputs.thresholds["invariants"]["reason"]
+    values = {rule.name: broken for rule, broken in inputs.invariants}
+    expectations = [
+        E.ExpectColumnValuesToBeBetween(
+            column=rule.name,
+            min_value=0,
+            max_value=0,
+            description=f"{rule.description} Rows breaking it: 0.",
+            notes=reason,
+            meta=_meta(rule.table, rule.column, check="invariant"),
+        )
+        for rule, _ in inputs.invariants
+    ]
+    return Check("cross.invariants", "*", pd.DataFrame([values]), expectations)
 
 
 def _median(frame: pd.DataFrame | None, column: str) -> float | None:

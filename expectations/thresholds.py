@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 DEFAULT_PATH = Path(__file__).with_name("thresholds.yml")
-_SECTIONS = ("ranges", "volume", "min_rows", "freshness", "distribution")
+_SECTIONS = ("ranges", "volume", "min_rows", "freshness", "distribution", "invariants")
 
 
 class ThresholdsError(ValueError):
@@ -39,6 +39,7 @@ def load_thresholds(path: Path | None = None) -> dict[str, Any]:
         _need(path, f"volume.{name}", spec, "tables", "min_ratio", "max_ratio", "reason")
     _need(path, "min_rows", data["min_rows"], "tables", "reason")
     _need(path, "freshness", data["freshness"], "daily_rows_min", "scorecard_rows_min", "reason")
+    _need(path, "invariants", data["invariants"], "reason")
     dist = data["distribution"]
     for name in (
         "zero_followers_max_share",

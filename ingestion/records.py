@@ -88,6 +88,7 @@ ACCOUNTS: dict[str, pa.Schema] = {
             ("view_count", I64),
             ("video_count", I64),
             ("uploads_playlist_id", STR),
+            ("published_at", TS),  # snippet.publishedAt: when the channel was created
         ]
     ),
     # /2/users/by: public_metrics flattened

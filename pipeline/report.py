@@ -47,34 +47,86 @@ def top_creators(db: Path, per_platform: int = 3) -> str:
     rows = _query(
         db,
         f"""
-        select platform, creator_id, tier, followers, engagement_rate, audience_quality_score
+        select platform, coalesce(display_name, creator_id), tier, followers, engagement_rate,
+               audience_quality_score, follower_growth_7d, engagement_trend
         from (
-          select *, row_number() over (
-            partition by platform
-            order by er_percentile_in_tier desc nulls last, audience_quality_score desc nulls last,
-                     followers desc nulls last, creator_id) as r
-          from creator_scorecard
-          where tier not in ('emerging', 'unknown')
+          select s.*, c.display_name, row_number() over (
+            partition by s.platform
+            order by s.er_percentile_in_tier desc nulls last,
+                     s.audience_quality_score desc nulls last,
+                     s.followers desc nulls last, s.creator_id) as r
+          from creator_scorecard as s
+          left join dim_creators as c on s.creator_id = c.creator_id
+          where s.tier not in ('emerging', 'unknown')
         ) where r <= {int(per_platform)} order by platform, r
         """,
     )
     return _table(
-        ["platform", "creator", "tier", "followers", "engagement rate", "audience quality"],
-        [[r[0], r[1], r[2], _fmt(r[3]), _fmt(r[4], pct=True), _fmt(r[5])] for r in rows],
+        [
+            "platform",
+            "creator",
+            "tier",
+            "followers",
+            "engagement rate",
+            "audience quality",
+            "growth 7d",
+            "ER trend /wk",
+        ],
+        [
+            [
+                r[0],
+                str(r[1])[:24],
+                r[2],
+                _fmt(r[3]),
+                _fmt(r[4], pct=True),
+                _fmt(r[5]),
+                _fmt(r[6], pct=True),
+                _trend(r[7]),
+            ]
+            for r in rows
+        ],
     )
 
 
-def platform_ranking(db: Path) -> str:
+def _trend(v: float | None) -> str:
+    """An engagement-rate slope per week, in percentage points."""
+    return "—" if v is None else f"{v * 100:+.2f} pp"
+
+
+def ranking_month(db: Path) -> tuple[Any, bool] | None:
+    """(month, complete?) the platform ranking shows: the latest month that ended by the marts'
+    as-of date, else the current one, which is partial."""
     rows = _query(
         db,
         """
-        select platform, lag_index, median_engagement_rate, new_creators, niche_diversity_index,
-               avg_sentiment, median_cpe_usd
-        from platform_comparison
-        where tier = 'all' and month = (select max(month) from platform_comparison)
-        order by lag_index nulls last, platform
+        with d as (select max(as_of_date) as as_of from creator_scorecard)
+        select max(month) filter (where last_day(month) <= d.as_of), max(month)
+        from platform_comparison, d
+        group by d.as_of
         """,
     )
+    if not rows or rows[0][1] is None:
+        return None
+    complete, latest = rows[0]
+    return (complete, True) if complete is not None else (latest, False)
+
+
+def platform_ranking(db: Path, month: Any) -> str:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        rows = con.execute(
+            """
+            select platform, lag_index, median_engagement_rate, new_creators,
+                   niche_diversity_index, avg_sentiment, median_cpe_usd,
+                   median_follower_growth_7d, median_engagement_trend
+            from platform_comparison
+            where tier = 'all' and month = ?
+            order by lag_index nulls last, platform
+            """,
+            [month],
+        ).fetchall()
+    finally:
+        con.close()
     return _table(
         [
             "platform",
@@ -84,26 +136,51 @@ def platform_ranking(db: Path) -> str:
             "niche diversity",
             "sentiment",
             "median CPE $",
+            "growth 7d",
+            "ER trend /wk",
         ],
         [
-            [r[0], _fmt(r[1]), _fmt(r[2], pct=True), _fmt(r[3]), _fmt(r[4]), _fmt(r[5]), _fmt(r[6])]
+            [
+                r[0],
+                _fmt(r[1]),
+                _fmt(r[2], pct=True),
+                _fmt(r[3]),
+                _fmt(r[4]),
+                _fmt(r[5]),
+                _fmt(r[6]),
+                _fmt(r[7], pct=True),
+                _trend(r[8]),
+            ]
             for r in rows
         ],
     )
 
 
 def campaign_roi(db: Path, limit: int = 8) -> str:
+    # a name two campaigns share is told apart by the campaign's hashtag
     rows = _query(
         db,
         f"""
-        select campaign_id, name, cost_usd, revenue_usd, roi, cpe_usd
+        select campaign_id,
+               case when count(*) over (partition by name) > 1
+                    then name || ' #' || coalesce(hashtag, campaign_id) else name end,
+               cost_usd, revenue_usd, roi, cpe_usd, cpm_usd, views_cost_coverage
         from campaign_summary order by roi desc nulls last, campaign_id limit {int(limit)}
         """,
     )
     return _table(
-        ["campaign", "name", "cost $", "revenue $", "ROI", "CPE $"],
+        ["campaign", "name", "cost $", "revenue $", "ROI", "CPE $", "CPM $", "cost with views"],
         [
-            [r[0], str(r[1])[:28], _fmt(r[2]), _fmt(r[3]), _fmt(r[4], pct=True), _fmt(r[5])]
+            [
+                r[0],
+                str(r[1])[:40],
+                _fmt(r[2]),
+                _fmt(r[3]),
+                _fmt(r[4], pct=True),
+                _fmt(r[5]),
+                _fmt(r[6]),
+                _fmt(r[7], pct=True),
+            ]
             for r in rows
         ],
     )
@@ -129,11 +206,16 @@ def demo_summary(settings: Settings, last: RunSummary | None) -> str:
             "Top creators per platform (ER percentile in tier, then audience quality):",
             top_creators(db),
         ]
-        parts += [
-            "",
-            "Is a platform lagging? (lag_index: 0 leads on every measure, 1 last on every one)",
-            platform_ranking(db),
-        ]
+        shown = ranking_month(db)
+        if shown is not None:
+            month, complete = shown
+            label = f"{month:%B %Y}" + ("" if complete else " (partial: the month is not over)")
+            parts += [
+                "",
+                f"Is a platform lagging in {label}? "
+                "(lag_index: 0 leads on every measure, 1 last on every one)",
+                platform_ranking(db, month),
+            ]
         parts += ["", "Campaign ROI:", campaign_roi(db)]
     parts += [
         "",

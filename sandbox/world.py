@@ -655,7 +655,7 @@ class World:
             following=following,
             verified=f_end >= 500_000 and r.random() < 0.7,
             hidden_subscribers=platform == "youtube" and r.random() < 0.1,
-            created_ts=self.start_ts - int((200 + 2000 * r.random()) * _DAY),
+            created_ts=_created_ts(self.start_ts, join_day if new_voice else None, r.random()),
             er=er,
             times=times,
             campaign_posts=campaign_posts,
@@ -681,7 +681,9 @@ class World:
             s = day_start(camp.start)
             span = (camp.end - camp.start).days + 1
             for _ in range(cc.n_posts):
-                items.append((s + int(r.random() * span * _DAY), camp.hashtag))
+                t = s + int(r.random() * span * _DAY)
+                # a new voice posts nothing, campaign posts included, before it joins
+                items.append((max(t, first) if join_day is not None else t, camp.hashtag))
         items.sort(key=lambda it: it[0])
         times = [t for t, _ in items]
         tags = {k: tag for k, (_, tag) in enumerate(items) if tag}
@@ -1058,10 +1060,13 @@ class World:
 
     # ---- ground truth -----------------------------------------------------------------
     def truth(self) -> dict[str, Any]:
-        bots, unknown, hidden = [], [], []
+        bots, unknown, hidden, new_voices = [], [], [], []
         for acc in self.iter_accounts():
             if acc.bot:
                 bots.append((acc.platform, acc.handle))
+            if acc.new_voice:
+                joined = self.start + timedelta(days=acc.join_day)
+                new_voices.append((acc.platform, acc.handle, joined.isoformat()))
             if not acc.known:
                 unknown.append((acc.platform, acc.handle))
             if acc.hidden_subscribers:
@@ -1071,6 +1076,8 @@ class World:
             "start_date": self.start.isoformat(),
             "end_date": self.end.isoformat(),
             "bot_accounts": bots,
+            # accounts that start inside the world: (platform, handle, the day they started)
+            "new_voice_accounts": new_voices,
             "unknown_accounts": unknown,
             "hidden_subscriber_channels": hidden,
             "leading_platform": LEADING_PLATFORM,
@@ -1078,6 +1085,15 @@ class World:
             "platform_profiles": {p: _profile_dict(PROFILES[p]) for p in PLATFORMS},
             "sandbox_ig_user_id": SANDBOX_IG_USER_ID,
         }
+
+
+def _created_ts(start_ts: int, join_day: int | None, u: float) -> int:
+    """When the account was created (X `created_at`, YouTube channel `publishedAt`): a new
+    voice opens it up to 3 days before its first post inside the world, an established
+    account 200-2,200 days before the world starts."""
+    if join_day is not None:
+        return start_ts + int((join_day - 3 * u) * _DAY)
+    return start_ts - int((200 + 2000 * u) * _DAY)
 
 
 def _profile_dict(p: PlatformProfile) -> dict[str, Any]:

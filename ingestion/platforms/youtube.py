@@ -77,6 +77,9 @@ def _channel(item: Any, ctx: PageContext) -> dict[str, Any]:
         "uploads_playlist_id": opt_str(
             dig(item, "contentDetails", "relatedPlaylists", "uploads"), "relatedPlaylists.uploads"
         ),
+        "published_at": ts_iso(
+            dig(item, "snippet", "publishedAt"), "snippet.publishedAt", required=False
+        ),
     }
 
 

@@ -20,6 +20,14 @@ def sentiment():
         ("Me encanta este precioso", "other"),
         ("Das ist wirklich schön", "other"),
         ("とても可愛い", "other"),
+        # English the identifier cannot place on its own is still English (scored)
+        ("Horrible sponsored garbage", "en"),
+        ("no way", "en"),
+        ("mood", "en"),
+        # a reply's @handle is not part of its language
+        ("@maria_12 so true", "en"),
+        ("@ana.lopez Qué horrible, no me gusta nada", "other"),
+        ("Harganya berapa?", "other"),
     ],
 )
 def test_guess_language(sentiment, text: str, language: str) -> None:

@@ -101,3 +101,35 @@ def test_bots_score_lower_audience_quality_than_genuine_accounts_of_their_tier(
     assert compared, "the world should have bots and genuine accounts in a shared tier"
     for tier, groups in compared.items():
         assert mean(groups[True]) < mean(groups[False]), (tier, groups)
+
+
+def test_planted_new_voices_start_when_they_joined(sandbox_home: Path) -> None:
+    """X/YouTube date a start by account creation (a new voice opens its account up to 3 days
+    before its first post); the others by the first post of a first-sight pull that shows 14
+    quiet days before it, so only new voices joining after that point are datable there."""
+    joined = {
+        (p, h): date.fromisoformat(d) for p, h, d in World(CONFIG).truth()["new_voice_accounts"]
+    }
+    with duckdb.connect(str(sandbox_home / "warehouse.duckdb"), read_only=True) as con:
+        rows = con.execute(
+            "select platform, handle, started_on, started_by, first_seen_date "
+            "from dim_creator_accounts where first_seen_date is not null"
+        ).fetchall()
+    assert joined, "the world should plant new voices"
+    checked = 0
+    for platform, handle, started_on, started_by, first_seen in rows:
+        join = joined.get((platform, handle))
+        if platform in ("x", "youtube"):
+            assert started_by == "account_created", (platform, handle)
+            if join is not None:
+                assert join - timedelta(days=3) <= started_on <= join, (platform, handle)
+                checked += 1
+            else:
+                assert started_on < first_seen - timedelta(days=150), (platform, handle)
+        elif join is not None and join > first_seen - timedelta(days=90 - 14):
+            assert started_by == "first_post" and join <= started_on <= join + timedelta(days=21)
+            checked += 1
+        elif join is None:
+            # an established account: its first-sight pull finds posts from the window's start
+            assert started_by is None, (platform, handle, started_on)
+    assert checked > 0

@@ -95,10 +95,12 @@ def test_follower_growth_and_sentiment_of_the_instagram_account(
     home, _ = built_home
     card = one(home, "select * from creator_scorecard where creator_id = 'c1'")
     assert card["follower_growth_30d"] == pytest.approx(100_000 / 80_000 - 1)
-    # 5 comments: the Spanish one is unscored; 3 of the 4 scored are positive, 1 negative
-    assert card["unscored_comments"] == 1 and card["scored_comments"] == 4
-    assert card["positive_comment_share"] == pytest.approx(0.75)
-    assert card["negative_comment_share"] == pytest.approx(0.25)
+    # 5 comments: the two "nice pic" are spam (generic, left out of sentiment), the Spanish one
+    # is unscored; of the 2 scored, 1 is positive and 1 negative
+    assert card["spam_comments"] == 2 and card["unscored_comments"] == 1
+    assert card["scored_comments"] == 2 and card["comments_30d"] == 5
+    assert card["positive_comment_share"] == pytest.approx(0.5)
+    assert card["negative_comment_share"] == pytest.approx(0.5)
     # authentic: cm1, cm2, cm3 (cm4/cm5 are the generic, duplicated "nice pic") -> 60
     assert card["comment_authenticity_score"] == pytest.approx(60.0)
     assert card["follow_ratio_score"] == pytest.approx(100 * (1 - 500 / 100_000))

@@ -69,6 +69,7 @@ def test_cross_checks_on_their_columns_see_what_whole_marts_show(
         row_counts=narrow.row_counts,
         previous=_whole(published_yesterday, narrow.previous),
         thresholds=narrow.thresholds,
+        invariants=narrow.invariants,
     )
 
     narrow_checks = [_signature(c) for c in build_checks(narrow)]

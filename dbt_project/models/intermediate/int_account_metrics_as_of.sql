@@ -83,6 +83,23 @@ growth_baseline as (
         - {{ var('growth_lookback_days') }} - {{ var('growth_tolerance_days') }}
 ),
 
+-- follower_growth_7d baseline: the latest snapshot at or before D - 7, if within 3 days of it
+growth_baseline_7d as (
+    select
+        current_snapshot.as_of_date,
+        current_snapshot.platform,
+        current_snapshot.creator_id,
+        snapshots.followers as baseline_followers
+    from current_snapshot
+    asof inner join snapshots
+        on current_snapshot.platform = snapshots.platform
+        and current_snapshot.creator_id = snapshots.creator_id
+        and current_snapshot.as_of_date - {{ var('growth_short_lookback_days') }} >= snapshots.snapshot_date
+        and snapshots.snapshot_date >= {{ min_as_of }} - {{ var('growth_short_lookback_days') }} - {{ var('growth_tolerance_days') }}
+    where snapshots.snapshot_date >= current_snapshot.as_of_date
+        - {{ var('growth_short_lookback_days') }} - {{ var('growth_tolerance_days') }}
+),
+
 tiers as (
     select * from {{ ref('tier_thresholds') }}
 ),
@@ -91,7 +108,8 @@ tiered as (
     select
         current_snapshot.*,
         case when current_snapshot.followers is null then 'unknown' else tiers.tier end as tier,
-        {{ safe_divide('current_snapshot.followers', 'growth_baseline.baseline_followers') }} - 1 as follower_growth_30d
+        {{ safe_divide('current_snapshot.followers', 'growth_baseline.baseline_followers') }} - 1 as follower_growth_30d,
+        {{ safe_divide('current_snapshot.followers', 'growth_baseline_7d.baseline_followers') }} - 1 as follower_growth_7d
     from current_snapshot
     left join tiers
         on current_snapshot.followers >= tiers.min_followers
@@ -100,6 +118,10 @@ tiered as (
         on current_snapshot.as_of_date = growth_baseline.as_of_date
         and current_snapshot.platform = growth_baseline.platform
         and current_snapshot.creator_id = growth_baseline.creator_id
+    left join growth_baseline_7d
+        on current_snapshot.as_of_date = growth_baseline_7d.as_of_date
+        and current_snapshot.platform = growth_baseline_7d.platform
+        and current_snapshot.creator_id = growth_baseline_7d.creator_id
 ),
 
 -- the account's latest 12 posts published in the last 90 days with known engagements,
@@ -168,14 +190,49 @@ engagement as (
     group by all
 ),
 
--- comments created in the last 30 days on the account's posts
+-- engagement trend: the weekly engagement rate (mean engagements / followers as of the date of
+-- the posts published that week, metrics as of the date) over the last trend_weeks weeks, week
+-- 0 the oldest; its least-squares slope per week, NULL with fewer than trend_min_weeks weeks
+weekly_engagement as (
+    select
+        posts.as_of_date,
+        posts.platform,
+        posts.creator_id,
+        {{ var('trend_weeks') }} - 1 - floor(
+            {{ dbt.datediff('posts.published_at', end_of_day('posts.as_of_date'), 'second') }} / (7 * 86400)
+        ) as week,
+        avg({{ safe_divide('posts.engagements', 'tiered.followers') }}) as weekly_engagement_rate
+    from window_post_metrics as posts
+    inner join tiered
+        on posts.as_of_date = tiered.as_of_date
+        and posts.platform = tiered.platform
+        and posts.creator_id = tiered.creator_id
+    where posts.engagements is not null
+        and {{ in_last_days('posts.published_at', 'posts.as_of_date', 7 * var('trend_weeks')) }}
+    group by all
+),
+
+trend as (
+    select
+        as_of_date,
+        platform,
+        creator_id,
+        count(weekly_engagement_rate) as trend_weeks,
+        case when count(weekly_engagement_rate) >= {{ var('trend_min_weeks') }}
+            then regr_slope(weekly_engagement_rate, week)
+        end as engagement_trend
+    from weekly_engagement
+    group by all
+),
+
+-- comments created in the last 30 days on the account's posts; spam (emoji-only, generic, or a
+-- duplicate: per commenter where the platform identifies one, by text otherwise) is counted
+-- apart and left out of sentiment
 recent_comments as (
     select
         as_of_dates.as_of_date,
         comments.*,
-        count(*) over (
-            partition by as_of_dates.as_of_date, comments.platform, comments.creator_id, comments.normalised_text
-        ) as same_text_on_account
+        {{ comment_is_spam('as_of_dates.as_of_date, comments.platform, comments.creator_id') }} as is_spam
     from as_of_dates
     inner join (
         select * from {{ ref('int_comment_features') }}
@@ -190,21 +247,30 @@ sentiment as (
         platform,
         creator_id,
         count(*) as comments_30d,
-        count(*) filter (where is_scored) as scored_comments,
-        count(*) filter (where not is_scored) as unscored_comments,
-        avg(compound) filter (where is_scored) as sentiment_score,
+        count(*) filter (where is_scored and not is_spam) as scored_comments,
+        count(*) filter (where not is_scored and not is_spam) as unscored_comments,
+        count(*) filter (where is_spam) as spam_comments,
+        count(*) filter (
+            where is_scored and not is_spam and compound >= {{ var('sentiment_positive_threshold') }}
+        ) as positive_comments,
+        count(*) filter (
+            where is_scored and not is_spam and compound <= {{ var('sentiment_negative_threshold') }}
+        ) as negative_comments,
+        count(*) filter (
+            where is_scored and not is_spam
+                and compound < {{ var('sentiment_positive_threshold') }}
+                and compound > {{ var('sentiment_negative_threshold') }}
+        ) as neutral_comments,
+        avg(compound) filter (where is_scored and not is_spam) as sentiment_score,
         {{ safe_divide(
-            'count(*) filter (where is_scored and compound >= ' ~ var('sentiment_positive_threshold') ~ ')',
-            'count(*) filter (where is_scored)'
+            'count(*) filter (where is_scored and not is_spam and compound >= ' ~ var('sentiment_positive_threshold') ~ ')',
+            'count(*) filter (where is_scored and not is_spam)'
         ) }} as positive_comment_share,
         {{ safe_divide(
-            'count(*) filter (where is_scored and compound <= ' ~ var('sentiment_negative_threshold') ~ ')',
-            'count(*) filter (where is_scored)'
+            'count(*) filter (where is_scored and not is_spam and compound <= ' ~ var('sentiment_negative_threshold') ~ ')',
+            'count(*) filter (where is_scored and not is_spam)'
         ) }} as negative_comment_share,
-        100 * {{ safe_divide(
-            "count(*) filter (where not is_emoji_only and not is_generic and same_text_on_account = 1)",
-            'count(*)'
-        ) }} as comment_authenticity_score
+        100 * {{ safe_divide('count(*) filter (where not is_spam)', 'count(*)') }} as comment_authenticity_score
     from recent_comments
     group by all
 ),
@@ -258,11 +324,26 @@ combined as (
         tiered.followers_hidden,
         tiered.tier,
         tiered.follower_growth_30d,
+        tiered.follower_growth_7d,
+        trend.engagement_trend,
+        coalesce(trend.trend_weeks, 0) as trend_weeks,
         engagement.er_posts,
         engagement.engagement_rate,
         engagement.view_engagement_rate,
-        case when engagement.engagement_rate is not null then
-            percent_rank() over (
+        -- accounts with a known engagement_rate in the platform x tier: the percentile's peers;
+        -- below the seed's minimum the percentile is NULL
+        count(engagement.engagement_rate) over (
+            partition by tiered.as_of_date, tiered.platform, tiered.tier
+        ) as er_percentile_peers,
+        case
+            when engagement.engagement_rate is not null
+                and count(engagement.engagement_rate) over (
+                    partition by tiered.as_of_date, tiered.platform, tiered.tier
+                ) >= (
+                    select min_peers from {{ ref('percentile_min_peers') }}
+                    where percentile = 'er_percentile_in_tier'
+                )
+            then percent_rank() over (
                 partition by tiered.as_of_date, tiered.platform, tiered.tier, engagement.engagement_rate is not null
                 order by engagement.engagement_rate
             ) * 100
@@ -273,6 +354,10 @@ combined as (
         coalesce(sentiment.comments_30d, 0) as comments_30d,
         coalesce(sentiment.scored_comments, 0) as scored_comments,
         coalesce(sentiment.unscored_comments, 0) as unscored_comments,
+        coalesce(sentiment.spam_comments, 0) as spam_comments,
+        coalesce(sentiment.positive_comments, 0) as positive_comments,
+        coalesce(sentiment.neutral_comments, 0) as neutral_comments,
+        coalesce(sentiment.negative_comments, 0) as negative_comments,
         sentiment.sentiment_score,
         sentiment.positive_comment_share,
         sentiment.negative_comment_share,
@@ -285,6 +370,10 @@ combined as (
         on tiered.as_of_date = engagement.as_of_date
         and tiered.platform = engagement.platform
         and tiered.creator_id = engagement.creator_id
+    left join trend
+        on tiered.as_of_date = trend.as_of_date
+        and tiered.platform = trend.platform
+        and tiered.creator_id = trend.creator_id
     left join sentiment
         on tiered.as_of_date = sentiment.as_of_date
         and tiered.platform = sentiment.platform

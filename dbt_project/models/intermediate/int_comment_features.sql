@@ -1,7 +1,7 @@
 -- Comments published up to end of D with their sentiment and the flags behind comment
--- authenticity: emoji-only (no letter or digit), generic (a seed phrase once emoji and
--- punctuation are stripped), duplicate (the same text more than once on the account within the
--- sentiment window, or the same commenter posting the same text twice).
+-- authenticity: emoji-only (no letter or digit), generic (a seed phrase once @handles, emoji and
+-- punctuation are stripped) and the normalised text duplicates are judged on downstream (macro
+-- comment_is_spam: per commenter where the platform names one, by text otherwise).
 -- Incremental: a daily run normalises only the comments (re)seen in [from_date, D].
 {{ config(
     materialized='incremental',
@@ -38,8 +38,13 @@ normalised as (
         sentiment.language_guess,
         coalesce(sentiment.is_scored, false) as is_scored,
         sentiment.compound,
+        -- lower-case, @handles (a reply's "@maria_12 nice pic" is "nice pic"), emoji and
+        -- punctuation removed
         trim(regexp_replace(
-            regexp_replace(lower(coalesce(comments.comment_text, '')), '[^\pL\pN\s]', ' ', 'g'),
+            regexp_replace(
+                regexp_replace(lower(coalesce(comments.comment_text, '')), '(^|\s)@[\w.]+', ' ', 'g'),
+                '[^\pL\pN\s]', ' ', 'g'
+            ),
             '\s+', ' ', 'g'
         )) as normalised_text
     from comments

@@ -34,18 +34,30 @@ with posts as (
     group by all
 ),
 
-comments as (
+month_comments as (
+    -- spam (macro comment_is_spam, duplicates judged within the month) is left out
     select
         cast(date_trunc('month', published_at) as date) as month,
         platform,
         creator_id,
+        is_scored,
+        compound,
+        {{ comment_is_spam("cast(date_trunc('month', published_at) as date), platform, creator_id") }} as is_spam
+    from {{ ref('int_comment_features') }}
+    {% if is_incremental() %}
+    where cast(date_trunc('month', published_at) as date) in ({{ months_touched }})
+    {% endif %}
+),
+
+comments as (
+    select
+        month,
+        platform,
+        creator_id,
         sum(compound) as compound_sum,
         count(*) as scored_comments
-    from {{ ref('int_comment_features') }}
-    where is_scored
-        {% if is_incremental() %}
-        and cast(date_trunc('month', published_at) as date) in ({{ months_touched }})
-        {% endif %}
+    from month_comments
+    where is_scored and not is_spam
     group by all
 )
 

@@ -12,6 +12,10 @@
 -- else NULL (no baseline for an old post seen for the first time). A previous snapshot more than
 -- gain_baseline_max_days before is no baseline (the post left the trailing window and came
 -- back): that bound also keeps a daily run from reading more than that many days of history.
+-- Instagram shares, saves, views and reach come from post insights, fetched for fewer media
+-- than the post list (Business Discovery returns media older than the insights window): a
+-- snapshot without an insights answer keeps the post's last observed insights, and
+-- insights_as_of says from which snapshot date; a metric not asked is never NULLed by it.
 
 {% set platforms = ['instagram', 'facebook', 'tiktok', 'youtube', 'x'] %}
 
@@ -46,12 +50,76 @@ unified as (
         cast(case when posts.platform = 'instagram' then insights.shares else posts.shares end as bigint) as shares,
         cast(case when posts.platform = 'instagram' then insights.saves else posts.saves end as bigint) as saves,
         cast(case when posts.platform = 'instagram' then insights.views else posts.views end as bigint) as views,
-        cast(insights.reach as bigint) as reach
+        cast(insights.reach as bigint) as reach,
+        case when insights.post_id is not null then posts.snapshot_date end as insights_as_of,
+        false as is_prior
     from posts
     left join insights
         on posts.platform = insights.platform
         and posts.post_id = insights.post_id
         and posts.snapshot_date = insights.snapshot_date
+),
+
+{% if is_incremental() %}
+prior as (
+    -- each of today's posts' latest earlier snapshot: the baseline for "gained" and the
+    -- insights it carries
+    select this.*, true as is_prior
+    from (
+        select platform, post_id, snapshot_date, landing_date, creator_id, account_id,
+               published_at, extracted_at, likes, comments, shares, saves, views, reach, insights_as_of
+        from {{ this }}
+        where snapshot_date < {{ from_date() }}
+            and snapshot_date >= {{ from_date() }} - {{ var('gain_baseline_max_days') }}
+    ) as this
+    semi join unified as today
+        on this.platform = today.platform and this.post_id = today.post_id
+    qualify row_number() over (partition by this.platform, this.post_id order by this.snapshot_date desc) = 1
+),
+{% endif %}
+
+combined as (
+    select * from unified
+    {% if is_incremental() %}
+    union all by name
+    select * from prior
+    {% endif %}
+),
+
+insights_source as (
+    -- the post's latest snapshot up to this one that holds insights (observed or carried)
+    select
+        *,
+        max(case when platform = 'instagram' and insights_as_of is not null then snapshot_date end) over (
+            partition by platform, post_id order by snapshot_date
+            rows between unbounded preceding and current row
+        ) as insights_snapshot_date
+    from combined
+),
+
+filled as (
+    select
+        this.platform,
+        this.post_id,
+        this.snapshot_date,
+        this.landing_date,
+        this.creator_id,
+        this.account_id,
+        this.published_at,
+        this.extracted_at,
+        this.likes,
+        this.comments,
+        case when this.platform = 'instagram' then source.shares else this.shares end as shares,
+        case when this.platform = 'instagram' then source.saves else this.saves end as saves,
+        case when this.platform = 'instagram' then source.views else this.views end as views,
+        source.reach,
+        source.insights_as_of,
+        this.is_prior
+    from insights_source as this
+    left join combined as source
+        on this.platform = source.platform
+        and this.post_id = source.post_id
+        and this.insights_snapshot_date = source.snapshot_date
 ),
 
 with_engagements as (
@@ -60,34 +128,8 @@ with_engagements as (
         case
             when likes is null and comments is null then null
             else coalesce(likes, 0) + coalesce(comments, 0) + coalesce(shares, 0) + coalesce(saves, 0)
-        end as engagements,
-        false as is_prior
-    from unified
-),
-
-{% if is_incremental() %}
-prior as (
-    -- each of today's posts' latest earlier snapshot, as the baseline for "gained"
-    select this.*, true as is_prior
-    from (
-        select platform, post_id, snapshot_date, landing_date, creator_id, account_id,
-               published_at, extracted_at, likes, comments, shares, saves, views, reach, engagements
-        from {{ this }}
-        where snapshot_date < {{ from_date() }}
-            and snapshot_date >= {{ from_date() }} - {{ var('gain_baseline_max_days') }}
-    ) as this
-    semi join with_engagements as today
-        on this.platform = today.platform and this.post_id = today.post_id
-    qualify row_number() over (partition by this.platform, this.post_id order by this.snapshot_date desc) = 1
-),
-{% endif %}
-
-combined as (
-    select * from with_engagements
-    {% if is_incremental() %}
-    union all by name
-    select * from prior
-    {% endif %}
+        end as engagements
+    from filled
 ),
 
 with_lag as (
@@ -96,7 +138,7 @@ with_lag as (
         lag(snapshot_date) over w as lag_snapshot_date,
         lag(views) over w as lag_views,
         lag(engagements) over w as lag_engagements
-    from combined
+    from with_engagements
     window w as (partition by platform, post_id order by snapshot_date)
 ),
 
@@ -125,6 +167,7 @@ select
     saves,
     views,
     reach,
+    insights_as_of,
     engagements,
     previous_snapshot_date,
     case

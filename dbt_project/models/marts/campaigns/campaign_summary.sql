@@ -2,6 +2,12 @@
 -- One row per campaign as of D. Posts, views, engagements and EMV count each attributed post
 -- once; revenue includes every conversion of the campaign (also those that could not be given
 -- a platform); cost_usd is NULL when a fee has no usable fx rate (that row is unpriced).
+-- cpm_usd and cpv_usd (cpe_usd) divide only the cost of the creator rows whose views
+-- (engagements) are known on every attributed post by those rows' views (engagements):
+-- numerator and denominator cover the same rows; views_cost_coverage
+-- (engagements_cost_coverage) = that cost / cost_usd says how much of the spend they price.
+-- clicks count every conversion row of the campaign; ctr = clicks / views over the creator
+-- rows where both are known; cpc_usd = cost_usd / clicks.
 with campaigns as (
     select * from {{ ref('stg_exports__campaigns') }}
 ),
@@ -10,7 +16,13 @@ creators as (
     select
         campaign_id,
         count(distinct creator_id) as creators,
-        case when count(*) filter (where cost_usd is null) = 0 then sum(cost_usd) end as cost_usd
+        case when count(*) filter (where cost_usd is null) = 0 then sum(cost_usd) end as cost_usd,
+        sum(cost_usd) filter (where views_cost_coverage = 1) as views_priced_cost_usd,
+        sum(views) filter (where views_cost_coverage = 1) as views_priced_views,
+        sum(cost_usd) filter (where engagements_cost_coverage = 1) as engagements_priced_cost_usd,
+        sum(engagements) filter (where engagements_cost_coverage = 1) as engagements_priced_engagements,
+        sum(clicks) filter (where clicks is not null and views_cost_coverage = 1) as ctr_clicks,
+        sum(views) filter (where clicks is not null and views_cost_coverage = 1) as ctr_views
     from {{ ref('fct_campaign_creator_performance') }}
     group by all
 ),
@@ -36,6 +48,7 @@ revenue as (
     select
         conversions.campaign_id,
         sum(conversions.orders) as conversions,
+        sum(conversions.clicks) as clicks,
         case
             when count(*) filter (where {{ usd_per_unit('conversions.currency', 'fx.usd_per_unit') }} is null) = 0
             then sum(conversions.revenue * {{ usd_per_unit('conversions.currency', 'fx.usd_per_unit') }})
@@ -64,8 +77,16 @@ select
     cast(coalesce(revenue.revenue_usd, case when revenue.campaign_id is null then 0.0 end) as double) as revenue_usd,
     cast({{ safe_divide('coalesce(revenue.revenue_usd, case when revenue.campaign_id is null then 0.0 end) - creators.cost_usd', 'creators.cost_usd') }} as double) as roi,
     cast({{ safe_divide('posts.emv_usd - creators.cost_usd', 'creators.cost_usd') }} as double) as emv_roi,
-    cast({{ safe_divide('creators.cost_usd', 'posts.engagements') }} as double) as cpe_usd,
-    cast({{ safe_divide('creators.cost_usd', 'posts.views') }} * 1000 as double) as cpm_usd
+    cast({{ safe_divide('creators.engagements_priced_cost_usd', 'creators.engagements_priced_engagements') }} as double) as cpe_usd,
+    cast({{ safe_divide('creators.views_priced_cost_usd', 'creators.views_priced_views') }} * 1000 as double) as cpm_usd,
+    cast({{ safe_divide('creators.views_priced_cost_usd', 'creators.views_priced_views') }} as double) as cpv_usd,
+    cast({{ safe_divide('coalesce(creators.views_priced_cost_usd, 0)', 'creators.cost_usd') }} as double)
+        as views_cost_coverage,
+    cast({{ safe_divide('coalesce(creators.engagements_priced_cost_usd, 0)', 'creators.cost_usd') }} as double)
+        as engagements_cost_coverage,
+    cast(coalesce(revenue.clicks, 0) as bigint) as clicks,
+    cast({{ safe_divide('creators.ctr_clicks', 'creators.ctr_views') }} as double) as ctr,
+    cast({{ safe_divide('creators.cost_usd', 'coalesce(revenue.clicks, 0)') }} as double) as cpc_usd
 from campaigns
 left join creators on campaigns.campaign_id = creators.campaign_id
 left join posts on campaigns.campaign_id = posts.campaign_id

@@ -4,6 +4,10 @@
 -- revenue_usd = sum of conversion revenue x USD rate on the conversion date (7-day fallback);
 -- cpm_usd = cost / views x 1000, cpe_usd = cost / engagements, cpv_usd = cost / views,
 -- roi = (revenue - cost) / cost, emv_roi = (emv - cost) / cost; a zero denominator gives NULL.
+-- A ratio divides the cost only by a denominator that covers what the cost bought: views
+-- (engagements) known on every attributed post, else NULL; views_cost_coverage
+-- (engagements_cost_coverage) is 1 then, 0 otherwise, so campaign_summary can weigh them.
+-- clicks follow the conversions' platform rule; ctr = clicks / views (same row), cpc_usd = cost / clicks.
 -- Conversions without a platform go to the creator's only platform in the campaign; when the
 -- creator has several they stay NULL here and count only in campaign_summary.
 with campaign_creators as (
@@ -55,6 +59,7 @@ conversions_by_platform as (
         creator_id,
         attributed_platform as platform,
         sum(orders) as conversions,
+        sum(clicks) as clicks,
         -- a conversion without a usable fx rate makes the total unknown, not smaller
         case when count(*) filter (where revenue_usd is null) = 0 then sum(revenue_usd) end as revenue_usd
     from conversions
@@ -68,6 +73,8 @@ posts as (
         bridge.creator_id,
         bridge.platform,
         count(*) as posts,
+        count(performance.views) as posts_with_views,
+        count(performance.engagements) as posts_with_engagements,
         sum(performance.views) as views,
         sum(performance.reach) as reach,
         sum(performance.engagements) as engagements,
@@ -78,16 +85,30 @@ posts as (
     group by all
 ),
 
-sentiment as (
+campaign_comments as (
+    -- spam (macro comment_is_spam: emoji-only, generic, duplicates among the row's comments)
+    -- is left out of sentiment
     select
         bridge.campaign_id,
         bridge.creator_id,
         bridge.platform,
-        avg(comments.compound) filter (where comments.is_scored) as sentiment_score,
-        count(*) filter (where comments.is_scored) as scored_comments
+        comments.is_scored,
+        comments.compound,
+        {{ comment_is_spam('bridge.campaign_id, bridge.creator_id, bridge.platform') }} as is_spam
     from {{ ref('bridge_campaign_posts') }} as bridge
     inner join {{ ref('int_comment_features') }} as comments
         on bridge.platform = comments.platform and bridge.post_id = comments.post_id
+),
+
+sentiment as (
+    select
+        campaign_id,
+        creator_id,
+        platform,
+        avg(compound) filter (where is_scored and not is_spam) as sentiment_score,
+        count(*) filter (where is_scored and not is_spam) as scored_comments,
+        count(*) filter (where is_spam) as spam_comments
+    from campaign_comments
     group by all
 ),
 
@@ -103,6 +124,8 @@ joined as (
         campaign_creators.currency as fee_currency,
         campaign_creators.fee * {{ usd_per_unit('campaign_creators.currency', 'fx.usd_per_unit') }} as cost_usd,
         coalesce(posts.posts, 0) as posts,
+        posts.posts > 0 and posts.posts_with_views = posts.posts as views_cover_posts,
+        posts.posts > 0 and posts.posts_with_engagements = posts.posts as engagements_cover_posts,
         posts.views,
         posts.reach,
         posts.engagements,
@@ -113,11 +136,16 @@ joined as (
         end as conversions,
         case
             when coalesce(conversions_by_creator.unattributed_rows, 0) > 0 then null
+            else coalesce(conversions_by_platform.clicks, 0)
+        end as clicks,
+        case
+            when coalesce(conversions_by_creator.unattributed_rows, 0) > 0 then null
             when conversions_by_platform.platform is null then 0.0
             else conversions_by_platform.revenue_usd
         end as revenue_usd,
         sentiment.sentiment_score,
-        coalesce(sentiment.scored_comments, 0) as scored_comments
+        coalesce(sentiment.scored_comments, 0) as scored_comments,
+        coalesce(sentiment.spam_comments, 0) as spam_comments
     from campaign_creators
     left join campaigns on campaign_creators.campaign_id = campaigns.campaign_id
     left join fx on campaign_creators.currency = fx.currency and campaigns.start_date = fx.date
@@ -152,14 +180,22 @@ select
     cast(reach as bigint) as reach,
     cast(engagements as bigint) as engagements,
     cast(cost_usd as double) as cost_usd,
-    cast({{ safe_divide('cost_usd', 'views') }} * 1000 as double) as cpm_usd,
-    cast({{ safe_divide('cost_usd', 'engagements') }} as double) as cpe_usd,
-    cast({{ safe_divide('cost_usd', 'views') }} as double) as cpv_usd,
+    cast(case when views_cover_posts then {{ safe_divide('cost_usd', 'views') }} * 1000 end as double) as cpm_usd,
+    cast(case when engagements_cover_posts then {{ safe_divide('cost_usd', 'engagements') }} end as double) as cpe_usd,
+    cast(case when views_cover_posts then {{ safe_divide('cost_usd', 'views') }} end as double) as cpv_usd,
     cast(emv_usd as double) as emv_usd,
     cast(conversions as bigint) as conversions,
     cast(revenue_usd as double) as revenue_usd,
     cast({{ safe_divide('revenue_usd - cost_usd', 'cost_usd') }} as double) as roi,
     cast({{ safe_divide('emv_usd - cost_usd', 'cost_usd') }} as double) as emv_roi,
     cast(sentiment_score as double) as sentiment_score,
-    cast(scored_comments as integer) as scored_comments
+    cast(scored_comments as integer) as scored_comments,
+    cast(case when cost_usd is not null then case when views_cover_posts then 1.0 else 0.0 end end as double)
+        as views_cost_coverage,
+    cast(case when cost_usd is not null then case when engagements_cover_posts then 1.0 else 0.0 end end as double)
+        as engagements_cost_coverage,
+    cast(spam_comments as integer) as spam_comments,
+    cast(clicks as bigint) as clicks,
+    cast(case when views_cover_posts then {{ safe_divide('clicks', 'views') }} end as double) as ctr,
+    cast({{ safe_divide('cost_usd', 'clicks') }} as double) as cpc_usd
 from joined

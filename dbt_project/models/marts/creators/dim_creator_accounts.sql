@@ -10,6 +10,10 @@ snapshots as (
     where snapshot_date <= {{ run_date() }}
 ),
 
+starts as (
+    select * from {{ ref('int_account_starts_dated') }}
+),
+
 latest as (
     select
         platform,
@@ -30,6 +34,9 @@ select
     cast(coalesce(roster.handle, latest.handle) as varchar) as handle,
     cast(coalesce(latest.display_name, roster.display_name) as varchar) as display_name,
     cast(latest.first_seen_date as date) as first_seen_date,
-    cast(latest.last_seen_date as date) as last_seen_date
+    cast(latest.last_seen_date as date) as last_seen_date,
+    cast(starts.started_on as date) as started_on,
+    cast(starts.started_by as varchar) as started_by
 from roster
 left join latest on roster.creator_id = latest.creator_id and roster.platform = latest.platform
+left join starts on roster.creator_id = starts.creator_id and roster.platform = starts.platform

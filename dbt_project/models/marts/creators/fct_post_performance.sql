@@ -45,7 +45,8 @@ select
             + coalesce(metrics.views, 0) / 1000.0 * rate_card.per_1000_views
     end as double) as emv_usd,
     cast(case when campaigns.campaign_count = 1 then campaigns.only_campaign_id end as varchar) as campaign_id,
-    cast(coalesce(campaigns.campaign_count, 0) as integer) as campaign_count
+    cast(coalesce(campaigns.campaign_count, 0) as integer) as campaign_count,
+    cast(metrics.insights_as_of as date) as insights_as_of
 from metrics
 left join rate_card on metrics.platform = rate_card.platform
 left join campaigns on metrics.platform = campaigns.platform and metrics.post_id = campaigns.post_id

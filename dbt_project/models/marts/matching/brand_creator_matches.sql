@@ -8,6 +8,7 @@
 --   engagement_percentile the account's er_percentile_in_tier
 --   price_efficiency      100 x (1 - percent_rank of the account's median past cpe_usd among
 --                         accounts of the platform with a known cpe); NULL without past campaigns
+--                         and when fewer accounts than the seed percentile_min_peers have one
 with brands as (
     select * from {{ ref('stg_exports__brands') }}
 ),
@@ -37,7 +38,14 @@ past_cpe as (
 price as (
     select
         *,
-        100.0 * (1 - percent_rank() over (partition by platform order by median_cpe_usd)) as price_efficiency
+        count(*) over (partition by platform) as price_efficiency_peers,
+        case
+            when count(*) over (partition by platform) >= (
+                select min_peers from {{ ref('percentile_min_peers') }}
+                where percentile = 'price_efficiency'
+            )
+            then 100.0 * (1 - percent_rank() over (partition by platform order by median_cpe_usd))
+        end as price_efficiency
     from past_cpe
 ),
 
@@ -64,8 +72,10 @@ components as (
         end as country_match,
         accounts.audience_quality_score as audience_quality,
         accounts.er_percentile_in_tier as engagement_percentile,
+        accounts.er_percentile_peers as engagement_percentile_peers,
         price.median_cpe_usd as past_cpe_usd,
-        price.price_efficiency
+        price.price_efficiency,
+        coalesce(price.price_efficiency_peers, 0) as price_efficiency_peers
     from brands
     cross join accounts
     left join creators on accounts.creator_id = creators.creator_id
@@ -107,5 +117,7 @@ select
     cast(audience_quality as double) as audience_quality,
     cast(engagement_percentile as double) as engagement_percentile,
     cast(past_cpe_usd as double) as past_cpe_usd,
-    cast(price_efficiency as double) as price_efficiency
+    cast(price_efficiency as double) as price_efficiency,
+    cast(price_efficiency_peers as integer) as price_efficiency_peers,
+    cast(engagement_percentile_peers as integer) as engagement_percentile_peers
 from scored

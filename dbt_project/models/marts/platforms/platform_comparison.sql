@@ -11,12 +11,18 @@ with accounts as (
         tier,
         engagement_rate,
         follower_growth_30d,
-        audience_quality_score,
-        cast(date_trunc('month', first_seen_date) as date) as first_seen_month
+        follower_growth_7d,
+        engagement_trend,
+        audience_quality_score
     from {{ ref('int_account_metrics_as_of') }}
     where as_of_date <= {{ run_date() }}
     -- each month's last slice: its month-end, or D in D's month (earlier runs' D slices are kept)
     qualify as_of_date = max(as_of_date) over (partition by date_trunc('month', as_of_date))
+),
+
+starts as (
+    select platform, creator_id, cast(date_trunc('month', started_on) as date) as started_month
+    from {{ ref('int_account_starts_dated') }}
 ),
 
 roster as (
@@ -55,9 +61,11 @@ campaign_cpe as (
 account_months as (
     select
         accounts.*,
+        starts.started_month,
         roster.niche,
         active.creator_id is not null as is_active
     from accounts
+    left join starts on accounts.platform = starts.platform and accounts.creator_id = starts.creator_id
     left join roster on accounts.creator_id = roster.creator_id
     left join active
         on accounts.month = active.month
@@ -78,9 +86,11 @@ measures as (
         group_tier as tier,
         count(*) as tracked_creators,
         count(*) filter (where is_active) as active_creators,
-        count(*) filter (where first_seen_month = month) as new_creators,
+        count(*) filter (where started_month = month) as new_creators,
         median(engagement_rate) as median_engagement_rate,
         median(follower_growth_30d) as median_follower_growth,
+        median(follower_growth_7d) as median_follower_growth_7d,
+        median(engagement_trend) as median_engagement_trend,
         {{ safe_divide(
             "count(*) filter (where is_active and tier in ('nano', 'micro'))",
             'count(*) filter (where is_active)'
@@ -157,6 +167,8 @@ comparison as (
         measures.new_creators,
         measures.median_engagement_rate,
         measures.median_follower_growth,
+        measures.median_follower_growth_7d,
+        measures.median_engagement_trend,
         diversity.niche_diversity_index,
         measures.long_tail_share,
         sentiment.avg_sentiment,
@@ -229,6 +241,8 @@ select
     cast(comparison.median_cpe_usd as double) as median_cpe_usd,
     cast(comparison.authentic_share as double) as authentic_share,
     cast(lag.lag_index as double) as lag_index,
-    cast(coalesce(lag.lag_measures, 0) as integer) as lag_measures
+    cast(coalesce(lag.lag_measures, 0) as integer) as lag_measures,
+    cast(comparison.median_follower_growth_7d as double) as median_follower_growth_7d,
+    cast(comparison.median_engagement_trend as double) as median_engagement_trend
 from comparison
 left join lag using (month, platform, tier)

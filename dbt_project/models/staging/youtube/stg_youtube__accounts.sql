@@ -15,6 +15,8 @@ renamed as (
         view_count as total_views,
         country,
         uploads_playlist_id,
+        -- snippet.publishedAt of the channel: when it was created
+        timezone('UTC', published_at) as account_created_at,
         coalesce(hidden_subscriber_count, false) as followers_hidden
     from source
 )
