@@ -2,8 +2,9 @@
 
 Every file appears whole or not at all (written under a hidden temporary name, fsynced,
 then renamed), so a reader never sees half a file and a killed run leaves only temporaries
-that no glob matches. A re-run of a date replaces that date's partitions: old parts are
-removed and the new ones renamed in; the manifest, written last, names the current run.
+that no glob matches. A partition holds one data file: the new one is renamed in as the old
+parts go; the manifest, written last, names the runs the date's data comes from
+(ingestion/account_runs.py).
 Layout: docs/internals.md "Landing records".
 """
 
@@ -54,10 +55,11 @@ class Quarantined:
     file: str | None = None
     line: int | None = None
     record_index: int | None = None
+    account: str | None = None  # roster key of the account whose page held it
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"source": self.source, "entity": self.entity}
-        for key in ("endpoint", "file", "line", "record_index"):
+        for key in ("endpoint", "account", "file", "line", "record_index"):
             value = getattr(self, key)
             if value is not None:
                 out[key] = value
@@ -330,13 +332,18 @@ class RawWriter:
         self._open.clear()
         return done
 
-    def discard_other_runs(self) -> None:
-        """After the manifest names this run, older runs' raw pages of the date go."""
-        base = self.root / "raw" / f"platform={self.platform}"
-        for day_dir in base.glob(f"endpoint=*/dt={self.run_date}"):
-            for run_dir in day_dir.glob("run=*"):
-                if run_dir.name != f"run={self.run_id}":
-                    shutil.rmtree(run_dir, ignore_errors=True)
+
+def discard_raw_runs(root: Path, platform: str, run_date: date, keep: set[str]) -> list[str]:
+    """Remove the date's raw pages of runs not in `keep` (called after the manifest that
+    names `keep` is written: a crashed run's pages, and runs no account draws from)."""
+    removed = []
+    base = root / "raw" / f"platform={platform}"
+    for day_dir in base.glob(f"endpoint=*/dt={run_date}"):
+        for run_dir in day_dir.glob("run=*"):
+            if run_dir.name[len("run=") :] not in keep:
+                shutil.rmtree(run_dir, ignore_errors=True)
+                removed.append(rel(root, run_dir))
+    return sorted(removed)
 
 
 def read_raw_lines(

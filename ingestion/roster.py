@@ -30,6 +30,12 @@ REQUIRED = ["creator_id", "platform", "handle"]
 ID_REQUIRED = {"facebook": "the Facebook page id", "youtube": "the YouTube channel id"}
 
 
+def account_key(creator_id: str, handle: str) -> str:
+    """Stable identity of an account across runs: first-sight checks and which run an
+    account's landed data comes from (raw lines name accounts the same way)."""
+    return f"{creator_id}:{handle.casefold()}"
+
+
 class RosterError(ValueError):
     """The roster file cannot be used at all (missing columns, wrong delimiter...)."""
 
@@ -48,8 +54,8 @@ class RosterEntry:
 
     @property
     def key(self) -> str:
-        """Stable identity of the account across runs (for first-sight checks)."""
-        return f"{self.creator_id}:{self.handle.casefold()}"
+        """Stable identity of the account across runs (see `account_key`)."""
+        return account_key(self.creator_id, self.handle)
 
     def as_account(self) -> dict[str, Any]:
         """What a raw page line records about the account it was fetched for."""
