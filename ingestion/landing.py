@@ -18,7 +18,7 @@ import os
 import re
 import shutil
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -208,11 +208,14 @@ def write_records_stream(
     run_id: str,
     batches: Iterable[list[dict[str, Any]]],
     schema: pa.Schema,
+    replace_empty: Callable[[], bool] = lambda: True,
 ) -> tuple[str, str] | None:
     """Like `write_records`, for rows arriving in batches: memory stays one batch deep.
 
     The Parquet file grows under its hidden temporary name; only when complete does it
     replace the partition (a kill -9 in between leaves the old parts and a hidden .tmp).
+    No rows empty the partition unless `replace_empty()` (asked once the batches are
+    consumed) says to leave the earlier landing in place.
     """
     directory = records_dir(root, entity, run_date)
     final = directory / f"part-{run_id}.parquet"
@@ -226,7 +229,8 @@ def write_records_stream(
                 rows += len(batch)
     if not rows:
         tmp.unlink(missing_ok=True)
-        _swap_in(directory, final, None, ".parquet")
+        if replace_empty():
+            _swap_in(directory, final, None, ".parquet")
         return None
     with tmp.open("rb+") as fh:
         os.fsync(fh.fileno())

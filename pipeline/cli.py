@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 
 from ingestion.records import PLATFORMS
+from ingestion.roster import RosterError
 from pipeline import config, steps
 from pipeline.runlock import RunLocked
 
@@ -286,6 +287,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     try:
         return VERBS[args.verb](settings, args)
+    except RosterError as exc:  # the roster file as a whole is unusable: a bad setting
+        print(f"kol: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     except RunLocked as exc:
         print(f"kol: {exc}", file=sys.stderr)
         return EXIT_LOCKED

@@ -785,6 +785,8 @@ def land(
         m = load_exports(settings, run_date, summary.run_id, progress)
         summary.sources["exports"] = source_counts(m)
         summary.stages["exports"] = m.get("status", "?")
+        if m.get("status") != "ok":
+            partial.append(f"exports {m.get('status')}: {m.get('reason') or 'see manifest'}")
     elif mode == "reparse":
         for m in reparse(settings, run_date, progress):
             summary.sources[m.get("source", "?")] = source_counts(m)
