@@ -150,13 +150,25 @@ def extract_platform(req: ExtractRequest, progress: Progress | None = None) -> d
 
 
 def account_outcomes(s: ExtractSession, entries: list[RosterEntry]) -> dict[str, str]:
-    """Each roster account's outcome in this run: `landed` only when every page of the
-    account came back and parsed (the session's per-account success flag)."""
+    """Each roster account's outcome in this run: `landed` only when its fetch finished
+    without error (the session's per-account success flag) and every page of it parsed."""
     landed = set(s.landed_accounts)
     return {
-        e.key: LANDED if e.key in landed else ("failed" if s.has_failed(e) else "skipped")
+        e.key: LANDED
+        if e.key in landed and e.key not in s.collected.unreadable
+        else ("skipped" if e.key not in landed and not s.has_failed(e) else "failed")
         for e in entries
     }
+
+
+def _fail_unreadable(s: ExtractSession, entries: list[RosterEntry]) -> None:
+    """An account whose fetch finished but one of whose pages was unreadable (HTML, cut
+    JSON, an error body on HTTP 200) is failed with the reason, not landed."""
+    for entry in entries:
+        reason = s.collected.unreadable.get(entry.key)
+        if reason and entry.key in s.landed_accounts:
+            s.landed_accounts.remove(entry.key)
+            s.fail(entry, f"unreadable page: {reason}")
 
 
 def _rebuildable(
@@ -184,6 +196,7 @@ def _finish(
 ) -> dict[str, Any]:
     root = Path(req.landing_root)
     total = len(entries)
+    _fail_unreadable(s, entries)
     previous = read_manifest(root, req.platform, req.run_date)
     before = _rebuildable(root, previous, previous_view(previous), s)
     view = merge(before, req.run_id, account_outcomes(s, entries))

@@ -221,6 +221,8 @@ class Collected:
     # the account (roster key) each landed row belongs to, in landing order (see `owner`)
     owners: dict[str, list[str | None]] = field(default_factory=dict)
     _line_accounts: list[dict[str, Any]] = field(default_factory=list)
+    # account key -> why one of its pages could not be read (such an account is not landed)
+    unreadable: dict[str, str] = field(default_factory=dict)
     _seen: dict[str, set[str]] = field(default_factory=dict)
     _packed: dict[str, list[pa.Table]] = field(default_factory=dict)
     _unpackable: set[str] = field(default_factory=set)
@@ -265,6 +267,13 @@ class Collected:
             ]
             chosen = (exact or same or accounts)[0]
         return account_key(str(chosen.get("creator_id")), str(chosen.get("handle") or ""))
+
+    def page_unreadable(self, reason: str) -> None:
+        """The current line's page held no readable records: every account it was fetched
+        for misses data, so none of them counts as cleanly landed in this run."""
+        for acc in self._line_accounts:
+            key = account_key(str(acc.get("creator_id")), str(acc.get("handle") or ""))
+            self.unreadable.setdefault(key, reason)
 
     def _pack(self, entity: str) -> None:
         if entity in self._unpackable:
@@ -389,6 +398,7 @@ def parse_line(
             _page_ref(line),
             **where,
         )
+        out.page_unreadable(f"{endpoint} page is not valid JSON")
         return None
     ctx = PageContext(line, salt, body)
     common = _common(line)
@@ -397,6 +407,7 @@ def parse_line(
     except (BadShape, BadRecord) as exc:
         out.served[spec.entity] += 1
         out.quarantine(spec.entity, endpoint, f"page shape: {exc}", _page_ref(line), **where)
+        out.page_unreadable(f"{endpoint} page shape: {exc}")
         return None
     for section, items in sections:
         for index, item in enumerate(items):
