@@ -10,6 +10,7 @@ Layout: docs/internals.md "Landing records".
 
 from __future__ import annotations
 
+import glob
 import gzip
 import hashlib
 import io
@@ -30,6 +31,9 @@ import pyarrow.parquet as pq
 from ingestion.arrowrows import rows_to_table
 
 MANIFEST_DIR = "manifests"
+# The one data file of a record partition: a fixed name, so a re-run's file replaces the
+# earlier one in a single atomic rename (which runs it holds: the manifest, the run_id column).
+RECORDS_FILE = "part-0.parquet"
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:+-]{0,127}$")
 
 
@@ -127,6 +131,8 @@ def atomic_write_bytes(final: Path, data: bytes, run_id: str = "w") -> None:
         os.fsync(fh.fileno())
     os.replace(tmp, final)
     _fsync_dir(final.parent)
+    for stale in final.parent.glob(f".{glob.escape(final.name)}.*.tmp"):  # a killed writer's
+        stale.unlink(missing_ok=True)
 
 
 def sha256_file(path: Path) -> str:
@@ -142,8 +148,9 @@ def replace_partition(
 ) -> Path | None:
     """Make `final_name` the only data file of `directory` (None: leave it empty).
 
-    The new file is fully written first; then the old parts go and the new one is renamed
-    in, so a reader sees old parts, nothing, or the new part, never a mix or a half file.
+    The new file is fully written first, then renamed over `final_name` (atomic: a reader
+    sees the old file or the new one), then other parts go. Record partitions use one fixed
+    name (RECORDS_FILE), so a kill at any point never leaves a partition empty or doubled.
     """
     final = directory / final_name
     tmp = None
@@ -158,20 +165,20 @@ def replace_partition(
 
 
 def _swap_in(directory: Path, final: Path, tmp: Path | None, suffix: str) -> Path | None:
-    """Remove the directory's old parts and stale temporaries, then rename `tmp` to `final`."""
+    """Rename `tmp` to `final`, then remove the directory's other parts and stale temporaries
+    (with no `tmp`: remove every part)."""
+    if tmp is not None:
+        os.replace(tmp, final)
+        _fsync_dir(directory)
     if directory.exists():
         for old in directory.iterdir():
-            if old == tmp:
+            if tmp is not None and old == final:
                 continue
             is_old_part = old.name.endswith(suffix) and not old.name.startswith(".")
             is_stale_tmp = old.name.startswith(".") and old.name.endswith(".tmp")
             if is_old_part or is_stale_tmp:
                 old.unlink(missing_ok=True)
-    if tmp is None:
-        return None
-    os.replace(tmp, final)
-    _fsync_dir(directory)
-    return final
+    return final if tmp is not None else None
 
 
 def parquet_bytes(rows: list[dict[str, Any]] | pa.Table, schema: pa.Schema) -> bytes:
@@ -195,7 +202,7 @@ def write_records(
     """Replace the (entity[, platform], date) partition; return (relative path, sha256)."""
     directory = records_dir(root, entity, run_date, platform)
     data = parquet_bytes(rows, schema) if len(rows) else None
-    final = replace_partition(directory, f"part-{run_id}.parquet", data, run_id, ".parquet")
+    final = replace_partition(directory, RECORDS_FILE, data, run_id, ".parquet")
     if final is None:
         return None
     return rel(root, final), hashlib.sha256(data or b"").hexdigest()
@@ -218,7 +225,7 @@ def write_records_stream(
     consumed) says to leave the earlier landing in place.
     """
     directory = records_dir(root, entity, run_date)
-    final = directory / f"part-{run_id}.parquet"
+    final = directory / RECORDS_FILE
     directory.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_name(final, run_id)
     rows = 0

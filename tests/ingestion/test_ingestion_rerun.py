@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import socket
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -48,22 +50,29 @@ def extract(
     faults: str = "",
     base_url: str | None = None,
 ) -> dict[str, Any]:
+    """One YouTube extraction: against `base_url` if given, else a fresh sandbox."""
+    if base_url is not None:
+        return _extract(root, run_id, entries, base_url)
     spec = FaultConfig.parse(faults) if faults else None
     with SandboxServer(cfg, token=TOKEN, faults=spec) as sb:
-        req = ExtractRequest(
-            "youtube",
-            D,
-            run_id,
-            root,
-            entries,
-            base_url or sb.base_urls["youtube"],
-            TOKEN,
-            salt=SALT,
-            policy=POLICY,
-            sleep=lambda s: None,
-            workers=1,
-        )
-        return extract_platform(req)
+        return _extract(root, run_id, entries, sb.base_urls["youtube"])
+
+
+def _extract(root: Path, run_id: str, entries: list[RosterEntry], url: str) -> dict[str, Any]:
+    req = ExtractRequest(
+        "youtube",
+        D,
+        run_id,
+        root,
+        entries,
+        url,
+        TOKEN,
+        salt=SALT,
+        policy=POLICY,
+        sleep=lambda s: None,
+        workers=1,
+    )
+    return extract_platform(req)
 
 
 def dead_url() -> str:
@@ -251,3 +260,78 @@ def test_an_account_only_failed_before_is_not_seen_and_takes_a_later_partial_run
     extract(root, "r1", entries, cfg)
     assert_view(root, entries, {e.key: ("r1", "landed") for e in entries})
     assert first_sight_keys(root, "youtube", later, entries) == set()
+
+
+class Killed(BaseException):
+    """Stands for a kill -9: nothing after it runs (not even `except Exception`)."""
+
+
+@pytest.fixture(scope="module")
+def sandbox_url(world) -> Iterator[str]:
+    with SandboxServer(world[0], token=TOKEN) as sb:
+        yield sb.base_urls["youtube"]
+
+
+def test_a_kill_at_any_step_of_a_rerun_commit_loses_nothing(
+    tmp_path, world, monkeypatch, sandbox_url
+):
+    """A re-run (two accounts failing) is stopped before each rename or deletion of its
+    commit in turn; every time, each account's rows are still visible, the manifest names
+    raw pages that all exist, reparse rebuilds the view it names, and the next run works."""
+    import shutil
+
+    import ingestion.landing as landing
+    from ingestion.reparse import check_raw_files
+
+    cfg, entries = world
+    broken = {entries[0].key, entries[2].key}
+    roster = [
+        dataclasses.replace(e, account_id="UCmissing000000000000000") if e.key in broken else e
+        for e in entries
+    ]
+    real_replace, real_rmtree = os.replace, shutil.rmtree
+    step = 0
+    url = sandbox_url
+    first = tmp_path / "r0" / "landing"
+    extract(first, "r0", entries, cfg, base_url=url)
+    before = {e: stable(rows_of(first, e)) for e in ENTITIES}
+    while True:
+        root = tmp_path / f"k{step}" / "landing"
+        shutil.copytree(first, root)
+
+        def crash(real, *args, calls=[0], at=step + 1, **kwargs):  # noqa: B006 - one per step
+            calls[0] += 1
+            if calls[0] == at:
+                raise Killed
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(landing.os, "replace", lambda *a, **k: crash(real_replace, *a, **k))
+        monkeypatch.setattr(landing.shutil, "rmtree", lambda *a, **k: crash(real_rmtree, *a, **k))
+        try:
+            extract(root, "r1", roster, cfg, base_url=url)
+            finished = True
+        except Killed:
+            finished = False
+        finally:
+            monkeypatch.undo()
+
+        for entity in ENTITIES:  # every account's rows, from one run or the other
+            assert stable(rows_of(root, entity)) == before[entity], (step, entity)
+        m = manifest(root)
+        check_raw_files(root, m)
+        reparse_date(root, D, SALT)
+        by_key = m["accounts"]["by_key"]
+        creator_run = {k.split(":")[0]: v["run_id"] for k, v in by_key.items()}
+        for entity in ENTITIES:
+            got = rows_of(root, entity)
+            assert stable(got) == before[entity], (step, entity)
+            assert all(r["run_id"] == creator_run[r["creator_id"]] for r in got), (step, entity)
+        if m["run_id"] == "r1":
+            assert {v["run_id"] for k, v in by_key.items() if k in broken} == {"r0"}
+        m = extract(root, "r2", entries, cfg, base_url=url)
+        assert m["status"] == "ok" and raw_runs(root) == {"r2"}, step
+        assert not list(root.rglob(".*.tmp")), step
+        if finished:
+            break
+        step += 1
+    assert step >= 8  # raw pages, record files, quarantine, manifest and clean-up were all hit

@@ -223,6 +223,26 @@ def test_with_faults_every_record_is_landed_or_quarantined(faulty_rerun, clean_r
     assert sum(truncated.values()) > 0
 
 
+def test_rerun_of_a_date_replaces_and_never_duplicates(faulty_rerun, clean_run):
+    root = clean_run["home"] / "landing"
+    for platform in PLATFORMS:
+        for entity, key in KEYS.items():
+            part = root / "records" / entity / f"platform={platform}" / f"dt={D}"
+            files = [f.name for f in part.glob("*")] if part.exists() else []
+            assert files in ([], ["part-0.parquet"]), (platform, entity, files)
+            ids = [r[key] for r in records(root, platform)[entity]]
+            assert len(ids) == len(set(ids)), (platform, entity)
+        raw_runs = {
+            p.name for p in (root / "raw" / f"platform={platform}").glob(f"endpoint=*/dt={D}/run=*")
+        }
+        manifest = json.loads((root / "manifests" / f"dt={D}" / f"{platform}.json").read_text())
+        assert manifest["run_id"] == "r2"
+        # r1's pages stay exactly while an account the faulty r2 did not land draws on them
+        from_r1 = {v["run_id"] for v in manifest["accounts"]["by_key"].values()} - {"r2"}
+        assert raw_runs == {"run=r2"} | {f"run={r}" for r in from_r1}
+        assert from_r1 <= {"r1"}
+
+
 def test_reparse_after_a_faulty_run_gives_the_same_records_and_quarantine(faulty_rerun, clean_run):
     root = clean_run["home"] / "landing"
     before = {p: records(root, p) for p in PLATFORMS}

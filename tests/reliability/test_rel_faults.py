@@ -141,10 +141,13 @@ def assert_books_balance(landing: Path, manifests: dict[str, dict], stats: dict[
             FIGURES["landed"] += e["landed"]
             FIGURES["quarantined"] += e["quarantined"]
             if (platform, entity) == ("instagram", "accounts"):
-                # one account record per landed account, unless its first page was unreadable
-                # (that page is quarantined whole, as a `posts` record of business_discovery)
-                ok = manifest["accounts"]["ok"]
-                assert e["landed"] <= ok <= e["landed"] + pages["posts"], (e, ok, pages)
+                # one account record per account whose first page was readable (that page is
+                # quarantined whole, as a `posts` record of business_discovery); an account
+                # with any unreadable page is failed, not ok, but its account record lands
+                acc = manifest["accounts"]
+                ok, failed = acc["ok"], len(acc["failed"])
+                assert ok <= e["landed"] <= ok + failed, (e, acc)
+                assert ok + failed + len(acc["skipped"]) == acc["total"], acc
                 continue
             assert e["served"] - pages[entity] == sent.get(entity, 0), (platform, entity, e, sent)
     return checked
