@@ -221,6 +221,7 @@ class Collected:
     # the account (roster key) each landed row belongs to, in landing order (see `owner`)
     owners: dict[str, list[str | None]] = field(default_factory=dict)
     _line_accounts: list[dict[str, Any]] = field(default_factory=list)
+    _line_owner: str | None = None
     # account key -> why one of its pages could not be read (such an account is not landed)
     unreadable: dict[str, str] = field(default_factory=dict)
     _seen: dict[str, set[str]] = field(default_factory=dict)
@@ -246,26 +247,30 @@ class Collected:
     def begin_line(self, accounts: list[dict[str, Any]]) -> None:
         """The roster accounts of the raw line being parsed (owners of what it lands)."""
         self._line_accounts = accounts
+        first = accounts[0] if accounts else None
+        self._line_owner = (
+            account_key(str(first.get("creator_id")), str(first.get("handle") or ""))
+            if first
+            else None
+        )
 
     def owner(self, row: dict[str, Any] | None = None) -> str | None:
         """The account key a row (or, without one, a quarantined item) of the current line
         belongs to: the line's only account, else the one with the row's creator_id (and
         account id or handle), else the line's first account; None for a line naming none."""
         accounts = self._line_accounts
-        if not accounts:
-            return None
-        chosen = accounts[0]
-        if len(accounts) > 1 and row is not None:
-            same = [a for a in accounts if a.get("creator_id") == row.get("creator_id")]
-            ident = str(row.get("account_id") or "").casefold()
-            exact = [
-                a
-                for a in same
-                if ident
-                and ident
-                in (str(a.get("account_id") or "").casefold(), str(a.get("handle")).casefold())
-            ]
-            chosen = (exact or same or accounts)[0]
+        if len(accounts) <= 1 or row is None:
+            return self._line_owner
+        same = [a for a in accounts if a.get("creator_id") == row.get("creator_id")]
+        ident = str(row.get("account_id") or "").casefold()
+        exact = [
+            a
+            for a in same
+            if ident
+            and ident
+            in (str(a.get("account_id") or "").casefold(), str(a.get("handle")).casefold())
+        ]
+        chosen = (exact or same or accounts)[0]
         return account_key(str(chosen.get("creator_id")), str(chosen.get("handle") or ""))
 
     def page_unreadable(self, reason: str) -> None:

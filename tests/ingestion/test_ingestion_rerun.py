@@ -335,3 +335,46 @@ def test_a_kill_at_any_step_of_a_rerun_commit_loses_nothing(
             break
         step += 1
     assert step >= 8  # raw pages, record files, quarantine, manifest and clean-up were all hit
+
+
+def test_an_account_is_replaced_only_by_a_newer_successful_landing():
+    from ingestion.account_runs import AccountRun, merge, seen_keys
+
+    before = {
+        "a": AccountRun("r0", "landed"),
+        "b": AccountRun("r0", "landed"),
+        "c": AccountRun("r0", "failed"),
+        "gone": AccountRun("r0", "landed"),  # no longer in the roster
+    }
+    after = merge(before, "r1", {"a": "landed", "b": "failed", "c": "skipped", "d": "failed"})
+    assert after == {
+        "a": AccountRun("r1", "landed"),
+        "b": AccountRun("r0", "landed"),
+        "c": AccountRun("r0", "failed"),  # a failed run does not replace another's partial data
+        "d": AccountRun("r1", "failed"),  # nothing earlier: the partial data is better than none
+        "gone": AccountRun("r0", "landed"),
+    }
+    manifest = {"accounts": {"by_key": {k: v.as_dict() for k, v in after.items()}}}
+    assert seen_keys(manifest) == {"a", "b", "gone"}
+    with pytest.raises(ValueError, match="account outcome 'ok'"):
+        merge(before, "r2", {"a": "ok"})
+
+
+def test_rows_of_a_batch_page_belong_to_the_account_they_describe():
+    from ingestion.parsing import Collected
+
+    out = Collected(source="youtube")
+    out.begin_line(
+        [
+            {"creator_id": "c1", "handle": "Main", "account_id": "UC1"},
+            {"creator_id": "c1", "handle": "second", "account_id": "UC2"},
+            {"creator_id": "c2", "handle": "other", "account_id": "UC3"},
+        ]
+    )
+    assert out.owner({"creator_id": "c1", "account_id": "uc2"}) == "c1:second"
+    assert out.owner({"creator_id": "c2", "account_id": "UC9"}) == "c2:other"
+    assert out.owner({"creator_id": "c9", "account_id": "UC1"}) == "c1:main"
+    out.quarantine("accounts", "channels", "bad item", {})
+    assert out.quarantined[0].account == "c1:main"
+    out.page_unreadable("channels page is not valid JSON")
+    assert set(out.unreadable) == {"c1:main", "c1:second", "c2:other"}
