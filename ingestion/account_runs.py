@@ -5,7 +5,7 @@ for a worse answer: an account's data is replaced only by a newer *successful* l
 that account. An account the re-run did not land (platform down, quota, its own failure,
 gone from the roster) keeps the run it had. The manifest records the choice per account
 (`accounts.by_key`), and both the extraction commit and `kol reparse` build the date's
-records from it. Layout and commit order: docs/internals.md "Landing records".
+records from it. Layout and commit order: docs/architecture.md "On disk".
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ then renamed), so a reader never sees half a file and a killed run leaves only t
 that no glob matches. A partition holds one data file: the new one is renamed in as the old
 parts go; the manifest, written last, names the runs the date's data comes from
 (ingestion/account_runs.py).
-Layout: docs/internals.md "Landing records".
+Layout: docs/architecture.md "On disk".
 """
 
 from __future__ import annotations
