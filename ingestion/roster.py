@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ingestion.csvfile import CsvFileError, read_csv
+from ingestion.csvfile import CsvFileError, open_csv, read_csv
 from ingestion.landing import Quarantined
 from ingestion.records import PLATFORMS
 
@@ -71,6 +71,16 @@ class RosterEntry:
 class RosterLoad:
     entries: list[RosterEntry]
     quarantined: list[Quarantined]
+
+
+def check_roster_file(path: Path) -> None:
+    """Raise RosterError when the file cannot be read as the roster at all (its header: a
+    missing, duplicate or unnamed column, a wrong delimiter, UTF-16), reading no row."""
+    try:
+        with open_csv(Path(path), REQUIRED, [c for c in COLUMNS if c not in REQUIRED]):
+            pass
+    except CsvFileError as exc:
+        raise RosterError(f"roster file {exc}") from None
 
 
 def read_roster(path: Path) -> RosterLoad:

@@ -267,9 +267,12 @@ def test_a_bad_roster_file_exits_2_with_the_file_named(tmp_path, monkeypatch, ca
     monkeypatch.setenv("KOL_EXPORTS_DIR", str(tmp_path / "exports"))
     monkeypatch.setenv("KOL_TIKTOK_TOKEN", "t")
     monkeypatch.setenv("KOL_TIKTOK_BASE_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("KOL_TODAY", "2026-11-24")  # the source serves the date asked
     assert cli.main(["extract", "--platform", "tiktok", "--date", "2026-11-24"]) == 2
     err = capsys.readouterr().err
+    assert "configuration error" in err
     assert "roster.csv line 1: duplicate column name(s) country (columns 7, 9)" in err
+    assert not home.exists() or not (home / "landing").exists()  # refused before any work
 
 
 CORRUPTIONS = {

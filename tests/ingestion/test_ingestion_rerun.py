@@ -37,7 +37,8 @@ VOLATILE = ("run_id", "extracted_at")  # what differs between two equal landings
 def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[WorldConfig, list[RosterEntry]]:
     cfg = WorldConfig(seed=11, creators=5, days=20, end_date=D)
     out = tmp_path_factory.mktemp("world")
-    entries = read_roster(export_world(cfg, out)["roster"]).for_platform("youtube")
+    roster = read_roster(export_world(cfg, out)["roster"])
+    entries = [e for e in roster.entries if e.platform == "youtube"]
     assert len(entries) >= 4
     return cfg, entries
 
