@@ -20,10 +20,13 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from ingestion.csvfile import CsvFileError, CsvRow, open_csv
+import pyarrow.parquet as pq
+
+from ingestion.csvfile import CsvFileError, CsvRow, open_csv, physical_lines
 from ingestion.landing import (
     Quarantined,
     check_run_id,
+    read_manifest,
     sha256_file,
     write_manifest,
     write_quarantine,
@@ -38,6 +41,11 @@ log = logging.getLogger(__name__)
 
 SOURCE = "exports"
 FX_FALLBACK_DAYS = 7
+# Bounds past which a value is a typo or a broken cell, not data (quarantined with reason):
+MAX_USD_AMOUNT = 1e12  # a fee, budget or revenue worth more than a trillion USD
+MAX_NATIVE_AMOUNT = 1e15  # the same check in the row's currency when it has no fx rate yet
+FX_RATE_RANGE = (1e-9, 1e6)  # USD per unit: every currency in use lies well inside
+MAX_COUNT = 10**12  # clicks, orders
 BASE_CURRENCY = "USD"  # rates are USD per unit: USD itself is always 1
 
 # entity -> (file, required columns, optional columns), in load order (references first).
@@ -121,12 +129,33 @@ def _number(
     return value
 
 
+def _amount(
+    v: dict[str, str], col: str, st: _State, currency: str | None, day: date, required: bool
+) -> float | None:
+    """A money amount: finite, >= 0 and at most MAX_USD_AMOUNT USD-equivalent (at the fx
+    rate of `day`; without one, the number itself at most MAX_NATIVE_AMOUNT)."""
+    value = _number(v, col, required=required)
+    if value is None:
+        return None
+    rate = st.fx.rate(currency, day) if currency else None
+    if rate is not None and value * rate > MAX_USD_AMOUNT:
+        raise RowError(
+            f"{col} {v.get(col)!r:.40} {currency} is {value * rate:.3g} USD, above the "
+            f"{MAX_USD_AMOUNT:.0e} USD bound (a typo or a broken cell?)"
+        )
+    if rate is None and value > MAX_NATIVE_AMOUNT:
+        raise RowError(f"{col} {v.get(col)!r:.40} is above the {MAX_NATIVE_AMOUNT:.0e} bound")
+    return value
+
+
 def _count(v: dict[str, str], col: str) -> int | None:
     raw = v.get(col, "")
     if not raw:
         return None
     if not _INT.match(raw) or int(raw) < 0:
         raise RowError(f"{col} {raw!r:.40} is not a whole number >= 0")
+    if int(raw) > MAX_COUNT:
+        raise RowError(f"{col} {raw!r:.40} is above the {MAX_COUNT:.0e} bound")
     return int(raw)
 
 
@@ -191,6 +220,9 @@ def _fx_row(v: dict[str, str], line: int, st: _State) -> dict[str, Any]:
     day, currency = _date(v, "date"), _currency(v)
     rate = _number(v, "usd_per_unit", positive=True)
     assert rate is not None  # required=True
+    low, high = FX_RATE_RANGE
+    if not low <= rate <= high:
+        raise RowError(f"usd_per_unit {rate:g} is outside {low:g}..{high:g} USD per unit")
     st.unique("fx_rates", (day, currency), line, f"rate for {currency} on {day}")
     st.fx.add(day, currency, rate)
     return {"date": day, "currency": currency, "usd_per_unit": rate}
@@ -216,8 +248,8 @@ def _campaign_row(v: dict[str, str], line: int, st: _State) -> dict[str, Any]:
     start, end = _date(v, "start_date"), _date(v, "end_date")
     if end < start:
         raise RowError(f"end_date {end} is before start_date {start}")
-    budget = _number(v, "budget", required=False)
-    currency = _currency(v) if v.get("currency") or budget is not None else None
+    currency = _currency(v) if v.get("currency") or v.get("budget") else None
+    budget = _amount(v, "budget", st, currency, start, required=False)
     st.unique("campaigns", campaign_id, line, f"campaign_id {campaign_id}")
     st.campaigns[campaign_id] = start
     return {
@@ -258,9 +290,9 @@ def _platform(v: dict[str, str], required: bool) -> str | None:
 def _campaign_creator_row(v: dict[str, str], line: int, st: _State) -> dict[str, Any]:
     campaign_id, creator_id = _known(st, v)
     platform = _platform(v, required=True)
-    fee = _number(v, "fee")
     currency = _currency(v)
     st.fx.require(currency, st.campaigns[campaign_id], "fee, campaign start date")
+    fee = _amount(v, "fee", st, currency, st.campaigns[campaign_id], required=True)
     st.unique(
         "campaign_creators",
         (campaign_id, creator_id, platform),
@@ -280,10 +312,10 @@ def _campaign_creator_row(v: dict[str, str], line: int, st: _State) -> dict[str,
 def _conversion_row(v: dict[str, str], line: int, st: _State) -> dict[str, Any]:
     campaign_id, creator_id = _known(st, v)
     day = _date(v, "date")
-    revenue = _number(v, "revenue", required=False)
-    currency = _currency(v) if v.get("currency") or revenue is not None else None
-    if revenue is not None and currency:
+    currency = _currency(v) if v.get("currency") or v.get("revenue") else None
+    if v.get("revenue") and currency:
         st.fx.require(currency, day, "revenue, conversion date")
+    revenue = _amount(v, "revenue", st, currency, day, required=False)
     return {
         "campaign_id": campaign_id,
         "creator_id": creator_id,
@@ -314,15 +346,14 @@ def _raw_lines(path: Path, required: list[str]) -> Iterator[tuple[int, str]]:
     if not path.is_file():
         return
     with path.open("rb") as fh:
-        for n, chunk in enumerate(fh, start=1):
-            text = chunk.decode("utf-8", errors="replace").rstrip("\r\n")
-            if n == 1:
-                text = text.lstrip("\ufeff")
+        for line in physical_lines(path.name, fh):
+            text = line.text
+            if line.number == 1:
                 cells = {c.strip().strip('"').lower() for c in re.split(r"[,;\t|]", text)}
                 if cells & set(required):
                     continue
             if text.strip():
-                yield n, text
+                yield line.number, text[:2000]
 
 
 def _file_sha(path: Path) -> str | None:
@@ -385,16 +416,26 @@ def load_exports(
     errors: list[str] = []
     warnings: list[str] = []
     entities: dict[str, Any] = {}
+    previous = read_manifest(root, SOURCE, run_date)
     for entity, (name, _, _) in FILES.items():
         path = exports_dir / name
         counter = {"served": 0, "landed": 0}
+        failed_before = len(errors)
         batches = _load_file(path, entity, st, quarantined, errors, warnings, counter)
         written = write_records_stream(
-            root, entity, run_date, run_id, batches, EXPORT_SCHEMAS[entity]
+            root,
+            entity,
+            run_date,
+            run_id,
+            batches,
+            EXPORT_SCHEMAS[entity],
+            replace_empty=lambda n=failed_before: len(errors) == n,
         )
         entities[entity] = _entity_entry(
             counter["served"], counter["landed"], written, name, _file_sha(path)
         )
+        if len(errors) > failed_before:
+            _keep_earlier(root, previous, entity, entities[entity], st)
     roster_rows = [e.as_record() for e in roster_entries]
     written = write_records(root, "roster", run_date, run_id, roster_rows, EXPORT_SCHEMAS["roster"])
     entities["roster"] = _entity_entry(
@@ -404,9 +445,14 @@ def load_exports(
         entry["quarantined"] = sum(1 for q in quarantined if q.entity == entity)
     q = write_quarantine(root, SOURCE, run_date, run_id, quarantined)
     manifest = base_manifest(SOURCE, run_id, run_date, started)
+    held = {e: v["quarantined"] for e, v in entities.items() if v["quarantined"]}
+    reasons = list(errors)
+    if held:
+        listed = ", ".join(f"{e} {n}" for e, n in held.items())
+        reasons.append(f"{sum(held.values())} rows quarantined ({listed})")
     manifest.update(
-        status="failed" if len(errors) == len(FILES) else ("partial" if errors else "ok"),
-        reason="; ".join(errors),
+        status="failed" if len(errors) == len(FILES) else ("partial" if reasons else "ok"),
+        reason="; ".join(reasons),
         finished_at=now_iso(),
         entities=entities,
         quarantine={"file": q[0], "sha256": q[1]} if q else None,
@@ -424,6 +470,29 @@ def load_exports(
         ", ".join(f"{k} {v['landed']}/{v['served']}" for k, v in entities.items()),
     )
     return manifest
+
+
+def _keep_earlier(
+    root: Path, previous: dict[str, Any] | None, entity: str, entry: dict[str, Any], st: _State
+) -> None:
+    """A file rejected as a whole left the date's earlier landing of `entity` in place: the
+    entry names those records (`kept_from_run`; counts stay this load's), and the files
+    that refer to them (brands -> campaigns -> ...) are checked against them."""
+    before = ((previous or {}).get("entities") or {}).get(entity) or {}
+    files = [f for f in before.get("files") or [] if (root / f).is_file()]
+    if not files:
+        return
+    entry["files"] = files
+    entry["sha256"] = {f: d for f, d in (before.get("sha256") or {}).items() if f in files}
+    entry["kept_from_run"] = before.get("kept_from_run") or (previous or {}).get("run_id")
+    for path in files:
+        for row in pq.read_table(root / path).to_pylist():
+            if entity == "fx_rates":
+                st.fx.add(row["date"], row["currency"], row["usd_per_unit"])
+            elif entity == "brands":
+                st.brands.add(row["brand_id"])
+            elif entity == "campaigns":
+                st.campaigns[row["campaign_id"]] = row["start_date"]
 
 
 def _quarantine(entity: str, name: str, row: CsvRow, reason: str) -> Quarantined:

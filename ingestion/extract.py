@@ -15,8 +15,24 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from ingestion.account_runs import (
+    LANDED,
+    AccountRun,
+    files_of_runs,
+    merge,
+    previous_view,
+    runs_of,
+    seen_keys,
+)
 from ingestion.http import Auth, HttpClient, RetryPolicy
-from ingestion.landing import RawWriter, check_run_id, earlier_manifests, write_manifest
+from ingestion.landing import (
+    RawWriter,
+    check_run_id,
+    discard_raw_runs,
+    earlier_manifests,
+    read_manifest,
+    write_manifest,
+)
 from ingestion.limits import max_pages_from_env, policy_from_env, workers_from_env
 from ingestion.manifest import (
     base_manifest,
@@ -30,6 +46,7 @@ from ingestion.parsing import Collected
 from ingestion.platforms import get_platform
 from ingestion.platforms.base import ExtractSession
 from ingestion.redaction import IdentityHasher, Redactor
+from ingestion.reparse import ReparseError, check_raw_files, reparse_collected
 from ingestion.roster import RosterEntry
 
 log = logging.getLogger(__name__)
@@ -60,10 +77,10 @@ class ExtractRequest:
 def first_sight_keys(
     root: Path, source: str, run_date: date, entries: list[RosterEntry]
 ) -> set[str]:
-    """Accounts no earlier date landed: they get the 90-day first pull."""
+    """Accounts no earlier date landed cleanly: they get the 90-day first pull."""
     seen: set[str] = set()
     for manifest in earlier_manifests(root, source, run_date):
-        seen.update(manifest.get("accounts", {}).get("landed", []))
+        seen.update(seen_keys(manifest))
     return {e.key for e in entries if e.key not in seen}
 
 
@@ -123,9 +140,10 @@ def extract_platform(req: ExtractRequest, progress: Progress | None = None) -> d
     finally:
         client.close()
         raw_files = raw.close()
-    manifest = _finish(req, session, raw_files, started, len(entries))
+    manifest = _finish(req, session, raw_files, started, entries)
     write_manifest(root, req.platform, req.run_date, manifest)
-    raw.discard_other_runs()
+    keep = {req.run_id, *runs_of(previous_view(manifest))}
+    discard_raw_runs(root, req.platform, req.run_date, keep)
     summary = summary_line(manifest)
     log.info("%s", summary)
     if progress:
@@ -134,10 +152,58 @@ def extract_platform(req: ExtractRequest, progress: Progress | None = None) -> d
     return manifest
 
 
+def account_outcomes(s: ExtractSession, entries: list[RosterEntry]) -> dict[str, str]:
+    """Each roster account's outcome in this run: `landed` only when its fetch finished
+    without error (the session's per-account success flag) and every page of it parsed."""
+    landed = set(s.landed_accounts)
+    return {
+        e.key: LANDED
+        if e.key in landed and e.key not in s.collected.unreadable
+        else ("skipped" if e.key not in landed and not s.has_failed(e) else "failed")
+        for e in entries
+    }
+
+
+def _fail_unreadable(s: ExtractSession, entries: list[RosterEntry]) -> None:
+    """An account whose fetch finished but one of whose pages was unreadable (HTML, cut
+    JSON, an error body on HTTP 200) is failed with the reason, not landed."""
+    for entry in entries:
+        reason = s.collected.unreadable.get(entry.key)
+        if reason and entry.key in s.landed_accounts:
+            s.landed_accounts.remove(entry.key)
+            s.fail(entry, f"unreadable page: {reason}")
+
+
+def _rebuildable(
+    root: Path, previous: dict[str, Any] | None, before: dict[str, AccountRun], s: ExtractSession
+) -> dict[str, AccountRun]:
+    """The earlier view without accounts whose run's raw pages are missing or altered: their
+    data cannot be rebuilt, so a re-run may replace it (said in the run's warnings)."""
+    files = (previous or {}).get("raw_files") or {}
+    broken = set()
+    for run in runs_of(before):
+        try:
+            check_raw_files(root, {**(previous or {}), "raw_files": files_of_runs(files, [run])})
+        except ReparseError as exc:
+            broken.add(run)
+            s.warn_once(f"earlier data cannot be kept: {exc}")
+    return {k: r for k, r in before.items() if r.run_id not in broken}
+
+
 def _finish(
-    req: ExtractRequest, s: ExtractSession, raw_files: dict[str, str], started: str, total: int
+    req: ExtractRequest,
+    s: ExtractSession,
+    raw_files: dict[str, str],
+    started: str,
+    entries: list[RosterEntry],
 ) -> dict[str, Any]:
     root = Path(req.landing_root)
+    total = len(entries)
+    _fail_unreadable(s, entries)
+    previous = read_manifest(root, req.platform, req.run_date)
+    before = _rebuildable(root, previous, previous_view(previous), s)
+    view = merge(before, req.run_id, account_outcomes(s, entries))
+    kept = sorted(k for k, r in view.items() if r.run_id != req.run_id)
     committed = commit_entities(
         root,
         req.platform,
@@ -146,7 +212,15 @@ def _finish(
         s.collected,
         platform_schemas(req.platform),
         req.platform,
+        view=view,
+        load_run=lambda run_id: reparse_collected(
+            root, req.platform, req.run_date, run_id, req.salt
+        ),
     )
+    raw_files = {
+        **files_of_runs((previous or {}).get("raw_files") or {}, runs_of(view)),
+        **raw_files,
+    }
     drift, drift_warnings = s.collected.drift()
     for warning in drift_warnings:
         s.warn_once(warning)
@@ -170,6 +244,8 @@ def _finish(
             "skipped": [{"account": f.account, "error": f.error} for f in s.skipped],
             "landed": sorted(s.landed_accounts),
             "first_sight": sorted(s.first_sight & set(s.landed_accounts)),
+            "kept_from_earlier_runs": kept,
+            "by_key": {k: r.as_dict() for k, r in view.items()},
         },
         requests=s.client.requests,
         retries=s.client.retries,
@@ -177,7 +253,7 @@ def _finish(
         warnings=s.warnings,
         field_checks=drift,
         raw_dir=f"raw/platform={req.platform}/endpoint=*/dt={req.run_date}/run={req.run_id}",
-        raw_files=raw_files,
+        raw_files=dict(sorted(raw_files.items())),
     )
     if not total:
         manifest["status"], manifest["reason"] = "skipped", "no roster accounts for this platform"
@@ -222,4 +298,7 @@ def summary_line(manifest: dict[str, Any]) -> str:
     )
     if manifest.get("reason"):
         line += f" ({manifest['reason']})"
+    kept = acc.get("kept_from_earlier_runs") or []
+    if kept:
+        line += f"; {len(kept)} accounts keep their data from earlier runs of the date"
     return line

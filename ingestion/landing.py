@@ -2,13 +2,15 @@
 
 Every file appears whole or not at all (written under a hidden temporary name, fsynced,
 then renamed), so a reader never sees half a file and a killed run leaves only temporaries
-that no glob matches. A re-run of a date replaces that date's partitions: old parts are
-removed and the new ones renamed in; the manifest, written last, names the current run.
+that no glob matches. A partition holds one data file: the new one is renamed in as the old
+parts go; the manifest, written last, names the runs the date's data comes from
+(ingestion/account_runs.py).
 Layout: docs/architecture.md "On disk".
 """
 
 from __future__ import annotations
 
+import glob
 import gzip
 import hashlib
 import io
@@ -17,7 +19,7 @@ import os
 import re
 import shutil
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -30,6 +32,9 @@ from ingestion.arrowrows import rows_to_table
 from ingestion.redaction import scrub_value
 
 MANIFEST_DIR = "manifests"
+# The one data file of a record partition: a fixed name, so a re-run's file replaces the
+# earlier one in a single atomic rename (which runs it holds: the manifest, the run_id column).
+RECORDS_FILE = "part-0.parquet"
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:+-]{0,127}$")
 
 
@@ -55,10 +60,11 @@ class Quarantined:
     file: str | None = None
     line: int | None = None
     record_index: int | None = None
+    account: str | None = None  # roster key of the account whose page held it
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"source": self.source, "entity": self.entity}
-        for key in ("endpoint", "file", "line", "record_index"):
+        for key in ("endpoint", "account", "file", "line", "record_index"):
             value = getattr(self, key)
             if value is not None:
                 out[key] = value
@@ -126,6 +132,8 @@ def atomic_write_bytes(final: Path, data: bytes, run_id: str = "w") -> None:
         os.fsync(fh.fileno())
     os.replace(tmp, final)
     _fsync_dir(final.parent)
+    for stale in final.parent.glob(f".{glob.escape(final.name)}.*.tmp"):  # a killed writer's
+        stale.unlink(missing_ok=True)
 
 
 def sha256_file(path: Path) -> str:
@@ -141,8 +149,9 @@ def replace_partition(
 ) -> Path | None:
     """Make `final_name` the only data file of `directory` (None: leave it empty).
 
-    The new file is fully written first; then the old parts go and the new one is renamed
-    in, so a reader sees old parts, nothing, or the new part, never a mix or a half file.
+    The new file is fully written first, then renamed over `final_name` (atomic: a reader
+    sees the old file or the new one), then other parts go. Record partitions use one fixed
+    name (RECORDS_FILE), so a kill at any point never leaves a partition empty or doubled.
     """
     final = directory / final_name
     tmp = None
@@ -157,20 +166,20 @@ def replace_partition(
 
 
 def _swap_in(directory: Path, final: Path, tmp: Path | None, suffix: str) -> Path | None:
-    """Remove the directory's old parts and stale temporaries, then rename `tmp` to `final`."""
+    """Rename `tmp` to `final`, then remove the directory's other parts and stale temporaries
+    (with no `tmp`: remove every part)."""
+    if tmp is not None:
+        os.replace(tmp, final)
+        _fsync_dir(directory)
     if directory.exists():
         for old in directory.iterdir():
-            if old == tmp:
+            if tmp is not None and old == final:
                 continue
             is_old_part = old.name.endswith(suffix) and not old.name.startswith(".")
             is_stale_tmp = old.name.startswith(".") and old.name.endswith(".tmp")
             if is_old_part or is_stale_tmp:
                 old.unlink(missing_ok=True)
-    if tmp is None:
-        return None
-    os.replace(tmp, final)
-    _fsync_dir(directory)
-    return final
+    return final if tmp is not None else None
 
 
 def parquet_bytes(rows: list[dict[str, Any]] | pa.Table, schema: pa.Schema) -> bytes:
@@ -194,7 +203,7 @@ def write_records(
     """Replace the (entity[, platform], date) partition; return (relative path, sha256)."""
     directory = records_dir(root, entity, run_date, platform)
     data = parquet_bytes(rows, schema) if len(rows) else None
-    final = replace_partition(directory, f"part-{run_id}.parquet", data, run_id, ".parquet")
+    final = replace_partition(directory, RECORDS_FILE, data, run_id, ".parquet")
     if final is None:
         return None
     return rel(root, final), hashlib.sha256(data or b"").hexdigest()
@@ -207,14 +216,17 @@ def write_records_stream(
     run_id: str,
     batches: Iterable[list[dict[str, Any]]],
     schema: pa.Schema,
+    replace_empty: Callable[[], bool] = lambda: True,
 ) -> tuple[str, str] | None:
     """Like `write_records`, for rows arriving in batches: memory stays one batch deep.
 
     The Parquet file grows under its hidden temporary name; only when complete does it
     replace the partition (a kill -9 in between leaves the old parts and a hidden .tmp).
+    No rows empty the partition unless `replace_empty()` (asked once the batches are
+    consumed) says to leave the earlier landing in place.
     """
     directory = records_dir(root, entity, run_date)
-    final = directory / f"part-{run_id}.parquet"
+    final = directory / RECORDS_FILE
     directory.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_name(final, run_id)
     rows = 0
@@ -225,7 +237,8 @@ def write_records_stream(
                 rows += len(batch)
     if not rows:
         tmp.unlink(missing_ok=True)
-        _swap_in(directory, final, None, ".parquet")
+        if replace_empty():
+            _swap_in(directory, final, None, ".parquet")
         return None
     with tmp.open("rb+") as fh:
         os.fsync(fh.fileno())
@@ -332,13 +345,18 @@ class RawWriter:
         self._open.clear()
         return done
 
-    def discard_other_runs(self) -> None:
-        """After the manifest names this run, older runs' raw pages of the date go."""
-        base = self.root / "raw" / f"platform={self.platform}"
-        for day_dir in base.glob(f"endpoint=*/dt={self.run_date}"):
-            for run_dir in day_dir.glob("run=*"):
-                if run_dir.name != f"run={self.run_id}":
-                    shutil.rmtree(run_dir, ignore_errors=True)
+
+def discard_raw_runs(root: Path, platform: str, run_date: date, keep: set[str]) -> list[str]:
+    """Remove the date's raw pages of runs not in `keep` (called after the manifest that
+    names `keep` is written: a crashed run's pages, and runs no account draws from)."""
+    removed = []
+    base = root / "raw" / f"platform={platform}"
+    for day_dir in base.glob(f"endpoint=*/dt={run_date}"):
+        for run_dir in day_dir.glob("run=*"):
+            if run_dir.name[len("run=") :] not in keep:
+                shutil.rmtree(run_dir, ignore_errors=True)
+                removed.append(rel(root, run_dir))
+    return sorted(removed)
 
 
 def read_raw_lines(

@@ -7,6 +7,7 @@ written last, so it always describes files that exist.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ingestion.landing import Quarantined, write_quarantine, write_records
+from ingestion.account_runs import View, owns, runs_of
+from ingestion.landing import write_quarantine, write_records
 from ingestion.parsing import Collected
 from ingestion.records import API_SCHEMAS, SCHEMA_VERSION
 
@@ -31,27 +33,71 @@ def commit_entities(
     collected: Collected,
     schemas: dict[str, pa.Schema],
     platform: str | None,
-    extra_quarantine: list[Quarantined] | None = None,
+    view: View | None = None,
+    load_run: Callable[[str], Collected] | None = None,
 ) -> dict[str, Any]:
     """Replace every entity partition of the source for the date, then its quarantine file.
 
-    Entities with no rows this run still have their old parts removed (a re-run replaces).
+    `collected` is what run `run_id` parsed. With a `view` (account -> run), each account's
+    rows and quarantined items come from the run the view names (other runs are parsed
+    again by `load_run`); without one, everything of `run_id` lands. Runs are combined in
+    run-id order and sorted by account, so extraction and reparse write the same bytes.
+    Entities with no rows still have their old parts removed. Counts are of what the
+    files hold: served = landed + quarantined.
     """
-    counts = collected.counts()
+    runs = {run_id: collected}
+    for other in runs_of(view or {}):
+        if other not in runs:
+            if load_run is None:
+                raise ValueError(f"run {other} is named by the view but cannot be loaded")
+            runs[other] = load_run(other)
+    order = sorted(runs)
+    quarantined = [
+        q for r in order for q in runs[r].quarantined if owns(view, q.account, r, run_id)
+    ]
     entities: dict[str, Any] = {}
     for entity, schema in schemas.items():
-        table = collected.table(entity, schema)
+        parts = [t for r in order if (t := _owned_rows(runs[r], entity, schema, view, r, run_id))]
+        table = pa.concat_tables(parts) if len(parts) > 1 else (parts[0] if parts else None)
         rows = by_account(table) if table is not None else []
         written = write_records(root, entity, run_date, run_id, rows, schema, platform)
-        entry = counts.get(entity, {"served": 0, "landed": 0, "quarantined": 0})
-        entry = {**entry, "files": [], "sha256": {}}
+        landed = len(rows)
+        dropped = sum(1 for q in quarantined if q.entity == entity)
+        entry: dict[str, Any] = {
+            "served": landed + dropped,
+            "landed": landed,
+            "quarantined": dropped,
+            "files": [],
+            "sha256": {},
+        }
         if written:
             entry["files"].append(written[0])
             entry["sha256"][written[0]] = written[1]
         entities[entity] = entry
-    quarantined = collected.quarantined + list(extra_quarantine or [])
     q = write_quarantine(root, source, run_date, run_id, quarantined)
     return {"entities": entities, "quarantine": {"file": q[0], "sha256": q[1]} if q else None}
+
+
+def _owned_rows(
+    collected: Collected,
+    entity: str,
+    schema: pa.Schema,
+    view: View | None,
+    run_id: str,
+    commit_run: str,
+) -> pa.Table | None:
+    """The rows of `entity` that run `run_id` contributes to the date's data."""
+    table = collected.table(entity, schema)
+    if table is None:
+        return None
+    if view is None:
+        return table if run_id == commit_run else None
+    owners = collected.owners.get(entity, [])
+    if len(owners) != len(table):
+        raise ValueError(f"{entity}: {len(table)} rows but {len(owners)} owners recorded")
+    mask = pa.array([owns(view, o, run_id, commit_run) for o in owners], pa.bool_())
+    kept = table.filter(mask)
+    return kept if len(kept) else None
 
 
 def by_account(table: pa.Table) -> pa.Table:

@@ -23,6 +23,7 @@ from ingestion.arrowrows import rows_to_table
 from ingestion.landing import Quarantined
 from ingestion.records import api_schema
 from ingestion.redaction import author_hash
+from ingestion.roster import account_key
 
 
 class BadRecord(ValueError):
@@ -217,6 +218,12 @@ class Collected:
     checked: Counter[str] = field(default_factory=Counter)  # items checked per entity
     absent: Counter[tuple[str, str]] = field(default_factory=Counter)  # (entity, path)
     landed: Counter[str] = field(default_factory=Counter)
+    # the account (roster key) each landed row belongs to, in landing order (see `owner`)
+    owners: dict[str, list[str | None]] = field(default_factory=dict)
+    _line_accounts: list[dict[str, Any]] = field(default_factory=list)
+    _line_owner: str | None = None
+    # account key -> why one of its pages could not be read (such an account is not landed)
+    unreadable: dict[str, str] = field(default_factory=dict)
     _seen: dict[str, set[str]] = field(default_factory=dict)
     _packed: dict[str, list[pa.Table]] = field(default_factory=dict)
     _unpackable: set[str] = field(default_factory=set)
@@ -230,11 +237,48 @@ class Collected:
             return
         if key is not None:
             seen.add(key)
+        self.owners.setdefault(entity, []).append(self.owner(row))
         pending = self.rows.setdefault(entity, [])
         pending.append(row)
         self.landed[entity] += 1
         if len(pending) >= self.pack_rows and entity in self.schemas:
             self._pack(entity)
+
+    def begin_line(self, accounts: list[dict[str, Any]]) -> None:
+        """The roster accounts of the raw line being parsed (owners of what it lands)."""
+        self._line_accounts = accounts
+        first = accounts[0] if accounts else None
+        self._line_owner = (
+            account_key(str(first.get("creator_id")), str(first.get("handle") or ""))
+            if first
+            else None
+        )
+
+    def owner(self, row: dict[str, Any] | None = None) -> str | None:
+        """The account key a row (or, without one, a quarantined item) of the current line
+        belongs to: the line's only account, else the one with the row's creator_id (and
+        account id or handle), else the line's first account; None for a line naming none."""
+        accounts = self._line_accounts
+        if len(accounts) <= 1 or row is None:
+            return self._line_owner
+        same = [a for a in accounts if a.get("creator_id") == row.get("creator_id")]
+        ident = str(row.get("account_id") or "").casefold()
+        exact = [
+            a
+            for a in same
+            if ident
+            and ident
+            in (str(a.get("account_id") or "").casefold(), str(a.get("handle")).casefold())
+        ]
+        chosen = (exact or same or accounts)[0]
+        return account_key(str(chosen.get("creator_id")), str(chosen.get("handle") or ""))
+
+    def page_unreadable(self, reason: str) -> None:
+        """The current line's page held no readable records: every account it was fetched
+        for misses data, so none of them counts as cleanly landed in this run."""
+        for acc in self._line_accounts:
+            key = account_key(str(acc.get("creator_id")), str(acc.get("handle") or ""))
+            self.unreadable.setdefault(key, reason)
 
     def _pack(self, entity: str) -> None:
         if entity in self._unpackable:
@@ -267,6 +311,7 @@ class Collected:
                 reason=reason,
                 record=record,
                 endpoint=endpoint,
+                account=self.owner(),
                 **where,
             )
         )
@@ -352,6 +397,7 @@ def parse_line(
     """
     if line.get("outcome") != "ok":
         return None
+    out.begin_line(line.get("accounts") or [])
     endpoint = line["endpoint"]
     spec = specs[endpoint]
     where = {"record_index": None}
@@ -360,6 +406,7 @@ def parse_line(
     except (ValueError, RecursionError) as exc:
         out.served[spec.entity] += 1
         out.quarantine(spec.entity, endpoint, unreadable_reason(exc), _page_ref(line), **where)
+        out.page_unreadable(f"{endpoint} page is not valid JSON")
         return None
     ctx = PageContext(line, salt, body)
     common = _common(line)
@@ -368,6 +415,7 @@ def parse_line(
     except (BadShape, BadRecord) as exc:
         out.served[spec.entity] += 1
         out.quarantine(spec.entity, endpoint, f"page shape: {exc}", _page_ref(line), **where)
+        out.page_unreadable(f"{endpoint} page shape: {exc}")
         return None
     for section, items in sections:
         for index, item in enumerate(items):

@@ -1,8 +1,9 @@
 """Rebuild a date's records from its landed raw pages, without calling any API.
 
-Reads the run the date's manifest names as current, parses every page with the same
-functions extraction used, and replaces the record partitions. Account outcomes and
-request counts come from the original manifest: a reparse cannot know more than the run did.
+Reads, for each account, the run the date's manifest names for it (`accounts.by_key`; a
+manifest without it names one run for all), parses every page with the same functions
+extraction used, and replaces the record partitions. Account outcomes and request counts
+come from the original manifest: a reparse cannot know more than the runs did.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from ingestion.account_runs import view_of
 from ingestion.landing import read_manifest, read_raw_lines, sha256_file, write_manifest
 from ingestion.manifest import commit_entities, now_iso, platform_schemas
 from ingestion.parsing import Collected, parse_line
@@ -63,16 +65,27 @@ def reparse_date(
     manifests = []
     for platform in platforms:
         old = read_manifest(root, platform, run_date)
-        if not old or old.get("status") == "skipped" or not old.get("raw_files"):
+        if not old or not old.get("raw_files"):
             continue
         check_raw_files(root, old)
         run_id = old["run_id"]
-        collected = reparse_collected(root, platform, run_date, run_id, salt)
+
+        def load(run: str, platform: str = platform) -> Collected:
+            return reparse_collected(root, platform, run_date, run, salt)
+
         committed = commit_entities(
-            root, platform, run_date, run_id, collected, platform_schemas(platform), platform
+            root,
+            platform,
+            run_date,
+            run_id,
+            load(run_id),
+            platform_schemas(platform),
+            platform,
+            view=view_of(old),
+            load_run=load,
         )
         manifest = {**old, **committed, "reparsed_at": now_iso()}
         write_manifest(root, platform, run_date, manifest)
-        log.info("reparsed %s %s (run %s)", platform, run_date, run_id)
+        log.info("reparsed %s %s (manifest run %s)", platform, run_date, run_id)
         manifests.append(manifest)
     return manifests

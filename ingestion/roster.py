@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ingestion.csvfile import CsvFileError, read_csv
+from ingestion.csvfile import CsvFileError, open_csv, read_csv
 from ingestion.landing import Quarantined
 from ingestion.records import PLATFORMS
 
@@ -28,6 +28,12 @@ COLUMNS = [
 REQUIRED = ["creator_id", "platform", "handle"]
 # Platforms whose API cannot find an account without its id (docs/architecture.md "Inputs").
 ID_REQUIRED = {"facebook": "the Facebook page id", "youtube": "the YouTube channel id"}
+
+
+def account_key(creator_id: str, handle: str) -> str:
+    """Stable identity of an account across runs: first-sight checks and which run an
+    account's landed data comes from (raw lines name accounts the same way)."""
+    return f"{creator_id}:{handle.casefold()}"
 
 
 class RosterError(ValueError):
@@ -48,8 +54,8 @@ class RosterEntry:
 
     @property
     def key(self) -> str:
-        """Stable identity of the account across runs (for first-sight checks)."""
-        return f"{self.creator_id}:{self.handle.casefold()}"
+        """Stable identity of the account across runs (see `account_key`)."""
+        return account_key(self.creator_id, self.handle)
 
     def as_account(self) -> dict[str, Any]:
         """What a raw page line records about the account it was fetched for."""
@@ -65,6 +71,16 @@ class RosterEntry:
 class RosterLoad:
     entries: list[RosterEntry]
     quarantined: list[Quarantined]
+
+
+def check_roster_file(path: Path) -> None:
+    """Raise RosterError when the file cannot be read as the roster at all (its header: a
+    missing, duplicate or unnamed column, a wrong delimiter, UTF-16), reading no row."""
+    try:
+        with open_csv(Path(path), REQUIRED, [c for c in COLUMNS if c not in REQUIRED]):
+            pass
+    except CsvFileError as exc:
+        raise RosterError(f"roster file {exc}") from None
 
 
 def read_roster(path: Path) -> RosterLoad:

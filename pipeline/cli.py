@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ingestion.records import PLATFORMS
 from ingestion.redaction import scrub
+from ingestion.roster import RosterError
 from pipeline import config, policy, state, steps
 from pipeline.logs import configure_logging, print_progress
 from pipeline.runlock import RunLocked
@@ -316,6 +317,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     try:
         return VERBS[args.verb](settings, args)
+    except RosterError as exc:  # the roster file as a whole is unusable: a bad setting
+        print(f"kol: configuration error: {scrub(str(exc))}", file=sys.stderr)
+        return EXIT_CONFIG
     except RunLocked as exc:
         print(f"kol: {scrub(str(exc))}", file=sys.stderr)
         return EXIT_LOCKED

@@ -16,6 +16,7 @@ from pathlib import Path
 from ingestion.limits import EXTRACT_SETTINGS, Setting
 from ingestion.records import PLATFORMS
 from ingestion.redaction import register_secrets
+from ingestion.roster import RosterError, check_roster_file
 
 DEFAULT_BASE_URLS: dict[str, str] = {
     "instagram": "https://graph.facebook.com/v24.0",
@@ -164,6 +165,10 @@ def _check_roster_header(path: Path) -> None:
             f"KOL_ROSTER={path}: header lacks {', '.join(missing)}; expected "
             f"{','.join(ROSTER_COLUMNS)}"
         )
+    try:
+        check_roster_file(path)
+    except RosterError as exc:
+        raise ConfigError(f"KOL_ROSTER={path}: {exc}") from None
 
 
 def load(environ: dict[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:

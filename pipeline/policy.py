@@ -275,6 +275,8 @@ def land(
         m = steps.load_exports(settings, run_date, summary.run_id, progress)
         summary.sources["exports"] = source_counts(m)
         summary.stages["exports"] = m.get("status", "?")
+        if m.get("status") != "ok":
+            partial.append(f"exports {m.get('status')}: {m.get('reason') or 'see manifest'}")
     elif exports and exports.action == "keep":
         summary.stages["exports"] = "kept"
         say(progress, exports.reason)

@@ -75,5 +75,5 @@ def test_kill_9_mid_extract_leaves_only_complete_files_and_the_next_run_complete
     parts = sorted(
         p.name for p in (root / "records" / "posts" / "platform=tiktok" / f"dt={D}").iterdir()
     )
-    assert parts == ["part-r2.parquet"]
+    assert parts == ["part-0.parquet"]
     assert not list(root.glob("raw/platform=tiktok/endpoint=*/dt=*/run=r1"))

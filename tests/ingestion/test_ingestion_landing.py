@@ -25,8 +25,11 @@ def test_rewriting_a_date_leaves_exactly_the_new_part_even_with_dotted_run_ids(t
     stale = tmp_path / "records/fx_rates" / f"dt={D}" / ".part-x.parquet.crashed.tmp"
     stale.write_bytes(b"half a file")
     rel, sha = write_records(tmp_path, "fx_rates", D, "20261124T03.04", rows2, SCHEMA)
+    # a legacy part named after its run goes too: one data file, under the fixed name
+    (tmp_path / "records/fx_rates" / f"dt={D}" / "part-old.parquet").write_bytes(b"x")
+    rel, sha = write_records(tmp_path, "fx_rates", D, "20261124T03.04", rows2, SCHEMA)
     files = sorted(p.name for p in (tmp_path / "records/fx_rates" / f"dt={D}").iterdir())
-    assert files == ["part-20261124T03.04.parquet"]
+    assert files == ["part-0.parquet"]
     assert pq.read_table(tmp_path / rel).to_pylist() == rows2
     assert len(sha) == 64
 

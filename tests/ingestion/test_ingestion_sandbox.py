@@ -185,23 +185,40 @@ class _Capture(logging.Handler):
 
 
 def test_with_faults_every_record_is_landed_or_quarantined(faulty_rerun, clean_run):
+    from ingestion.reparse import reparse_collected
+
     root = clean_run["home"] / "landing"
+    salt = load_or_create_salt(clean_run["home"])
     truncated = Counter()
     for platform, manifest in faulty_rerun["manifests"].items():
         for entity, e in manifest["entities"].items():
             assert e["served"] == e["landed"] + e["quarantined"], (platform, entity)
+        by_key = manifest["accounts"]["by_key"]
+        unreadable = set()
         qfile = manifest["quarantine"]["file"] if manifest["quarantine"] else None
         if qfile:
             for line in (root / qfile).read_text().splitlines():
                 q = json.loads(line)
                 assert q["reason"] and q["source"] == platform and q["endpoint"]
-                truncated[platform] += "not valid JSON" in q["reason"]
+                # an unreadable page fails its account: the date keeps its earlier landing
+                # unless no earlier run had one
+                if "not valid JSON" in q["reason"]:
+                    assert by_key[q["account"]] == {"run_id": "r2", "status": "failed"}
         for failure in manifest["accounts"]["failed"]:
             assert failure["error"]
-        # every truncated page the sandbox sent is quarantined as one record, with its reason
+            if "unreadable page" in failure["error"]:
+                unreadable.add(failure["account"])
+        # every truncated page the sandbox sent is quarantined as one record by the run
+        # (the run's own parse: its raw pages are kept as the manifest's run)
+        run = reparse_collected(root, platform, D, "r2", salt)
+        mine = [q for q in run.quarantined if "not valid JSON" in q.reason]
+        truncated[platform] = len(mine)
         assert truncated[platform] == faulty_rerun["stats"]["faults"].get(platform, {}).get(
             "truncated", 0
         )
+        assert len({q.account for q in mine}) == len(unreadable)
+        for key in {q.account for q in mine}:
+            assert by_key[key]["run_id"] == "r1" and by_key[key]["status"] == "landed"
     assert sum(m["retries"] for m in faulty_rerun["manifests"].values()) > 0
     assert sum(truncated.values()) > 0
 
@@ -212,15 +229,18 @@ def test_rerun_of_a_date_replaces_and_never_duplicates(faulty_rerun, clean_run):
         for entity, key in KEYS.items():
             part = root / "records" / entity / f"platform={platform}" / f"dt={D}"
             files = [f.name for f in part.glob("*")] if part.exists() else []
-            assert files in ([], ["part-r2.parquet"]), (platform, entity, files)
+            assert files in ([], ["part-0.parquet"]), (platform, entity, files)
             ids = [r[key] for r in records(root, platform)[entity]]
             assert len(ids) == len(set(ids)), (platform, entity)
         raw_runs = {
             p.name for p in (root / "raw" / f"platform={platform}").glob(f"endpoint=*/dt={D}/run=*")
         }
-        assert raw_runs == {"run=r2"}
         manifest = json.loads((root / "manifests" / f"dt={D}" / f"{platform}.json").read_text())
         assert manifest["run_id"] == "r2"
+        # r1's pages stay exactly while an account the faulty r2 did not land draws on them
+        from_r1 = {v["run_id"] for v in manifest["accounts"]["by_key"].values()} - {"r2"}
+        assert raw_runs == {"run=r2"} | {f"run={r}" for r in from_r1}
+        assert from_r1 <= {"r1"}
 
 
 def test_reparse_after_a_faulty_run_gives_the_same_records_and_quarantine(faulty_rerun, clean_run):
