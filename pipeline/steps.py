@@ -91,18 +91,26 @@ def extract(
     for q in roster.quarantined:
         log.warning("roster: %s", q)
     entries = [e for e in roster.entries if e.platform == platform]
+    from pipeline.policy import plan_refresh
+
+    plan = plan_refresh(settings, platform, run_date, entries)
+    if plan.deferred:
+        say(progress, f"quota plan: {plan.summary()}")
+    chosen = set(plan.refresh)
     req = ExtractRequest(
         platform=platform,
         run_date=run_date,
         run_id=run_id,
         landing_root=settings.landing,
-        roster=entries,
+        roster=[e for e in entries if e.key in chosen],
+        deferred=plan.deferred,
+        quota_plan=plan.as_dict(),
         base_url=ps.base_url,
         token=ps.token.reveal() if ps.token else "",
         instagram_user_id=settings.instagram_user_id,
         salt=load_or_create_salt(settings.home),
     )
-    say(progress, f"extract {platform} {run_date}: {len(entries)} accounts")
+    say(progress, f"extract {platform} {run_date}: {len(chosen)} of {len(entries)} accounts")
     return extract_platform(req, progress=_account_progress(progress))
 
 
