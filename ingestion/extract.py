@@ -8,6 +8,7 @@ a programming error; a failed account never stops the others.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -67,10 +68,11 @@ class MeteredRawWriter(RawWriter):
         super().__init__(*args)
         self.requests_by_endpoint: dict[str, int] = {}
         self.usage_percent: float | None = None
+        self._meter_lock = threading.Lock()
 
     def write(self, line: dict[str, Any]) -> None:
         super().write(line)
-        with self._lock:
+        with self._meter_lock:
             endpoint = str(line.get("endpoint"))
             self.requests_by_endpoint[endpoint] = self.requests_by_endpoint.get(endpoint, 0) + 1
             headers = line.get("headers")

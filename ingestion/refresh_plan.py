@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import math
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -103,27 +104,25 @@ class RefreshPlan:
         }
 
 
-def last_landed(root: Path, platform: str, before: date) -> dict[str, date]:
-    """Roster key -> the last date before `before` whose manifest says it landed."""
-    out: dict[str, date] = {}
+def landing_history(
+    root: Path, platform: str, before: date, runs: int = HISTORY_RUNS
+) -> tuple[dict[str, date], list[dict[str, Any]]]:
+    """From the platform's manifests before `before`, in one pass: roster key -> the last
+    date it landed, and the last `runs` landed (ok/partial) manifests, newest first."""
+    last: dict[str, date] = {}
+    recent: deque[dict[str, Any]] = deque(maxlen=runs)
     for m in earlier_manifests(root, platform, before):
         try:
             day = date.fromisoformat(str(m.get("run_date")))
         except ValueError:
             continue
+        if m.get("status") in ("ok", "partial"):
+            recent.append(m)
         landed = (m.get("accounts") or {}).get("landed") or []
         for key in landed if isinstance(landed, list) else []:
-            if isinstance(key, str) and (key not in out or out[key] < day):
-                out[key] = day
-    return out
-
-
-def recent_manifests(root: Path, platform: str, before: date, n: int) -> list[dict[str, Any]]:
-    """The last `n` landed (ok/partial) manifests before `before`, newest first."""
-    landed = [
-        m for m in earlier_manifests(root, platform, before) if m.get("status") in ("ok", "partial")
-    ]
-    return landed[::-1][:n]
+            if isinstance(key, str) and (key not in last or last[key] < day):
+                last[key] = day
+    return last, list(reversed(recent))
 
 
 def last_followers(root: Path, platform: str, day: date | None) -> dict[str, int]:
@@ -183,16 +182,14 @@ def plan_refresh(
     quota: QuotaSettings,
 ) -> RefreshPlan:
     """Which of `entries` refresh on `run_date` (see the module docstring)."""
-    history = per_account_from_history(
-        platform, recent_manifests(landing_root, platform, run_date, HISTORY_RUNS)
-    )
+    landed, recent = landing_history(landing_root, platform, run_date)
+    history = per_account_from_history(platform, recent)
     if history:
         per_account, runs = history
         estimate = f"mean of the last {runs} landed run(s)"
     else:
         per_account, estimate = documented_per_account(platform), "documented estimate"
     budget = daily_budget(platform, quota, run_date)
-    landed = last_landed(landing_root, platform, run_date)
     followers = last_followers(landing_root, platform, max(landed.values(), default=None))
     in_campaign = campaign_creators(exports_dir, platform, run_date)
     by_key = {e.key: e for e in entries}

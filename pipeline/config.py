@@ -201,7 +201,6 @@ def load(environ: dict[str, str] | None = None, env_file: str | Path | None = ".
             ) from None
 
     return Settings(
-        quota=_quota_settings(env),
         home=home,
         roster=roster,
         exports_dir=exports_dir,
@@ -209,6 +208,7 @@ def load(environ: dict[str, str] | None = None, env_file: str | Path | None = ".
         instagram_user_id=env.get("KOL_INSTAGRAM_USER_ID") or None,
         env_file=file_path if file_path and file_path.is_file() else None,
         today=today,
+        quota=_quota_settings(env),
     )
 
 

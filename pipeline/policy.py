@@ -30,7 +30,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ingestion.records import PLATFORMS
 from pipeline import steps
@@ -39,6 +39,10 @@ from pipeline.logs import Progress, say
 from pipeline.run_ledger import RunSummary, source_counts, write_ledger
 from pipeline.runlock import run_lock
 from pipeline.state import GateFailed, StepFailed, built_through, now_iso, read_state
+
+if TYPE_CHECKING:
+    from ingestion.refresh_plan import RefreshPlan
+    from ingestion.roster import RosterEntry
 
 log = logging.getLogger("kol")
 
@@ -120,8 +124,8 @@ def plan_day(
 
 
 def plan_refresh(
-    settings: Settings, platform: str, run_date: date, entries: list[Any] | None = None
-) -> Any:
+    settings: Settings, platform: str, run_date: date, entries: list[RosterEntry] | None = None
+) -> RefreshPlan:
     """Which roster accounts of `platform` refresh on `run_date` within its quota (a
     `RefreshPlan`); `entries` defaults to the roster's accounts of the platform."""
     from ingestion.refresh_plan import plan_refresh as plan

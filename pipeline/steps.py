@@ -73,11 +73,13 @@ def extract(
     """Extract one platform for `run_date` into the landing zone; returns its manifest.
 
     A platform without a credential is skipped with a warning; a failed account or a quota
-    stop is reported in the manifest (status `partial`), never raised.
+    stop is reported in the manifest (status `partial`), never raised. Only the accounts the
+    quota plan covers are requested (`policy.plan_refresh`); the manifest lists the deferred.
     """
     from ingestion.extract import ExtractRequest, extract_platform
     from ingestion.redaction import load_or_create_salt
     from ingestion.roster import read_roster
+    from pipeline.policy import plan_refresh
 
     if platform not in PLATFORMS:
         raise StepFailed(f"unknown platform {platform!r}; expected one of {', '.join(PLATFORMS)}")
@@ -91,8 +93,6 @@ def extract(
     for q in roster.quarantined:
         log.warning("roster: %s", q)
     entries = [e for e in roster.entries if e.platform == platform]
-    from pipeline.policy import plan_refresh
-
     plan = plan_refresh(settings, platform, run_date, entries)
     if plan.deferred:
         say(progress, f"quota plan: {plan.summary()}")

@@ -18,6 +18,7 @@ from expectations import ledger
 from ingestion.landing import read_manifest
 from ingestion.roster import read_roster
 from pipeline import cli, config, policy
+from pipeline.report import status_text
 from sandbox import FaultConfig, SandboxServer, WorldConfig, export_world
 
 pytestmark = pytest.mark.integration
@@ -101,6 +102,19 @@ def test_a_day_that_does_not_fit_then_the_deferred_go_first(world, tmp_path, cap
         assert 3 * per_channel > budget
         s, summary = run(server, world, home, DAY2, KOL_YOUTUBE_UNITS_PER_DAY=str(budget))
         m2 = read_manifest(s.landing, "youtube", DAY2)
+        # `kol status` shows the last run's quota use: used, budget, share, deferred
+        used2 = summary.quota["youtube"]["units"]["used"]
+        quota_lines = status_text(s).split("quota used by run " + summary.run_id)[1]
+        row = next(x for x in quota_lines.splitlines() if x.startswith("youtube"))
+        assert row.split() == [
+            "youtube",
+            "units",
+            str(used2),
+            str(budget),
+            f"{used2 / budget:.0%}",
+            "2",
+            "-",
+        ]
         assert sorted(m2["accounts"]["landed"]) == sorted(deferred1)
         assert sorted(d["account"] for d in m2["deferred"]) == sorted(planned.refresh)
         assert m2["quota_plan"]["per_account"] == {"units": round(per_channel, 3)}
