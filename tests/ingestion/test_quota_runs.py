@@ -183,3 +183,17 @@ def test_a_quota_answer_stops_the_platform_and_keeps_what_landed(world, tmp_path
     # the ledger counts every attempt, the refused one too (an upper bound of the charge)
     refused = snap["quota_charged"]["youtube"]["refused"]
     assert summary.quota["youtube"]["units"] == {"used": 7 + refused, "budget": 10_000}
+
+
+def test_a_quota_too_small_for_one_account_defers_all_and_lands_nothing(world, tmp_path):
+    home = tmp_path / "kol"
+    with SandboxServer(CFG, token=TOKEN, faults=FaultConfig.parse("quota_model=1")) as server:
+        # 4.26 units an account-day (documented estimate) > 4 units
+        s, summary = run(server, world, home, DAY1, KOL_YOUTUBE_UNITS_PER_DAY="4")
+        snap = stats(server)
+    m = read_manifest(s.landing, "youtube", DAY1)
+    assert m["status"] == "skipped"
+    assert m["reason"] == "all 4 accounts deferred by the quota plan"
+    assert len(m["deferred"]) == 4 and m["quota_plan"]["days_for_roster"] is None
+    assert snap["requests"]["youtube"] == 0
+    assert "youtube skipped" in summary.message
