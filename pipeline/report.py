@@ -185,10 +185,13 @@ def status_text(settings: Settings, run_id: str | None = None, limit: int = 10) 
     return "\n".join(lines)
 
 
+DAYS_AT_DEFAULT_QUOTA = ("tiktok", "x")  # the platforms whose default quota is far below a roster
+
+
 def plan_text(settings: Settings, run_date: Any, plans: dict[str, Any], shown: int = 10) -> str:
     """`kol plan`: per platform the accounts, what a full refresh needs, the day's budget,
     who refreshes and who waits, and the days a budget needs for the whole roster."""
-    from ingestion.quota import RESETS
+    from ingestion.quota import RESETS, QuotaSettings, daily_budget, days_to_cover
 
     lines = [f"quota plan for {run_date} (KOL_HOME {settings.home})", ""]
     body = []
@@ -223,6 +226,18 @@ def plan_text(settings: Settings, run_date: Any, plans: dict[str, Any], shown: i
     )
     for p, plan in plans.items():
         lines += ["", f"{p}: cost per account from the {plan.estimate}; resets {RESETS[p]}"]
+        if p in DAYS_AT_DEFAULT_QUOTA:
+            budget = daily_budget(p, QuotaSettings(), run_date)
+            days = days_to_cover(plan.per_account, budget, plan.accounts)
+            lines.append(
+                f"  the documented default quota ({', '.join(f'{v:,} {m}' for m, v in budget.items())}"
+                f" a day) refreshes all {plan.accounts} accounts in "
+                + (
+                    "no number of days (one account does not fit)"
+                    if days is None
+                    else f"{days} day(s)"
+                )
+            )
         if plan.deferred:
             first = ", ".join(plan.refresh[:shown]) or "none"
             more = f" and {len(plan.refresh) - shown} more" if len(plan.refresh) > shown else ""

@@ -139,6 +139,11 @@ def test_a_day_that_does_not_fit_then_the_deferred_go_first(world, tmp_path, cap
         assert subs[keys[bigger_first[0]].creator_id] != subs[keys[bigger_first[1]].creator_id]
         assert "deferred: " + ", ".join(bigger_first) in out
         assert "cost per account from the mean of the last 2 landed run(s)" in out
+        # TikTok (3 accounts, documented 5 requests and 313 records each) fits a default day
+        assert (
+            "the documented default quota (1,000 requests, 100,000 records a day) refreshes "
+            "all 3 accounts in 1 day(s)"
+        ) in out
 
 
 def cli_plan(monkeypatch, server, world, home: Path, day: date, extra: dict[str, str]) -> int:
@@ -160,8 +165,9 @@ def cli_plan(monkeypatch, server, world, home: Path, day: date, extra: dict[str,
     return cli.main(["--env-file", "", "plan", "--date", day.isoformat()])
 
 
-def test_a_quota_answer_stops_the_platform_and_keeps_what_landed(world, tmp_path):
+def test_a_quota_answer_stops_the_platform_and_keeps_what_landed(world, tmp_path, monkeypatch):
     home = tmp_path / "kol"
+    monkeypatch.setenv("KOL_EXTRACT_WORKERS", "1")  # accounts in order: the first ones finish
     spec = "quota_model=1,youtube_units_per_day=7"  # the key runs out mid-run
     with SandboxServer(CFG, token=TOKEN, faults=FaultConfig.parse(spec)) as server:
         s, summary = run(server, world, home, DAY1)  # the plan thinks 10,000 units
