@@ -185,3 +185,26 @@ def test_quota_settings_are_read(kol_home, monkeypatch):
     assert q.x_monthly_cap() == 10_000
     monkeypatch.setenv("KOL_X_POSTS_PER_MONTH", "20000")
     assert config.load(env_file=None).quota.x_monthly_cap() == 20_000
+
+
+def test_a_ledger_file_from_before_the_quota_column_still_reads(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from expectations import ledger
+
+    row = ledger.LedgerRow(run_id="r1", run_date=D, started_at="2026-11-21T01:00:00+00:00")
+    path = ledger.append(tmp_path, row)
+    old = pq.read_table(path).drop(["quota_used"])
+    pq.write_table(old, path)
+    assert isinstance(old, pa.Table) and "quota_used" not in old.column_names
+    assert ledger.get(tmp_path, "r1").quota_used == {}
+    with_quota = ledger.LedgerRow(
+        run_id="r2",
+        run_date=D,
+        started_at="2026-11-21T02:00:00+00:00",
+        quota_used={"youtube": {"units": {"used": 2_500, "budget": 10_000}, "deferred": 3}},
+    )
+    ledger.append(tmp_path, with_quota)
+    text = ledger.format_run(ledger.get(tmp_path, "r2"))
+    assert "youtube   units    2,500  10,000      25%    3" in text
