@@ -22,6 +22,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ingestion.landing import earlier_manifests, records_dir
@@ -131,7 +132,10 @@ def last_followers(root: Path, platform: str, day: date | None) -> dict[str, int
         return {}
     out: dict[str, int] = {}
     for path in sorted(records_dir(root, "accounts", day, platform).glob("part-*.parquet")):
-        table = pq.read_table(path)
+        try:
+            table = pq.read_table(path)
+        except (OSError, pa.ArrowInvalid):
+            continue  # the tier only breaks ties: an unreadable file plans by the other rules
         column = next((c for c in FOLLOWER_COLUMNS if c in table.column_names), None)
         if column is None or "creator_id" not in table.column_names:
             continue
@@ -160,8 +164,8 @@ def campaign_creators(exports_dir: Path | None, platform: str, day: date) -> set
                 if row.get("campaign_id") in active
                 and (row.get("platform") or "").strip().lower() == platform
             }
-    except OSError:
-        return set()
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return set()  # the exports loader reports the file; the plan goes on without it
 
 
 def _active(start: str | None, end: str | None, day: date) -> bool:

@@ -208,3 +208,17 @@ def test_a_ledger_file_from_before_the_quota_column_still_reads(tmp_path):
     ledger.append(tmp_path, with_quota)
     text = ledger.format_run(ledger.get(tmp_path, "r2"))
     assert "youtube   units    2,500  10,000      25%    3" in text
+
+
+def test_unreadable_exports_and_records_do_not_stop_the_plan(tmp_path):
+    entries = [_entry(n) for n in (1, 2)]
+    _manifest(tmp_path, D - timedelta(days=1), [entries[0].key], requests=4)
+    part = tmp_path / "records" / "accounts" / "platform=youtube" / f"dt={D - timedelta(days=1)}"
+    part.mkdir(parents=True)
+    (part / "part-x.parquet").write_bytes(b"not parquet")
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    (exports / "campaigns.csv").write_bytes(b"\xff\xfe\x00broken")
+    plan = plan_refresh("youtube", D, entries, tmp_path, exports, QuotaSettings())
+    # never-landed cr2 first, then cr1 (landed D-1)
+    assert plan.refresh == [entries[1].key, entries[0].key]
