@@ -144,13 +144,19 @@ def documented_per_account(platform: str) -> dict[str, float]:
 def per_account_from_history(
     platform: str, manifests: Iterable[dict[str, Any]]
 ) -> tuple[dict[str, float], int] | None:
-    """Mean cost per attempted account over landed runs (ok/partial), and how many runs;
+    """Mean cost per attempted account (landed or failed: an account skipped when a quota
+    stopped the platform cost nothing) over landed runs (ok/partial), and how many runs;
     None when none landed."""
     totals: dict[str, float] = {}
     accounts = runs = 0
     for m in manifests:
         acc = m.get("accounts") or {}
-        n = int(acc.get("total") or 0)
+        failed = acc.get("failed")
+        n = (
+            int(acc["ok"]) + (len(failed) if isinstance(failed, list) else 0)
+            if "ok" in acc
+            else int(acc.get("total") or 0)
+        )
         if m.get("status") not in ("ok", "partial") or n <= 0:
             continue
         for measure, value in charged(platform, m).items():

@@ -56,7 +56,13 @@ def test_a_run_is_charged_by_method_cost():
 
 def test_per_account_cost_is_the_mean_of_landed_runs():
     runs = [
-        {"status": "ok", "requests": 13, "accounts": {"total": 4}},
+        {"status": "ok", "requests": 13, "accounts": {"total": 4}},  # no "ok": the total
+        # a quota stop: 3 landed, 1 failed, 6 skipped unrequested -> 4 accounts for 20 units
+        {
+            "status": "partial",
+            "requests": 20,
+            "accounts": {"total": 10, "ok": 3, "failed": [{"account": "@a"}], "skipped": [{}] * 6},
+        },
         {
             "status": "partial",
             "requests_by_endpoint": {"channels": 1, "playlist_items": 6, "videos": 6},
@@ -66,9 +72,9 @@ def test_per_account_cost_is_the_mean_of_landed_runs():
         {"status": "failed", "requests": 500, "accounts": {"total": 6}},  # not counted
     ]
     per_account, n = per_account_from_history("youtube", runs)
-    assert n == 2
-    assert per_account == {"units": pytest.approx((13 + 13) / (4 + 6))}
-    assert per_account_from_history("youtube", runs[2:]) is None
+    assert n == 3
+    assert per_account == {"units": pytest.approx((13 + 20 + 13) / (4 + 4 + 6))}
+    assert per_account_from_history("youtube", runs[3:]) is None
 
 
 def test_daily_budgets_and_days_to_cover():
