@@ -24,7 +24,7 @@ from ingestion.redaction import scrub_value
 
 LEDGER_DIR = "ledger"
 STATUSES = ("published", "gate_failed", "failed", "partial", "landed", "running", "skipped")
-_JSON_FIELDS = ("stages", "source_counts", "mart_rows", "failed_expectations")
+_JSON_FIELDS = ("stages", "source_counts", "mart_rows", "failed_expectations", "quota_used")
 
 SCHEMA = pa.schema(
     [
@@ -40,6 +40,7 @@ SCHEMA = pa.schema(
         ("failed_expectations", pa.string()),
         ("published_checksum", pa.string()),
         ("message", pa.string()),
+        ("quota_used", pa.string()),
     ]
 )
 
@@ -52,6 +53,8 @@ class LedgerRow:
     source_counts: source -> {"served": n, "landed": n, "quarantined": n}.
     mart_rows: mart table -> row count. failed_expectations: one dict per failing expectation
     (suite, expectation_type, table, column, observed_value, message).
+    quota_used: platform -> {measure: {"used": n, "budget": n}, "deferred": n, and
+    "usage_percent_max" where the platform reports usage in headers}.
     """
 
     run_id: str
@@ -66,6 +69,7 @@ class LedgerRow:
     failed_expectations: list[dict[str, Any]] = field(default_factory=list)
     published_checksum: str | None = None
     message: str = ""
+    quota_used: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         """Accept ISO strings for dates/times and plain-text failures (callers' convenience)."""
@@ -163,6 +167,8 @@ def format_run(row: LedgerRow) -> str:
         header = ("source", "status", "served", "landed", "quarantined")
         body = [(src, *_source_line(c)) for src, c in sorted(row.source_counts.items())]
         lines += ["", "sources:", _table(header, body)]
+    if row.quota_used:
+        lines += ["", "quota used:", format_quota(row.quota_used)]
     if row.mart_rows:
         body = [(t, str(n)) for t, n in sorted(row.mart_rows.items())]
         lines += ["", "marts:", _table(("table", "rows"), body)]
@@ -185,6 +191,31 @@ def format_run(row: LedgerRow) -> str:
     return "\n".join(lines)
 
 
+def format_quota(quota_used: dict[str, dict[str, Any]]) -> str:
+    """Per platform and measure: used of the day's budget, the share, deferred accounts and
+    the highest usage percent the platform reported (Graph headers)."""
+    body = []
+    for platform, report in sorted(quota_used.items()):
+        for measure, v in sorted(report.items()):
+            if not isinstance(v, dict):
+                continue
+            used, budget = int(v.get("used") or 0), v.get("budget")
+            share = f"{used / budget:.0%}" if budget else "-"
+            body.append(
+                (
+                    platform,
+                    measure,
+                    f"{used:,}",
+                    f"{budget:,}" if budget else "-",
+                    share,
+                    str(report.get("deferred", 0)),
+                    _short(report.get("usage_percent_max", "-")),
+                )
+            )
+    header = ("platform", "measure", "used", "day budget", "share", "deferred", "usage header %")
+    return _table(header, body)
+
+
 def _to_record(row: LedgerRow) -> dict[str, Any]:
     record = {f.name: getattr(row, f.name) for f in fields(row)}
     for name in _JSON_FIELDS:
@@ -198,9 +229,9 @@ def _read_file(path: Path) -> LedgerRow:
     except (OSError, IndexError, pa.ArrowInvalid) as exc:
         raise LedgerError(f"ledger file {path} is unreadable ({exc}): move it aside") from exc
     for name in _JSON_FIELDS:
-        record[name] = json.loads(record[name]) if record[name] else None
+        record[name] = json.loads(record[name]) if record.get(name) else None
     record["failed_expectations"] = record["failed_expectations"] or []
-    for name in ("stages", "source_counts", "mart_rows"):
+    for name in ("stages", "source_counts", "mart_rows", "quota_used"):
         record[name] = record[name] or {}
     known = {f.name for f in fields(LedgerRow)}
     return LedgerRow(**{k: v for k, v in record.items() if k in known})

@@ -8,6 +8,7 @@ a programming error; a failed account never stops the others.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from ingestion.account_runs import (
     runs_of,
     seen_keys,
 )
-from ingestion.http import Auth, HttpClient, RetryPolicy
+from ingestion.http import Auth, HttpClient, RetryPolicy, graph_usage
 from ingestion.landing import (
     RawWriter,
     check_run_id,
@@ -72,6 +73,32 @@ class ExtractRequest:
     # None = the environment's setting or its default (ingestion.limits)
     workers: int | None = None
     max_pages: int | None = None
+    # roster accounts the quota plan left for a later day ({"account", "reason"}), and the
+    # plan itself (ingestion/refresh_plan.py): both go into the manifest
+    deferred: list[dict[str, str]] = field(default_factory=list)
+    quota_plan: dict[str, Any] | None = None
+
+
+class MeteredRawWriter(RawWriter):
+    """The raw writer, also counting exchanges per endpoint (every attempt is charged) and
+    the highest Graph usage percent the platform reported: the quota ledger's inputs."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.requests_by_endpoint: dict[str, int] = {}
+        self.usage_percent: float | None = None
+        self._meter_lock = threading.Lock()
+
+    def write(self, line: dict[str, Any]) -> None:
+        super().write(line)
+        with self._meter_lock:
+            endpoint = str(line.get("endpoint"))
+            self.requests_by_endpoint[endpoint] = self.requests_by_endpoint.get(endpoint, 0) + 1
+            headers = line.get("headers")
+            if isinstance(headers, dict) and headers:
+                percent, _ = graph_usage(headers)
+                if percent and percent > (self.usage_percent or 0.0):
+                    self.usage_percent = percent
 
 
 def first_sight_keys(
@@ -112,7 +139,7 @@ def extract_platform(req: ExtractRequest, progress: Progress | None = None) -> d
         sleep=req.sleep,
         pool_size=max(10, workers),
     )
-    raw = RawWriter(root, req.platform, req.run_date, req.run_id)
+    raw = MeteredRawWriter(root, req.platform, req.run_date, req.run_id)
     session = ExtractSession(
         platform=req.platform,
         run_date=req.run_date,
@@ -141,6 +168,9 @@ def extract_platform(req: ExtractRequest, progress: Progress | None = None) -> d
         client.close()
         raw_files = raw.close()
     manifest = _finish(req, session, raw_files, started, entries)
+    manifest["requests_by_endpoint"] = dict(sorted(raw.requests_by_endpoint.items()))
+    if raw.usage_percent is not None:
+        manifest["usage_percent_max"] = raw.usage_percent
     write_manifest(root, req.platform, req.run_date, manifest)
     keep = {req.run_id, *runs_of(previous_view(manifest))}
     discard_raw_runs(root, req.platform, req.run_date, keep)
@@ -225,6 +255,8 @@ def _finish(
     for warning in drift_warnings:
         s.warn_once(warning)
     problems = []
+    if req.deferred:
+        problems.append(f"{len(req.deferred)} accounts deferred by the quota plan")
     if s.stopped:
         problems.append(s.stopped)
     if s.failed:
@@ -254,9 +286,19 @@ def _finish(
         field_checks=drift,
         raw_dir=f"raw/platform={req.platform}/endpoint=*/dt={req.run_date}/run={req.run_id}",
         raw_files=dict(sorted(raw_files.items())),
+        deferred=req.deferred,
     )
+    if req.quota_plan is not None:
+        manifest["quota_plan"] = req.quota_plan
     if not total:
-        manifest["status"], manifest["reason"] = "skipped", "no roster accounts for this platform"
+        manifest["status"], manifest["reason"] = (
+            "skipped",
+            (
+                f"all {len(req.deferred)} accounts deferred by the quota plan"
+                if req.deferred
+                else "no roster accounts for this platform"
+            ),
+        )
     return manifest
 
 

@@ -125,6 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("accept", help="accept a day the gate rejected, so later runs build on it")
     p.add_argument("--date", type=_run_date, required=True)
 
+    p = sub.add_parser(
+        "plan", help="per platform: what a full refresh costs, the quota, who refreshes on D"
+    )
+    p.add_argument("--date", type=_date, default=None, help="run date D (default: yesterday, UTC)")
+
     p = sub.add_parser("status", help="last runs, what is published, what failed and why")
     p.add_argument("--run", default=None, help="show one run in detail")
     p.add_argument("--limit", type=int, default=10)
@@ -256,6 +261,22 @@ def cmd_accept(s: config.Settings, a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plan(s: config.Settings, a: argparse.Namespace) -> int:
+    from ingestion.roster import read_roster
+    from pipeline.report import plan_text
+
+    d = _day(a)
+    roster_path, _ = s.require_inputs()
+    entries = read_roster(roster_path).entries
+    plans = {
+        p: policy.plan_refresh(s, p, d, [e for e in entries if e.platform == p])
+        for p in PLATFORMS
+        if any(e.platform == p for e in entries)
+    }
+    print(plan_text(s, d, plans))
+    return 0
+
+
 def cmd_status(s: config.Settings, a: argparse.Namespace) -> int:
     from pipeline.report import status_text
 
@@ -302,6 +323,7 @@ VERBS: dict[str, Callable[[config.Settings, argparse.Namespace], int]] = {
     "publish": cmd_publish,
     "docs": cmd_docs,
     "accept": cmd_accept,
+    "plan": cmd_plan,
     "status": cmd_status,
     "sandbox": cmd_sandbox,
 }

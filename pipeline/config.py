@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 
 from ingestion.limits import EXTRACT_SETTINGS, Setting
+from ingestion.quota import X_TIER_POSTS_PER_MONTH, QuotaSettings
 from ingestion.records import PLATFORMS
 from ingestion.redaction import register_secrets
 from ingestion.roster import RosterError, check_roster_file
@@ -97,6 +98,7 @@ class Settings:
     instagram_user_id: str | None
     env_file: Path | None = None
     today: date | None = None  # KOL_TODAY: the date the sources serve (None: today, UTC)
+    quota: QuotaSettings = field(default_factory=QuotaSettings)  # KOL_* quota limits
 
     # Paths of docs/architecture.md "On disk"
     @property
@@ -234,6 +236,7 @@ def load(environ: dict[str, str] | None = None, env_file: str | Path | None = ".
         instagram_user_id=env.get("KOL_INSTAGRAM_USER_ID") or None,
         env_file=file_path if file_path and file_path.is_file() else None,
         today=today,
+        quota=_quota_settings(env),
     )
 
 
@@ -259,6 +262,45 @@ def _check_home(home: Path) -> None:
             "patterns built from this path, where these characters would match other "
             f"folders; choose a path without any of {_HOME_FORBIDDEN}"
         )
+
+
+# --- quota limits (ingestion/quota.py; docs/architecture.md "Configuration") -------------
+QUOTA_INTS: dict[str, tuple[str, int, int]] = {  # variable -> (QuotaSettings field, min, max)
+    "KOL_YOUTUBE_UNITS_PER_DAY": ("youtube_units_per_day", 1, 10**9),
+    "KOL_TIKTOK_REQUESTS_PER_DAY": ("tiktok_requests_per_day", 1, 10**9),
+    "KOL_TIKTOK_RECORDS_PER_DAY": ("tiktok_records_per_day", 1, 10**12),
+    "KOL_GRAPH_CALLS_PER_HOUR": ("graph_calls_per_hour", 1, 10**9),
+    "KOL_GRAPH_HOURS_PER_DAY": ("graph_hours_per_day", 1, 24),
+    "KOL_X_POSTS_PER_MONTH": ("x_posts_per_month", 1, 10**12),
+}
+
+
+def _quota_settings(env: dict[str, str]) -> QuotaSettings:
+    """The platforms' limits: the documented defaults unless a KOL_* variable says more."""
+    values: dict[str, object] = {}
+    for var, (name, lo, hi) in QUOTA_INTS.items():
+        raw = (env.get(var) or "").strip().replace("_", "")
+        if not raw:
+            continue
+        try:
+            value = int(raw)
+        except ValueError:
+            value = lo - 1
+        if not lo <= value <= hi:
+            raise ConfigError(
+                f"{var}={env[var]!r}: expected a whole number from {lo} to {hi:,}; unset it "
+                "for the platform's documented default."
+            )
+        values[name] = value
+    tier = (env.get("KOL_X_ACCESS_TIER") or "").strip().lower()
+    if tier:
+        if tier not in X_TIER_POSTS_PER_MONTH:
+            raise ConfigError(
+                f"KOL_X_ACCESS_TIER={env['KOL_X_ACCESS_TIER']!r}: expected one of "
+                f"{', '.join(X_TIER_POSTS_PER_MONTH)}."
+            )
+        values["x_access_tier"] = tier
+    return QuotaSettings(**values)  # type: ignore[arg-type]
 
 
 def duckdb_limits() -> dict[str, str]:

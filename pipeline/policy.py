@@ -14,6 +14,11 @@ What a source does for a run date D (`plan_source`), given today's date (UTC):
 A platform extract that landed nothing at all (`failed`) is worth a retry (`should_retry`);
 a skipped source is not.
 
+Quotas (`plan_refresh`): an extracted platform requests only the roster accounts its daily
+quota covers, in the priority order of ingestion/refresh_plan.py (campaign creators, then
+the stalest, then the biggest); the rest are deferred, listed in the manifest, and the run
+is partial. Deferred accounts are the stalest next run, so they go first.
+
 Builds: `plan_build` chooses incremental or full refresh; a failed gate stops before
 publish. `backfill` re-derives past dates with the same per-date policy, then republishes
 the latest published date so the marts never go back in time.
@@ -25,7 +30,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ingestion.records import PLATFORMS
 from pipeline import steps
@@ -34,6 +39,10 @@ from pipeline.logs import Progress, say
 from pipeline.run_ledger import RunSummary, source_counts, write_ledger
 from pipeline.runlock import run_lock
 from pipeline.state import GateFailed, StepFailed, built_through, now_iso, read_state
+
+if TYPE_CHECKING:
+    from ingestion.refresh_plan import RefreshPlan
+    from ingestion.roster import RosterEntry
 
 log = logging.getLogger("kol")
 
@@ -112,6 +121,20 @@ def plan_day(
     """Every source's plan for `run_date`; `platforms` narrows the platforms (exports always)."""
     chosen = [p for p in PLATFORMS if platforms is None or p in platforms]
     return {s: plan_source(settings, s, run_date, today) for s in (*chosen, "exports")}
+
+
+def plan_refresh(
+    settings: Settings, platform: str, run_date: date, entries: list[RosterEntry] | None = None
+) -> RefreshPlan:
+    """Which roster accounts of `platform` refresh on `run_date` within its quota (a
+    `RefreshPlan`); `entries` defaults to the roster's accounts of the platform."""
+    from ingestion.refresh_plan import plan_refresh as plan
+    from ingestion.roster import read_roster
+
+    if entries is None:
+        roster_path, _ = settings.require_inputs()
+        entries = [e for e in read_roster(roster_path).entries if e.platform == platform]
+    return plan(platform, run_date, entries, settings.landing, settings.exports_dir, settings.quota)
 
 
 def should_retry(manifest: dict[str, Any]) -> bool:
@@ -244,9 +267,13 @@ def land(
         manifests = steps.extract_side_by_side(
             settings, run_date, to_extract, summary.run_id, progress
         )
+        from ingestion.quota import usage_report
+
         for p in to_extract:
             m = manifests[p]
             summary.sources[p] = source_counts(m)
+            if m.get("status") in ("ok", "partial"):
+                summary.quota[p] = usage_report(p, m, settings.quota, run_date)
             summary.stages[f"extract:{p}"] = m.get("status", "?")
             if m.get("status") != "ok":
                 partial.append(f"{p} {m.get('status')}: {m.get('reason') or 'see manifest'}")

@@ -258,4 +258,73 @@ def status_text(settings: Settings, run_id: str | None = None, limit: int = 10) 
         )
     lines.append("")
     lines.append(ledger.format_runs(rows) if rows else "no runs yet: try `kol demo` or `kol run`")
+    if rows and rows[-1].quota_used:
+        lines += [
+            "",
+            f"quota used by run {rows[-1].run_id}:",
+            ledger.format_quota(rows[-1].quota_used),
+        ]
+    return "\n".join(lines)
+
+
+DAYS_AT_DEFAULT_QUOTA = ("tiktok", "x")  # the platforms whose default quota is far below a roster
+
+
+def plan_text(settings: Settings, run_date: Any, plans: dict[str, Any], shown: int = 10) -> str:
+    """`kol plan`: per platform the accounts, what a full refresh needs, the day's budget,
+    who refreshes and who waits, and the days a budget needs for the whole roster."""
+    from ingestion.quota import RESETS, QuotaSettings, daily_budget, days_to_cover
+
+    lines = [f"quota plan for {run_date} (KOL_HOME {settings.home})", ""]
+    body = []
+    for p, plan in plans.items():
+        per = ", ".join(f"{c:,.2f} {m}" for m, c in plan.per_account.items())
+        body.append(
+            [
+                p + ("" if settings.platforms[p].enabled else " (no token: skipped)"),
+                str(plan.accounts),
+                per,
+                ", ".join(f"{v:,} {m}" for m, v in plan.full_cost.items()),
+                ", ".join(f"{v:,} {m}" for m, v in plan.budget.items()),
+                str(len(plan.refresh)),
+                str(len(plan.deferred)),
+                "never" if plan.days_for_roster is None else str(plan.days_for_roster),
+            ]
+        )
+    lines.append(
+        _table(
+            [
+                "platform",
+                "accounts",
+                "per account",
+                "full refresh",
+                "day budget",
+                "refresh",
+                "defer",
+                "days for roster",
+            ],
+            body,
+        )
+    )
+    for p, plan in plans.items():
+        lines += ["", f"{p}: cost per account from the {plan.estimate}; resets {RESETS[p]}"]
+        if p in DAYS_AT_DEFAULT_QUOTA:
+            budget = daily_budget(p, QuotaSettings(), run_date)
+            days = days_to_cover(plan.per_account, budget, plan.accounts)
+            lines.append(
+                f"  the documented default quota ({', '.join(f'{v:,} {m}' for m, v in budget.items())}"
+                f" a day) refreshes all {plan.accounts} accounts in "
+                + (
+                    "no number of days (one account does not fit)"
+                    if days is None
+                    else f"{days} day(s)"
+                )
+            )
+        if plan.deferred:
+            first = ", ".join(plan.refresh[:shown]) or "none"
+            more = f" and {len(plan.refresh) - shown} more" if len(plan.refresh) > shown else ""
+            lines.append(f"  refreshes today (priority order): {first}{more}")
+            waits = ", ".join(d["account"] for d in plan.deferred[:shown])
+            more = f" and {len(plan.deferred) - shown} more" if len(plan.deferred) > shown else ""
+            lines.append(f"  deferred: {waits}{more}")
     return "\n".join(lines)

@@ -23,6 +23,7 @@ class RunSummary:
     gate_failures: list[dict[str, Any]] = field(default_factory=list)
     checksum: str = ""
     message: str = ""
+    quota: dict[str, Any] = field(default_factory=dict)  # platform -> ingestion.quota.usage_report
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -71,5 +72,6 @@ def write_ledger(settings: Settings, summary: RunSummary) -> None:
             failed_expectations=summary.gate_failures,
             published_checksum=summary.checksum or None,
             message=summary.message,
+            quota_used=summary.quota,
         ),
     )

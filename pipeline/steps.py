@@ -73,11 +73,13 @@ def extract(
     """Extract one platform for `run_date` into the landing zone; returns its manifest.
 
     A platform without a credential is skipped with a warning; a failed account or a quota
-    stop is reported in the manifest (status `partial`), never raised.
+    stop is reported in the manifest (status `partial`), never raised. Only the accounts the
+    quota plan covers are requested (`policy.plan_refresh`); the manifest lists the deferred.
     """
     from ingestion.extract import ExtractRequest, extract_platform
     from ingestion.redaction import load_or_create_salt
     from ingestion.roster import read_roster
+    from pipeline.policy import plan_refresh
 
     if platform not in PLATFORMS:
         raise StepFailed(f"unknown platform {platform!r}; expected one of {', '.join(PLATFORMS)}")
@@ -91,18 +93,24 @@ def extract(
     for q in roster.quarantined:
         log.warning("roster: %s", q)
     entries = [e for e in roster.entries if e.platform == platform]
+    plan = plan_refresh(settings, platform, run_date, entries)
+    if plan.deferred:
+        say(progress, f"quota plan: {plan.summary()}")
+    chosen = set(plan.refresh)
     req = ExtractRequest(
         platform=platform,
         run_date=run_date,
         run_id=run_id,
         landing_root=settings.landing,
-        roster=entries,
+        roster=[e for e in entries if e.key in chosen],
+        deferred=plan.deferred,
+        quota_plan=plan.as_dict(),
         base_url=ps.base_url,
         token=ps.token.reveal() if ps.token else "",
         instagram_user_id=settings.instagram_user_id,
         salt=load_or_create_salt(settings.home),
     )
-    say(progress, f"extract {platform} {run_date}: {len(entries)} accounts")
+    say(progress, f"extract {platform} {run_date}: {len(chosen)} of {len(entries)} accounts")
     return extract_platform(req, progress=_account_progress(progress))
 
 

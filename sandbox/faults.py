@@ -2,7 +2,8 @@
 
 A spec string `"rate_limit=0.2,server_error=0.05,glitch"` (mode[=rate], rate 0..1, bare
 mode = 1.0) plus numeric settings (`slow_seconds=0.2`, `timeout_seconds=10`,
-`quota_after=200`, `seed=7`). A request can also force modes with the header
+`quota_after=200`, `seed=7`; `quota_model=1` enforces the platforms' documented quotas,
+sandbox/quotas.py, whose limits the `QUOTA_SETTINGS` lower or raise). A request can also force modes with the header
 `X-Sandbox-Fault: mode[,mode...]`.
 
 Draws are a hash of (fault seed, mode, the request without credentials, how many times that
@@ -31,7 +32,24 @@ RESPONSE_MODES = (
 # Modes that alter the content of a normal response (all drawn ones apply).
 CONTENT_MODES = ("drift_rename", "drift_remove", "drift_add", "glitch")
 MODES = RESPONSE_MODES + CONTENT_MODES
-SETTINGS = ("slow_seconds", "timeout_seconds", "quota_after", "seed")
+QUOTA_SETTINGS = (
+    "youtube_units_per_day",
+    "tiktok_requests_per_day",
+    "tiktok_records_per_day",
+    "graph_calls_per_hour",
+    "x_posts_per_month",
+    "x_users_by_per_window",
+    "x_tweets_per_window",
+    "x_search_per_window",
+)
+SETTINGS = (
+    "slow_seconds",
+    "timeout_seconds",
+    "quota_after",
+    "seed",
+    "quota_model",
+    *QUOTA_SETTINGS,
+)
 FAULT_HEADER = "X-Sandbox-Fault"
 
 
@@ -44,6 +62,8 @@ class FaultConfig:
     timeout_seconds: float = 10.0
     quota_after: int | None = None  # requests per platform per clock day before quota errors
     seed: int = 0
+    quota_model: bool = False  # enforce the documented quotas (sandbox/quotas.py)
+    quota_limits: dict[str, int] = field(default_factory=dict)  # overrides of QuotaLimits
 
     @classmethod
     def parse(cls, spec: str | None) -> FaultConfig:
@@ -82,6 +102,8 @@ class FaultConfig:
             timeout_seconds=settings.get("timeout_seconds", 10.0),
             quota_after=int(quota_after) if quota_after is not None else None,
             seed=int(settings.get("seed", 0)),
+            quota_model=bool(settings.get("quota_model", 0)),
+            quota_limits={k: int(settings[k]) for k in QUOTA_SETTINGS if k in settings},
         )
 
     def spec(self) -> str:
@@ -94,6 +116,9 @@ class FaultConfig:
         if self.quota_after is not None:
             parts.append(f"quota_after={self.quota_after}")
         parts.append(f"seed={self.seed}")
+        if self.quota_model:
+            parts.append("quota_model=1")
+        parts += [f"{k}={v}" for k, v in self.quota_limits.items()]
         return ",".join(parts)
 
 

@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from sandbox.api import ApiError, PlatformApi, Request, Response, request_key
 from sandbox.faults import FAULT_HEADER, FaultConfig, FaultPlan, apply_drift, header_modes
 from sandbox.graph import FacebookApi, InstagramApi
+from sandbox.quotas import QuotaLimits, QuotaMeter
 from sandbox.tiktok import TikTokApi
 from sandbox.world import SANDBOX_IG_USER_ID, World, WorldConfig
 from sandbox.xapi import XApi
@@ -114,6 +115,7 @@ class SandboxServer:
             cls.prefix: cls(self.world, token) for cls in API_CLASSES
         }
         self.plan = FaultPlan(faults)
+        self.quota = _meter(faults)
         self.stats = SandboxStats()
         self._clock = self.world.end
         self._clock_lock = threading.Lock()
@@ -186,6 +188,7 @@ class SandboxServer:
 
     def set_faults(self, faults: FaultConfig | None) -> None:
         self.plan = FaultPlan(faults)
+        self.quota = _meter(faults)
 
     # ---- one request ----------------------------------------------------------------------
     def respond(self, handler: BaseHTTPRequestHandler, method: str) -> tuple[Response, str | None]:
@@ -237,7 +240,14 @@ class SandboxServer:
     def serve_api(
         self, api: PlatformApi, req: Request, forced: set[str]
     ) -> tuple[Response, str | None]:
-        """Draw faults, answer (fault or normal response), delay, count what was served."""
+        """Charge the quota (when modelled), draw faults, answer (fault or normal response),
+        delay, count what was served."""
+        meter = self.quota
+        if meter is not None:
+            refused = meter.admit(api, req)
+            if refused is not None:
+                self.stats.record(api.platform, refused.status, {}, ["quota_model"])
+                return refused, None
         decision = self.plan.decide(api.platform, req.key, req.clock, forced)
         req.glitch = "glitch" in decision.content_modes
         mode = decision.response_mode
@@ -254,6 +264,8 @@ class SandboxServer:
         elif mode == "timeout":
             time.sleep(self.plan.cfg.timeout_seconds)
         complete = resp.status == 200 and mode not in ("truncated", "timeout")
+        if meter is not None:
+            meter.settle(api, req, resp)
         faults = sorted(decision.content_modes) + ([mode] if mode else [])
         self.stats.record(api.platform, resp.status, resp.records if complete else {}, faults)
         return resp, mode
@@ -304,6 +316,8 @@ class SandboxServer:
         if route == "stats":
             snap = self.stats.snapshot()
             snap["clock"] = self._clock.isoformat()
+            if self.quota is not None:
+                snap["quota_charged"] = self.quota.snapshot()
             return Response(200, snap)
         if route == "stats/reset" and method == "POST":
             self.stats.reset()
@@ -331,6 +345,13 @@ class SandboxServer:
             "start_date": self.world.start.isoformat(),
             "end_date": self.world.end.isoformat(),
         }
+
+
+def _meter(faults: FaultConfig | None) -> QuotaMeter | None:
+    """The quota meter when the fault spec asks for the documented quotas (`quota_model=1`)."""
+    if faults is None or not faults.quota_model:
+        return None
+    return QuotaMeter(QuotaLimits(**faults.quota_limits))
 
 
 def _plain(status: int, message: str) -> Response:

@@ -21,6 +21,7 @@ VERBS = [
     "gate",
     "publish",
     "accept",
+    "plan",
     "status",
     "sandbox",
 ]
