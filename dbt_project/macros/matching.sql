@@ -1,11 +1,13 @@
 {#- A creator's niche against a brand's category (docs/matching.md): 'same', 'adjacent' (a row
     of seed niche_adjacency, joined as `adjacency` on niche = category and adjacent_niche =
-    the creator's niche), 'unrelated', or NULL when either is unknown. -#}
-{% macro niche_relation(creator_niche, brand_category, adjacency='adjacency') -%}
+    the creator's niche), 'unrelated', or NULL when either is unknown or the category is not a
+    niche of the seed (`known_category`: the seed's niches, joined on niche = category). -#}
+{% macro niche_relation(creator_niche, brand_category, adjacency='adjacency', known='known_category') -%}
     case
         when nullif({{ creator_niche }}, '') is null or nullif({{ brand_category }}, '') is null then null
         when lower({{ creator_niche }}) = lower({{ brand_category }}) then 'same'
         when {{ adjacency }}.niche is not null then 'adjacent'
+        when {{ known }}.niche is null then null
         else 'unrelated'
     end
 {%- endmacro %}

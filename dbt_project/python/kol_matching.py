@@ -23,13 +23,15 @@ import pandas as pd
 MODEL_VERSION = "logcpe_ridge_v1"
 PLATFORMS = ("facebook", "instagram", "tiktok", "x", "youtube")
 RIDGE_ALPHA = 1.0
+# standardised values are clipped here when scoring: a candidate far outside what the past
+# contracts showed (a brand-new account's engagement jump) cannot dominate its prediction
+Z_CLIP = 3.0
 TOP_K = 10
 
 # model input column -> the published contribution group it counts towards
 FEATURES: dict[str, str] = {
     "topic_similarity": "topic_similarity",
-    "niche_same": "niche",
-    "niche_adjacent": "niche",
+    "niche_affinity": "niche",
     "country_match": "country",
     "log_engagements_per_post": "engagement",
     "engagement_rate": "engagement",
@@ -42,6 +44,8 @@ FEATURES: dict[str, str] = {
     **{f"platform_{p}": "platform" for p in PLATFORMS},
 }
 GROUPS: tuple[str, ...] = tuple(dict.fromkeys(FEATURES.values()))
+# one ordered feature, so that the brand's own niche always counts more than an adjacent one
+NICHE_AFFINITY = {"same": 1.0, "adjacent": 0.5, "unrelated": 0.0}
 
 
 def to_pandas(relation: Any) -> pd.DataFrame:
@@ -66,13 +70,12 @@ def _log(values: pd.Series) -> pd.Series:
 def design(frame: pd.DataFrame) -> pd.DataFrame:
     """Model inputs from the feature columns of int_campaign_creator_features (training) or
     int_brand_creator_candidates (scoring): both carry the same raw feature names."""
-    niche = frame["niche_relation"].astype("string")
+    niche = frame["niche_relation"].astype("object").map(NICHE_AFFINITY).astype("float64")
     country = pd.to_numeric(frame["country_match"], errors="coerce")
     out = pd.DataFrame(
         {
             "topic_similarity": pd.to_numeric(frame["topic_similarity"], errors="coerce"),
-            "niche_same": (niche == "same").astype("float64").where(niche.notna()),
-            "niche_adjacent": (niche == "adjacent").astype("float64").where(niche.notna()),
+            "niche_affinity": niche,
             "country_match": country / 100.0,
             "log_engagements_per_post": np.log1p(
                 pd.to_numeric(frame["engagements_per_post"], errors="coerce")
@@ -145,11 +148,12 @@ def fit(training: pd.DataFrame) -> Fitted:
 
 
 def contributions(model: Fitted, frame: pd.DataFrame) -> pd.DataFrame:
-    """Per feature: coefficient x standardised value (0 for an unknown value = the training
-    mean), in ln(CPE) units; columns per FEATURES key."""
+    """Per feature: coefficient x standardised value, clipped to +-Z_CLIP (0 for an unknown
+    value = the training mean), in ln(CPE) units; columns per FEATURES key."""
     x = design(frame).to_numpy()
     z = np.where(np.isnan(x), model.means, x)
-    parts = (z - model.means) / model.scales * model.coefs
+    standardised = np.clip((z - model.means) / model.scales, -Z_CLIP, Z_CLIP)
+    parts = standardised * model.coefs
     return pd.DataFrame(parts, columns=list(FEATURES), index=frame.index)
 
 

@@ -1,9 +1,11 @@
 -- Every brand x creator account whose niche is related to the brand's category, with the
 -- matching features as of D (cutoff D + 1). The niche rule (docs/matching.md): a candidate is
 -- dropped when its niche is known, the brand's category is known and they are neither equal
--- nor adjacent in seed niche_adjacency; an unknown niche or category keeps the candidate.
--- fee_usd is an estimate (no contract yet): the account's median past fee, else its followers
--- x the platform's median fee per follower over the contracts so far.
+-- nor adjacent in seed niche_adjacency; an unknown niche, an unknown category or a category
+-- that is not a niche of the seed (nothing to judge by) keeps the candidate.
+-- fee_usd is an estimate (no contract yet): the account's median past fee, else the median
+-- cost of the contracts so far of accounts of its platform and tier (as of D), else of its
+-- platform.
 with brands as (
     select * from {{ ref('stg_exports__brands') }}
 ),
@@ -20,20 +22,30 @@ adjacency as (
     select * from {{ ref('niche_adjacency') }}
 ),
 
+known_category as (
+    select distinct lower(niche) as niche from adjacency
+),
+
 features as (
     select * from {{ ref('int_account_features_at_cutoff') }}
     where cutoff_date = {{ run_date() }} + 1
 ),
 
-fee_rates as (
-    select
-        contracts.platform,
-        median({{ safe_divide('contracts.cost_usd', 'accounts.followers') }}) as fee_per_follower
+-- median contract cost per platform x tier (tier of the account as of D), and per platform
+contract_costs as (
+    select contracts.platform, accounts.tier, contracts.cost_usd
     from {{ ref('fct_campaign_creator_performance') }} as contracts
     inner join accounts
         on contracts.platform = accounts.platform and contracts.creator_id = accounts.creator_id
-    where contracts.start_date <= {{ run_date() }} and accounts.followers > 0
-    group by all
+    where contracts.start_date <= {{ run_date() }} and contracts.cost_usd is not null
+),
+
+tier_fees as (
+    select platform, tier, median(cost_usd) as median_fee_usd from contract_costs group by all
+),
+
+platform_fees as (
+    select platform, median(cost_usd) as median_fee_usd from contract_costs group by all
 ),
 
 pairs as (
@@ -52,7 +64,7 @@ pairs as (
         features.comment_authenticity_score,
         features.sentiment_score,
         features.past_cpe_usd,
-        coalesce(features.past_fee_usd, accounts.followers * fee_rates.fee_per_follower) as fee_usd,
+        coalesce(features.past_fee_usd, tier_fees.median_fee_usd, platform_fees.median_fee_usd) as fee_usd,
         accounts.audience_quality_score,
         accounts.er_percentile_in_tier
     from brands
@@ -61,13 +73,15 @@ pairs as (
     left join adjacency
         on lower(adjacency.niche) = lower(brands.category)
         and lower(adjacency.adjacent_niche) = lower(creators.niche)
+    left join known_category on known_category.niche = lower(brands.category)
     left join {{ ref('int_brand_creator_topic_similarity') }} as topics
         on brands.brand_id = topics.brand_id
         and accounts.platform = topics.platform
         and accounts.creator_id = topics.creator_id
     left join features
         on accounts.platform = features.platform and accounts.creator_id = features.creator_id
-    left join fee_rates on accounts.platform = fee_rates.platform
+    left join tier_fees on accounts.platform = tier_fees.platform and accounts.tier = tier_fees.tier
+    left join platform_fees on accounts.platform = platform_fees.platform
 )
 
 select

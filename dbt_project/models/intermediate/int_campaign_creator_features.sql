@@ -17,6 +17,10 @@ creators as (
 
 adjacency as (
     select * from {{ ref('niche_adjacency') }}
+),
+
+known_category as (
+    select distinct lower(niche) as niche from adjacency
 )
 
 select
@@ -47,6 +51,7 @@ left join creators on contracts.creator_id = creators.creator_id
 left join adjacency
     on lower(adjacency.niche) = lower(brands.category)
     and lower(adjacency.adjacent_niche) = lower(creators.niche)
+left join known_category on known_category.niche = lower(brands.category)
 left join {{ ref('int_account_features_at_cutoff') }} as features
     on contracts.platform = features.platform
     and contracts.creator_id = features.creator_id

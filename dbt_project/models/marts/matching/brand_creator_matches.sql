@@ -112,7 +112,8 @@ select
     cast(platform as varchar) as platform,
     cast(fit_score as double) as fit_score,
     cast(row_number() over (
-        partition by brand_id order by fit_score desc nulls last, creator_id, platform
+        partition by brand_id
+        order by fit_score desc nulls last, predicted_cpe_usd nulls last, creator_id, platform
     ) as integer) as rank,
     cast(topic_similarity as double) as topic_similarity,
     cast(country_match as double) as country_match,
