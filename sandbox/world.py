@@ -67,11 +67,17 @@ class WorldConfig:
     days: int = 120
     end_date: date | None = None
     # past campaigns on top of the brands' own 1-3: a history to learn matching from
-    # (outcomes follow the hidden fit of `World.campaign_fit`; README "Campaign outcomes")
-    past_campaigns: int = 60
+    # (outcomes follow the hidden fit of `World.campaign_fit`; README "Campaign outcomes");
+    # None = 1.2 per creator, at most PAST_CAMPAIGNS_MAX (60 in the 50-creator demo world)
+    past_campaigns: int | None = None
 
     def resolved_end(self) -> date:
         return self.end_date or (datetime.now(UTC).date() - timedelta(days=1))
+
+    def resolved_past_campaigns(self) -> int:
+        if self.past_campaigns is not None:
+            return self.past_campaigns
+        return min(PAST_CAMPAIGNS_MAX, round(PAST_CAMPAIGNS_PER_CREATOR * self.creators))
 
 
 @dataclass(frozen=True)
@@ -253,6 +259,8 @@ FIT_OTHER_COUNTRY = -0.2
 FIT_BOT = -1.0
 FIT_NOISE_SD = 0.3
 PAST_CAMPAIGN_WINDOW_DAYS = 75  # past campaigns start within the world's last 75 days
+PAST_CAMPAIGNS_PER_CREATOR = 1.2
+PAST_CAMPAIGNS_MAX = 240
 
 
 def tier_of(followers: int | None) -> str:
@@ -1016,12 +1024,12 @@ class World:
         return out
 
     def _past_campaigns(self, numbered: int) -> list[Campaign]:
-        """`cfg.past_campaigns` short campaigns of random brands, ending before the world's
+        """`cfg.resolved_past_campaigns()` short campaigns of random brands, ending before the world's
         end, with creators of the brand's niche, adjacent niches and unrelated ones (so that
         the outcomes show what fit is worth)."""
         out: list[Campaign] = []
         n = self.n_days
-        for k in range(self.cfg.past_campaigns):
+        for k in range(self.cfg.resolved_past_campaigns()):
             r = rng(self.seed, 17, k)
             brand = self.brands[int(r.random() * len(self.brands))]
             length = min(n, 5 + int(r.random() * 10))

@@ -376,11 +376,16 @@ def backtest(
     """Time split: train on contracts that ended before the split date, score those that
     started on or after it; per scorer, Spearman and precision@10 against the realised
     engagements per dollar (1 / cpe_usd). The model's row has NULL metrics when fewer than
-    `min_rows` contracts ended before the split (it would not be used)."""
+    `min_rows` contracts ended before the split (it would not be used); without any
+    contract with an outcome both rows have 0 contracts and NULL metrics."""
     rows = usable(training)
     split = split_date(rows, configured_split, share)
-    if split is None:
-        return _typed(pd.DataFrame(), BACKTEST_COLUMNS)
+    if split is None:  # nothing to evaluate: both rows say so (no contracts, no metrics)
+        empty = {"train_rows": 0, "test_rows": 0}
+        return _typed(
+            pd.DataFrame([{"scorer": s, **empty} for s in ("model", "hand_weighted")]),
+            BACKTEST_COLUMNS,
+        )
     train = rows[pd.to_datetime(rows["end_date"]) < split]
     test = rows[pd.to_datetime(rows["start_date"]) >= split].reset_index(drop=True)
     realised = 1.0 / pd.to_numeric(test["realised_cpe_usd"]).to_numpy(dtype="float64")

@@ -180,3 +180,11 @@ def test_topic_similarity_as_of_start_ignores_posts_from_the_start_on() -> None:
         contracts, campaigns, brands, posts(("2026-06-01", "pasta pasta")), 90
     )
     assert old["topic_similarity"].iloc[0] == 0.0
+
+
+def test_backtest_without_any_outcome_still_says_so() -> None:
+    rows = _rows(5)
+    rows["realised_cpe_usd"] = None
+    result = km.backtest(rows, {"topic_similarity": 1.0}, min_rows=40)
+    assert list(result["scorer"]) == ["model", "hand_weighted"]
+    assert (result["train_rows"] == 0).all() and result["spearman"].isna().all()

@@ -255,7 +255,8 @@ def test_past_campaigns_are_a_world_setting_inside_the_world() -> None:
     cfg = WorldConfig(seed=42, creators=50, days=120, end_date=END)
     world, without = World(cfg), World(WorldConfig(**{**cfg.__dict__, "past_campaigns": 0}))
     base = len(without.campaigns)
-    assert len(world.campaigns) == base + cfg.past_campaigns
+    assert cfg.resolved_past_campaigns() == 60  # the demo world's size: 1.2 per creator
+    assert len(world.campaigns) == base + 60
     # the brands' own campaigns are the same with or without the past ones
     assert [c.campaign_id for c in world.campaigns[:base]] == [
         c.campaign_id for c in without.campaigns
