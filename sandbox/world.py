@@ -252,8 +252,10 @@ NICHE_ADJACENCY: dict[str, tuple[str, ...]] = {
     "music": ("gaming", "lifestyle"),
     "education": ("tech", "finance", "parenting"),
 }
-# log-multiplier of a campaign post's engagement and of a contract's clicks (campaign_fit)
-FIT_NICHE = {"same": 0.9, "adjacent": 0.2, "unrelated": -0.9}
+# log-multiplier of a campaign post's engagement and of a contract's clicks (campaign_fit),
+# centred on the brand's own niche so that the brands' mostly in-niche campaigns keep about
+# the engagement and conversions they had before the fit existed
+FIT_NICHE = {"same": 0.0, "adjacent": -0.7, "unrelated": -1.8}
 FIT_TARGET_COUNTRY = 0.35
 FIT_OTHER_COUNTRY = -0.2
 FIT_BOT = -1.0

@@ -288,5 +288,5 @@ def test_campaign_outcomes_follow_the_hidden_fit() -> None:
             if not world.is_bot(cc.creator_index, cc.platform):
                 fits[world.niche_relation(c.niche, camp.brand.category)].append(fit)
     median = {k: sorted(v)[len(v) // 2] for k, v in fits.items()}
-    # README: log-fit +0.9 same / +0.2 adjacent / -0.9 unrelated, plus country and noise
+    # README: log-fit 0 same / -0.7 adjacent / -1.8 unrelated, plus country and noise
     assert median["same"] > 1.5 * median["adjacent"] > 1.5 * 1.5 * median["unrelated"]
