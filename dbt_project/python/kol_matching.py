@@ -118,10 +118,15 @@ class Fitted:
         return f"{MODEL_VERSION}+{digest}"
 
 
+CONTRACT_KEY = ["campaign_id", "creator_id", "platform"]
+
+
 def usable(training: pd.DataFrame) -> pd.DataFrame:
-    """Training rows with a realised outcome: cpe_usd known and > 0."""
+    """Training rows with a realised outcome (cpe_usd known and > 0), in contract order: an
+    engine returns rows in any order, and the fit must not depend on it."""
     cpe = pd.to_numeric(training["realised_cpe_usd"], errors="coerce")
-    return training[cpe.notna() & (cpe > 0)]
+    rows = training[cpe.notna() & (cpe > 0)]
+    return rows.sort_values(CONTRACT_KEY, kind="stable").reset_index(drop=True)
 
 
 def fit(training: pd.DataFrame) -> Fitted:

@@ -76,6 +76,9 @@ def test_same_inputs_give_the_same_predictions_and_version() -> None:
     pd.testing.assert_frame_equal(first, second)
     assert first["model_version"].nunique() == 1
     assert first["model_version"].iloc[0].startswith(km.MODEL_VERSION + "+")
+    # the engine's row order does not matter either
+    shuffled = km.predictions(training.sample(frac=1.0, random_state=1), candidates, min_rows=40)
+    pd.testing.assert_frame_equal(shuffled, first)
     other = km.predictions(_rows(120, seed=4), candidates, min_rows=40)
     assert other["model_version"].iloc[0] != first["model_version"].iloc[0]
 
