@@ -17,4 +17,5 @@ PUBLISHED_TABLES: tuple[str, ...] = (
     "campaign_summary",
     "platform_comparison",
     "brand_creator_matches",
+    "matching_backtest",
 )

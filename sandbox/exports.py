@@ -146,6 +146,7 @@ def conversion_rows(world: World) -> Any:
             # clicks follow engaged audience (followers x engagement), so high-engagement
             # platforms convert better per dollar; a per-contract factor spreads ROI both ways
             engaged = world.followers_on(acc, camp.start) * PROFILES[cc.platform].engagement_rate
+            engaged *= world.campaign_fit(camp, cc.creator_index, cc.platform)
             daily_clicks = engaged * 0.08 * math.exp(r.gauss(0, 0.8))
             conv_rate = 0.01 + 0.04 * r.random()
             aov_usd = 20 + 60 * r.random()

@@ -66,9 +66,18 @@ class WorldConfig:
     creators: int = 50
     days: int = 120
     end_date: date | None = None
+    # past campaigns on top of the brands' own 1-3: a history to learn matching from
+    # (outcomes follow the hidden fit of `World.campaign_fit`; README "Campaign outcomes");
+    # None = 1.2 per creator, at most PAST_CAMPAIGNS_MAX (60 in the 50-creator demo world)
+    past_campaigns: int | None = None
 
     def resolved_end(self) -> date:
         return self.end_date or (datetime.now(UTC).date() - timedelta(days=1))
+
+    def resolved_past_campaigns(self) -> int:
+        if self.past_campaigns is not None:
+            return self.past_campaigns
+        return min(PAST_CAMPAIGNS_MAX, round(PAST_CAMPAIGNS_PER_CREATOR * self.creators))
 
 
 @dataclass(frozen=True)
@@ -225,6 +234,35 @@ FX_BASE: dict[str, float] = {
 }
 FX_WEEKEND_GAP = "BRL"  # published on weekdays only: the 7-day fallback matters
 FX_LEAD_DAYS = 14  # fx history starts this long before the world
+
+# Ground truth of matching (never exported): niches whose audiences overlap. A campaign
+# placed with a creator of the brand's niche, an adjacent one or an unrelated one gets a
+# different hidden response (`World.campaign_fit`).
+NICHE_ADJACENCY: dict[str, tuple[str, ...]] = {
+    "beauty": ("fashion", "lifestyle"),
+    "fashion": ("beauty", "lifestyle"),
+    "gaming": ("tech", "music"),
+    "tech": ("gaming", "finance", "education"),
+    "food": ("lifestyle", "travel", "parenting", "fitness"),
+    "travel": ("food", "lifestyle"),
+    "fitness": ("food", "lifestyle"),
+    "lifestyle": ("beauty", "fashion", "food", "travel", "fitness", "parenting", "music"),
+    "parenting": ("lifestyle", "food", "education"),
+    "finance": ("tech", "education"),
+    "music": ("gaming", "lifestyle"),
+    "education": ("tech", "finance", "parenting"),
+}
+# log-multiplier of a campaign post's engagement and of a contract's clicks (campaign_fit),
+# centred on the brand's own niche so that the brands' mostly in-niche campaigns keep about
+# the engagement and conversions they had before the fit existed
+FIT_NICHE = {"same": 0.0, "adjacent": -0.7, "unrelated": -1.8}
+FIT_TARGET_COUNTRY = 0.35
+FIT_OTHER_COUNTRY = -0.2
+FIT_BOT = -1.0
+FIT_NOISE_SD = 0.3
+PAST_CAMPAIGN_WINDOW_DAYS = 75  # past campaigns start within the world's last 75 days
+PAST_CAMPAIGNS_PER_CREATOR = 1.2
+PAST_CAMPAIGNS_MAX = 240
 
 
 def tier_of(followers: int | None) -> str:
@@ -799,7 +837,9 @@ class World:
         likes = f * acc.er * trend * math.exp(r.gauss(0, 0.45))
         hashtag = acc.campaign_posts.get(k)
         if hashtag:
-            likes *= 1.2
+            likes *= 1.2 * self.campaign_fit(
+                self.campaigns_by_hashtag[hashtag], acc.index, acc.platform
+            )
         views = f * prof.views_per_follower * math.exp(r.gauss(0, 0.6))
         if acc.platform == "tiktok" and r.random() < 0.05:
             views *= 8  # viral
@@ -984,7 +1024,96 @@ class World:
                         creators=self._pick_campaign_creators(r, brand),
                     )
                 )
+        out.extend(self._past_campaigns(len(out)))
         return out
+
+    def _past_campaigns(self, numbered: int) -> list[Campaign]:
+        """`cfg.resolved_past_campaigns()` short campaigns of random brands, ending before the world's
+        end, with creators of the brand's niche, adjacent niches and unrelated ones (so that
+        the outcomes show what fit is worth)."""
+        out: list[Campaign] = []
+        n = self.n_days
+        for k in range(self.cfg.resolved_past_campaigns()):
+            r = rng(self.seed, 17, k)
+            brand = self.brands[int(r.random() * len(self.brands))]
+            length = min(n, 5 + int(r.random() * 10))
+            hi = n - length - 3 if n - length - 3 >= 0 else n - length
+            lo = min(max(0, n - PAST_CAMPAIGN_WINDOW_DAYS), hi)
+            start = self.start + timedelta(days=lo + int(r.random() * (hi - lo + 1)))
+            num = numbered + k + 1
+            theme = r.choice(text.CAMPAIGN_THEMES)
+            hashtag = "#" + brand.name.split()[0] + theme + str(num)
+            words = r.sample(text.NICHE_WORDS[brand.category], 5)
+            out.append(
+                Campaign(
+                    campaign_id=f"CMP{num:04d}",
+                    brand=brand,
+                    name=f"{brand.name} {theme} {start.year} {num}",
+                    objective=r.choice(text.OBJECTIVES),
+                    start=start,
+                    end=start + timedelta(days=length - 1),
+                    budget=0.0,
+                    currency=brand.currency,
+                    hashtag=hashtag,
+                    brief=(
+                        f"{brand.name} {theme.lower()} campaign: show our {words[0]} and "
+                        f"{words[1]} in your {words[2]} {words[3]} content, mention {words[4]}, "
+                        f"use {hashtag}."
+                    ),
+                    creators=self._pick_mixed_creators(r, brand),
+                )
+            )
+        return out
+
+    def niche_relation(self, niche: str, category: str) -> str:
+        """same | adjacent | unrelated (ground truth: NICHE_ADJACENCY)."""
+        if niche == category:
+            return "same"
+        return "adjacent" if niche in NICHE_ADJACENCY.get(category, ()) else "unrelated"
+
+    def _pick_mixed_creators(self, r: Any, brand: Brand) -> tuple[CampaignCreator, ...]:
+        """3-6 creators: about 45% of the brand's niche, 25% adjacent, 30% anything."""
+        chosen: list[CampaignCreator] = []
+        seen: set[int] = set()
+        want = 3 + int(r.random() * 4)
+        for _ in range(want * 40):
+            if len(seen) >= want:
+                break
+            u = r.random()
+            wanted = "same" if u < 0.45 else ("adjacent" if u < 0.7 else None)
+            for _attempt in range(40):
+                i = int(r.random() * self.cfg.creators)
+                relation = self.niche_relation(self.creator(i).niche, brand.category)
+                if wanted is None or relation == wanted:
+                    break
+            if i in seen:
+                continue
+            c = self.creator(i)
+            usable = [p for p in c.platforms if i % GHOST_PERIOD != GHOST_OFFSET.get(p, -1)]
+            if not usable:
+                continue
+            seen.add(i)
+            platforms = r.sample(usable, 2 if len(usable) > 1 and r.random() < 0.2 else 1)
+            for p in platforms:
+                chosen.append(CampaignCreator(i, p, r.random() < 0.4, 1 + int(r.random() * 3)))
+        return tuple(chosen)
+
+    def campaign_fit(self, camp: Campaign, creator_index: int, platform: str) -> float:
+        """Hidden response multiplier of one contract (README "Campaign outcomes"): niche
+        affinity with the brand, audience country vs the brand's targets, audience
+        authenticity (bots' bought followers do not respond), and noise."""
+        c = self.creator(creator_index)
+        log_fit = FIT_NICHE[self.niche_relation(c.niche, camp.brand.category)]
+        in_target = c.country in camp.brand.target_countries
+        log_fit += FIT_TARGET_COUNTRY if in_target else FIT_OTHER_COUNTRY
+        if self.is_bot(creator_index, platform):
+            log_fit += FIT_BOT
+        r = rng(self.seed, 16, str_key(camp.campaign_id), creator_index, PCODE[platform])
+        return math.exp(log_fit + r.gauss(0, FIT_NOISE_SD))
+
+    @cached_property
+    def campaigns_by_hashtag(self) -> dict[str, Campaign]:
+        return {camp.hashtag: camp for camp in self.campaigns}
 
     def _pick_campaign_creators(self, r: Any, brand: Brand) -> tuple[CampaignCreator, ...]:
         chosen: list[CampaignCreator] = []

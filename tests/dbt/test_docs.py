@@ -25,7 +25,7 @@ def test_docs_describe_every_published_column(
         for n in manifest["nodes"].values()
         if n["resource_type"] == "model" and "published" in n["tags"]
     ]
-    assert len(published) == 10
+    assert len(published) == 11
     for node in published:
         assert node["description"], node["name"]
         assert node["config"]["contract"]["enforced"], node["name"]

@@ -182,3 +182,10 @@ def test_brand_matches_rank_every_account_once(built_home: tuple[Path, DbtResult
     assert scores == sorted(scores, reverse=True)
     c2 = next(m for m in matches if m["creator_id"] == "c2")
     assert c2["country_match"] == 0.0  # DE is not a target of b1 (US, FR)
+    # a handful of past contracts is too few to learn from: the hand-weighted score says so
+    assert {m["scorer"] for m in matches} == {"hand_weighted"}
+    assert all(m["fit_score"] == m["hand_weighted_score"] for m in matches)
+    assert all(m["predicted_cpe_usd"] is None for m in matches)
+    backtest = {r["scorer"]: r for r in rows(home, "select * from matching_backtest")}
+    assert set(backtest) == {"model", "hand_weighted"}
+    assert backtest["model"]["spearman"] is None  # no model below the training threshold

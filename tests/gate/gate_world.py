@@ -54,7 +54,10 @@ CREATE TABLE platform_comparison (month DATE, platform VARCHAR, tier VARCHAR,
   median_follower_growth DOUBLE, niche_diversity_index DOUBLE, long_tail_share DOUBLE,
   avg_sentiment DOUBLE, median_cpe_usd DOUBLE, authentic_share DOUBLE, lag_index DOUBLE);
 CREATE TABLE brand_creator_matches (brand_id VARCHAR, creator_id VARCHAR, platform VARCHAR,
-  fit_score DOUBLE, rank BIGINT, topic_similarity DOUBLE);
+  fit_score DOUBLE, rank BIGINT, topic_similarity DOUBLE, scorer VARCHAR DEFAULT 'hand_weighted',
+  hand_weighted_score DOUBLE, predicted_cpe_usd DOUBLE);
+CREATE TABLE matching_backtest (scorer VARCHAR, split_date DATE, train_rows INTEGER,
+  test_rows INTEGER, spearman DOUBLE, precision_at_10 DOUBLE);
 -- not published: must never reach serving/
 CREATE TABLE stg_comments (comment_id VARCHAR, post_id VARCHAR, text VARCHAR);
 CREATE TABLE raw_secrets (platform VARCHAR, access_token VARCHAR);
@@ -127,13 +130,19 @@ def _fill(con: duckdb.DuckDBPyConnection, run_date: date, days: int) -> None:
                     ],
                 )
             con.execute(
-                "INSERT INTO brand_creator_matches VALUES ('b1', ?, ?, ?, 0, 0.4)",
+                "INSERT INTO brand_creator_matches (brand_id, creator_id, platform, fit_score, "
+                "rank, topic_similarity) VALUES ('b1', ?, ?, ?, 0, 0.4)",
                 [creator, platform, 50.0 + n],
             )
     con.execute(
         "UPDATE brand_creator_matches SET rank = r FROM (SELECT creator_id c, platform p, "
         "row_number() OVER (ORDER BY fit_score DESC) r FROM brand_creator_matches) "
         "WHERE creator_id = c AND platform = p"
+    )
+    con.execute(
+        "INSERT INTO matching_backtest VALUES ('model', ?, 40, 20, 0.7, 0.5), "
+        "('hand_weighted', ?, 40, 20, 0.3, 0.2)",
+        [run_date - timedelta(days=30)] * 2,
     )
     con.execute(
         "INSERT INTO fct_campaign_creator_performance VALUES ('k1', 'c1', 'instagram', 1, 1000, "

@@ -249,3 +249,44 @@ def test_even_a_tiny_world_has_a_known_account_on_every_platform(creators: int) 
     world = World(WorldConfig(seed=4, creators=creators, days=5, end_date=END))
     known = {a.platform for a in world.iter_accounts() if a.known}
     assert known == {"instagram", "facebook", "tiktok", "youtube", "x"}
+
+
+def test_past_campaigns_are_a_world_setting_inside_the_world() -> None:
+    cfg = WorldConfig(seed=42, creators=50, days=120, end_date=END)
+    world, without = World(cfg), World(WorldConfig(**{**cfg.__dict__, "past_campaigns": 0}))
+    base = len(without.campaigns)
+    assert cfg.resolved_past_campaigns() == 60  # the demo world's size: 1.2 per creator
+    assert len(world.campaigns) == base + 60
+    # the brands' own campaigns are the same with or without the past ones
+    assert [c.campaign_id for c in world.campaigns[:base]] == [
+        c.campaign_id for c in without.campaigns
+    ]
+    past = world.campaigns[base:]
+    assert len({c.hashtag for c in world.campaigns}) == len(world.campaigns)
+    assert all(world.start <= c.start <= c.end <= END - timedelta(days=3) for c in past)
+    relations = [
+        world.niche_relation(world.creator(cc.creator_index).niche, c.brand.category)
+        for c in past
+        for cc in c.creators
+    ]
+    # a mix to learn from: every relation present, the brand's niche the most common
+    assert {r: relations.count(r) for r in ("same", "adjacent", "unrelated")}["same"] == max(
+        relations.count(r) for r in ("same", "adjacent", "unrelated")
+    )
+    assert min(relations.count(r) for r in ("same", "adjacent", "unrelated")) > 30
+
+
+def test_campaign_outcomes_follow_the_hidden_fit() -> None:
+    world = World(WorldConfig(seed=42, creators=50, days=120, end_date=END))
+    fits: dict[str, list[float]] = {"same": [], "adjacent": [], "unrelated": []}
+    for camp in world.campaigns:
+        for cc in camp.creators:
+            c = world.creator(cc.creator_index)
+            # the same contract's fit is deterministic
+            fit = world.campaign_fit(camp, cc.creator_index, cc.platform)
+            assert fit == world.campaign_fit(camp, cc.creator_index, cc.platform)
+            if not world.is_bot(cc.creator_index, cc.platform):
+                fits[world.niche_relation(c.niche, camp.brand.category)].append(fit)
+    median = {k: sorted(v)[len(v) // 2] for k, v in fits.items()}
+    # README: log-fit 0 same / -0.7 adjacent / -1.8 unrelated, plus country and noise
+    assert median["same"] > 1.5 * median["adjacent"] > 1.5 * 1.5 * median["unrelated"]

@@ -1,6 +1,10 @@
 {{ config(tags=['published']) }}
--- Every brand x creator account, ranked by fit_score (0-100) = weighted mean (seed match_weights,
--- re-normalised over the components that are known) of:
+-- For each brand, its candidate creator accounts (int_brand_creator_candidates: accounts whose
+-- niche is unrelated to the brand's category are left out) ranked by fit_score (0-100).
+-- scorer = 'model' when the matching model is trained (int_brand_creator_predictions: enough
+-- past contracts with an outcome): fit_score is then calibrated from predicted_cpe_usd and the
+-- contribution_* columns say why; else scorer = 'hand_weighted': fit_score = weighted mean
+-- (seed match_weights, re-normalised over the components that are known) of:
 --   topic_similarity      TF-IDF cosine x 100 of brand briefs/hashtags vs creator captions
 --   country_match         100 when the creator's country is one of the brand's target countries, else 0
 --                         (NULL when either is unknown)
@@ -9,20 +13,13 @@
 --   price_efficiency      100 x (1 - percent_rank of the account's median past cpe_usd among
 --                         accounts of the platform with a known cpe); NULL without past campaigns
 --                         and when fewer accounts than the seed percentile_min_peers have one
-with brands as (
-    select * from {{ ref('stg_exports__brands') }}
+-- The hand-weighted components stay columns in both cases.
+with candidates as (
+    select * from {{ ref('int_brand_creator_candidates') }}
 ),
 
-accounts as (
-    select * from {{ ref('creator_scorecard') }}
-),
-
-creators as (
-    select creator_id, country from {{ ref('dim_creators') }}
-),
-
-topics as (
-    select * from {{ ref('int_brand_creator_topic_similarity') }}
+predictions as (
+    select * from {{ ref('int_brand_creator_predictions') }}
 ),
 
 past_cpe as (
@@ -61,32 +58,23 @@ weights as (
 
 components as (
     select
-        brands.brand_id,
-        accounts.creator_id,
-        accounts.platform,
-        coalesce(topics.topic_similarity, 0.0) as topic_similarity,
-        case
-            when creators.country is null or len(brands.target_countries) = 0 then null
-            when list_contains(brands.target_countries, creators.country) then 100.0
-            else 0.0
-        end as country_match,
-        accounts.audience_quality_score as audience_quality,
-        accounts.er_percentile_in_tier as engagement_percentile,
-        accounts.er_percentile_peers as engagement_percentile_peers,
+        candidates.brand_id,
+        candidates.creator_id,
+        candidates.platform,
+        candidates.niche_relation,
+        candidates.topic_similarity,
+        candidates.country_match,
+        candidates.audience_quality_score as audience_quality,
+        candidates.er_percentile_in_tier as engagement_percentile,
+        candidates.er_percentile_peers as engagement_percentile_peers,
         price.median_cpe_usd as past_cpe_usd,
         price.price_efficiency,
         coalesce(price.price_efficiency_peers, 0) as price_efficiency_peers
-    from brands
-    cross join accounts
-    left join creators on accounts.creator_id = creators.creator_id
-    left join topics
-        on brands.brand_id = topics.brand_id
-        and accounts.platform = topics.platform
-        and accounts.creator_id = topics.creator_id
-    left join price on accounts.platform = price.platform and accounts.creator_id = price.creator_id
+    from candidates
+    left join price on candidates.platform = price.platform and candidates.creator_id = price.creator_id
 ),
 
-scored as (
+hand_weighted as (
     select
         components.*,
         -- rounded to 6 decimals so float noise never leaves 0-100
@@ -99,9 +87,33 @@ scored as (
             ~ ' + case when audience_quality is null then 0 else w_quality end'
             ~ ' + case when engagement_percentile is null then 0 else w_engagement end'
             ~ ' + case when price_efficiency is null then 0 else w_price end'
-        ) }}, 6) as fit_score
+        ) }}, 6) as hand_weighted_score
     from components
     cross join weights
+),
+
+scored as (
+    select
+        hand_weighted.*,
+        predictions.predicted_cpe_usd,
+        predictions.contribution_topic_similarity,
+        predictions.contribution_niche,
+        predictions.contribution_country,
+        predictions.contribution_engagement,
+        predictions.contribution_engagement_trend,
+        predictions.contribution_audience_size,
+        predictions.contribution_audience_quality,
+        predictions.contribution_sentiment,
+        predictions.contribution_price,
+        predictions.contribution_platform,
+        predictions.model_version,
+        case when predictions.brand_id is not null then 'model' else 'hand_weighted' end as scorer,
+        case when predictions.brand_id is not null then predictions.fit_score else hand_weighted_score end as fit_score
+    from hand_weighted
+    left join predictions
+        on hand_weighted.brand_id = predictions.brand_id
+        and hand_weighted.creator_id = predictions.creator_id
+        and hand_weighted.platform = predictions.platform
 )
 
 select
@@ -110,7 +122,8 @@ select
     cast(platform as varchar) as platform,
     cast(fit_score as double) as fit_score,
     cast(row_number() over (
-        partition by brand_id order by fit_score desc nulls last, creator_id, platform
+        partition by brand_id
+        order by fit_score desc nulls last, predicted_cpe_usd nulls last, creator_id, platform
     ) as integer) as rank,
     cast(topic_similarity as double) as topic_similarity,
     cast(country_match as double) as country_match,
@@ -119,5 +132,20 @@ select
     cast(past_cpe_usd as double) as past_cpe_usd,
     cast(price_efficiency as double) as price_efficiency,
     cast(price_efficiency_peers as integer) as price_efficiency_peers,
-    cast(engagement_percentile_peers as integer) as engagement_percentile_peers
+    cast(engagement_percentile_peers as integer) as engagement_percentile_peers,
+    cast(scorer as varchar) as scorer,
+    cast(niche_relation as varchar) as niche_relation,
+    cast(hand_weighted_score as double) as hand_weighted_score,
+    cast(predicted_cpe_usd as double) as predicted_cpe_usd,
+    cast(contribution_topic_similarity as double) as contribution_topic_similarity,
+    cast(contribution_niche as double) as contribution_niche,
+    cast(contribution_country as double) as contribution_country,
+    cast(contribution_engagement as double) as contribution_engagement,
+    cast(contribution_engagement_trend as double) as contribution_engagement_trend,
+    cast(contribution_audience_size as double) as contribution_audience_size,
+    cast(contribution_audience_quality as double) as contribution_audience_quality,
+    cast(contribution_sentiment as double) as contribution_sentiment,
+    cast(contribution_price as double) as contribution_price,
+    cast(contribution_platform as double) as contribution_platform,
+    cast(model_version as varchar) as model_version
 from scored

@@ -1,0 +1,180 @@
+-- Matching features of a creator account as of a cutoff date C, from records whose event time
+-- is before C only (published_at < C 00:00 UTC, snapshot_date < C, contracts ended before C):
+-- nothing from on or after C can reach a feature (docs/matching.md, "No leakage").
+-- Cutoffs: the start date of each of the account's contracts (features of a past campaign as
+-- of its start) and D + 1 for every account (features of a candidate today).
+-- A post's engagements are its latest observed counts: those of a post published before C,
+-- which saturate within days of publication.
+with contracts as (
+    select * from {{ ref('fct_campaign_creator_performance') }}
+),
+
+snapshots as (
+    select platform, creator_id, snapshot_date, followers
+    from {{ ref('int_account_snapshots_unioned') }}
+    where snapshot_date <= {{ run_date() }}
+),
+
+cutoffs as (
+    select distinct platform, creator_id, start_date as cutoff_date
+    from contracts
+    where start_date <= {{ run_date() }}
+    union
+    select distinct platform, creator_id, {{ run_date() }} + 1 as cutoff_date
+    from snapshots
+),
+
+posts as (
+    select posts.platform, posts.creator_id, posts.post_id, posts.published_at, latest.engagements
+    from {{ ref('int_posts_unioned') }} as posts
+    inner join {{ ref('int_post_metrics_latest') }} as latest
+        on posts.platform = latest.platform and posts.post_id = latest.post_id
+    where latest.engagements is not null
+),
+
+-- posts of the ER window before the cutoff
+window_posts as (
+    select
+        cutoffs.*,
+        posts.post_id,
+        posts.published_at,
+        posts.engagements,
+        posts.published_at >= cast(cutoffs.cutoff_date as timestamp)
+            - to_days(cast({{ var('match_trend_recent_days') }} as integer)) as is_recent
+    from cutoffs
+    inner join posts
+        on cutoffs.platform = posts.platform
+        and cutoffs.creator_id = posts.creator_id
+        and posts.published_at < cast(cutoffs.cutoff_date as timestamp)
+        and posts.published_at >= cast(cutoffs.cutoff_date as timestamp)
+            - to_days(cast({{ var('er_window_days') }} as integer))
+),
+
+-- the latest er_max_posts of them, as engagement_rate does
+latest_posts as (
+    select *
+    from window_posts
+    qualify row_number() over (
+        partition by platform, creator_id, cutoff_date order by published_at desc, post_id desc
+    ) <= {{ var('er_max_posts') }}
+),
+
+engagement as (
+    select platform, creator_id, cutoff_date, count(*) as er_posts, median(engagements) as engagements_per_post
+    from latest_posts
+    group by all
+),
+
+-- ln(mean engagements of the recent posts / mean of the older posts of the window)
+trend as (
+    select
+        platform,
+        creator_id,
+        cutoff_date,
+        case when avg(engagements) filter (where is_recent) > 0
+                and avg(engagements) filter (where not is_recent) > 0 then
+            ln(avg(engagements) filter (where is_recent) / avg(engagements) filter (where not is_recent))
+        end as engagement_trend
+    from window_posts
+    group by all
+),
+
+window_comments as (
+    select
+        cutoffs.*,
+        comments.is_scored,
+        comments.compound,
+        comments.is_emoji_only,
+        comments.is_generic,
+        count(*) over (
+            partition by cutoffs.platform, cutoffs.creator_id, cutoffs.cutoff_date, comments.normalised_text
+        ) as same_text_on_account
+    from cutoffs
+    inner join {{ ref('int_comment_features') }} as comments
+        on cutoffs.platform = comments.platform
+        and cutoffs.creator_id = comments.creator_id
+        and comments.published_at < cast(cutoffs.cutoff_date as timestamp)
+        and comments.published_at >= cast(cutoffs.cutoff_date as timestamp)
+            - to_days(cast({{ var('sentiment_window_days') }} as integer))
+),
+
+comment_features as (
+    select
+        platform,
+        creator_id,
+        cutoff_date,
+        count(*) as window_comments,
+        -- as creator_scorecard's comment_authenticity_score, over the window before the cutoff
+        100 * {{ safe_divide(
+            "count(*) filter (where not is_emoji_only and not is_generic and same_text_on_account = 1)",
+            'count(*)'
+        ) }} as comment_authenticity_score,
+        avg(compound) filter (where is_scored) as sentiment_score
+    from window_comments
+    group by all
+),
+
+-- followers: the latest snapshot before the cutoff (none when the warehouse first saw the
+-- account on or after it)
+followers as (
+    select cutoffs.platform, cutoffs.creator_id, cutoffs.cutoff_date, snapshots.followers
+    from cutoffs
+    asof inner join snapshots
+        on cutoffs.platform = snapshots.platform
+        and cutoffs.creator_id = snapshots.creator_id
+        and cutoffs.cutoff_date > snapshots.snapshot_date
+),
+
+past_contracts as (
+    select
+        cutoffs.platform,
+        cutoffs.creator_id,
+        cutoffs.cutoff_date,
+        count(*) as past_contracts,
+        median(contracts.cpe_usd) as past_cpe_usd,
+        median(contracts.cost_usd) as past_fee_usd
+    from cutoffs
+    inner join contracts
+        on cutoffs.platform = contracts.platform
+        and cutoffs.creator_id = contracts.creator_id
+        and contracts.end_date < cutoffs.cutoff_date
+    where contracts.cpe_usd is not null
+    group by all
+)
+
+select
+    cast(cutoffs.platform as varchar) as platform,
+    cast(cutoffs.creator_id as varchar) as creator_id,
+    cast(cutoffs.cutoff_date as date) as cutoff_date,
+    cast(coalesce(engagement.er_posts, 0) as integer) as er_posts,
+    cast(engagement.engagements_per_post as double) as engagements_per_post,
+    cast(trend.engagement_trend as double) as engagement_trend,
+    cast(followers.followers as bigint) as followers,
+    cast({{ safe_divide('engagement.engagements_per_post', 'followers.followers') }} as double) as engagement_rate,
+    cast(coalesce(comment_features.window_comments, 0) as integer) as window_comments,
+    cast(comment_features.comment_authenticity_score as double) as comment_authenticity_score,
+    cast(comment_features.sentiment_score as double) as sentiment_score,
+    cast(coalesce(past_contracts.past_contracts, 0) as integer) as past_contracts,
+    cast(past_contracts.past_cpe_usd as double) as past_cpe_usd,
+    cast(past_contracts.past_fee_usd as double) as past_fee_usd
+from cutoffs
+left join engagement
+    on cutoffs.platform = engagement.platform
+    and cutoffs.creator_id = engagement.creator_id
+    and cutoffs.cutoff_date = engagement.cutoff_date
+left join trend
+    on cutoffs.platform = trend.platform
+    and cutoffs.creator_id = trend.creator_id
+    and cutoffs.cutoff_date = trend.cutoff_date
+left join comment_features
+    on cutoffs.platform = comment_features.platform
+    and cutoffs.creator_id = comment_features.creator_id
+    and cutoffs.cutoff_date = comment_features.cutoff_date
+left join followers
+    on cutoffs.platform = followers.platform
+    and cutoffs.creator_id = followers.creator_id
+    and cutoffs.cutoff_date = followers.cutoff_date
+left join past_contracts
+    on cutoffs.platform = past_contracts.platform
+    and cutoffs.creator_id = past_contracts.creator_id
+    and cutoffs.cutoff_date = past_contracts.cutoff_date

@@ -1,0 +1,426 @@
+"""Brand x creator matching learned from past campaign outcomes (docs/matching.md).
+
+Pure pandas + scikit-learn, so the same code serves the dbt Python models on any engine:
+`to_pandas` is the only engine-specific call (a DuckDB relation has `.df()`, a Spark
+DataFrame `.toPandas()`); the models return pandas frames and dbt writes them.
+
+The model: a ridge regression (closed form: deterministic, no random state) of ln(cpe_usd)
+on standardised features, mean-imputed where unknown. Being linear, a prediction splits
+exactly into intercept + one contribution per feature, which are published grouped, so a
+marketer sees why a creator ranks where it does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+MODEL_VERSION = "logcpe_ridge_v1"
+PLATFORMS = ("facebook", "instagram", "tiktok", "x", "youtube")
+RIDGE_ALPHA = 1.0
+# standardised values are clipped here when scoring: a candidate far outside what the past
+# contracts showed (a brand-new account's engagement jump) cannot dominate its prediction
+Z_CLIP = 3.0
+TOP_K = 10
+
+# model input column -> the published contribution group it counts towards
+FEATURES: dict[str, str] = {
+    "topic_similarity": "topic_similarity",
+    "niche_affinity": "niche",
+    "country_match": "country",
+    "log_engagements_per_post": "engagement",
+    "engagement_rate": "engagement",
+    "engagement_trend": "engagement_trend",
+    "log_followers": "audience_size",
+    "comment_authenticity": "audience_quality",
+    "sentiment_score": "sentiment",
+    "log_fee_usd": "price",
+    "log_past_cpe_usd": "price",
+    **{f"platform_{p}": "platform" for p in PLATFORMS},
+}
+GROUPS: tuple[str, ...] = tuple(dict.fromkeys(FEATURES.values()))
+# one ordered feature, so that the brand's own niche always counts more than an adjacent one
+NICHE_AFFINITY = {"same": 1.0, "adjacent": 0.5, "unrelated": 0.0}
+
+
+def to_pandas(relation: Any) -> pd.DataFrame:
+    """The engine-neutral read: a DuckDB relation or a Spark DataFrame as pandas."""
+    if hasattr(relation, "df"):
+        return relation.df()
+    return relation.toPandas()
+
+
+def columns(relation: Any, names: list[str]) -> pd.DataFrame:
+    """The named columns of a relation as pandas (DuckDB `project`, Spark `select`)."""
+    if hasattr(relation, "project"):
+        return to_pandas(relation.project(", ".join(names)))
+    return to_pandas(relation.select(*names))
+
+
+def _log(values: pd.Series) -> pd.Series:
+    v = pd.to_numeric(values, errors="coerce").astype("float64")
+    return np.log(v.where(v > 0))
+
+
+def design(frame: pd.DataFrame) -> pd.DataFrame:
+    """Model inputs from the feature columns of int_campaign_creator_features (training) or
+    int_brand_creator_candidates (scoring): both carry the same raw feature names."""
+    niche = frame["niche_relation"].astype("object").map(NICHE_AFFINITY).astype("float64")
+    country = pd.to_numeric(frame["country_match"], errors="coerce")
+    out = pd.DataFrame(
+        {
+            "topic_similarity": pd.to_numeric(frame["topic_similarity"], errors="coerce"),
+            "niche_affinity": niche,
+            "country_match": country / 100.0,
+            "log_engagements_per_post": np.log1p(
+                pd.to_numeric(frame["engagements_per_post"], errors="coerce")
+            ),
+            "engagement_rate": pd.to_numeric(frame["engagement_rate"], errors="coerce"),
+            "engagement_trend": pd.to_numeric(frame["engagement_trend"], errors="coerce"),
+            "log_followers": np.log1p(pd.to_numeric(frame["followers"], errors="coerce")),
+            "comment_authenticity": pd.to_numeric(
+                frame["comment_authenticity_score"], errors="coerce"
+            ),
+            "sentiment_score": pd.to_numeric(frame["sentiment_score"], errors="coerce"),
+            "log_fee_usd": _log(frame["fee_usd"]),
+            "log_past_cpe_usd": _log(frame["past_cpe_usd"]),
+        },
+        index=frame.index,
+    )
+    platform = frame["platform"].astype("string")
+    for p in PLATFORMS:
+        out[f"platform_{p}"] = (platform == p).astype("float64")
+    return out[list(FEATURES)].astype("float64")
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """A trained model: per-feature means and scales, coefficients, intercept, and the
+    training targets (for calibrating fit_score)."""
+
+    means: np.ndarray
+    scales: np.ndarray
+    coefs: np.ndarray
+    intercept: float
+    train_cpe: np.ndarray
+    rows: int
+
+    @property
+    def fingerprint(self) -> str:
+        """MODEL_VERSION + a hash of the learned numbers: same inputs, same fingerprint."""
+        blob = np.concatenate([self.means, self.scales, self.coefs, [self.intercept]])
+        digest = hashlib.sha256(np.round(blob, 9).tobytes()).hexdigest()[:12]
+        return f"{MODEL_VERSION}+{digest}"
+
+
+CONTRACT_KEY = ["campaign_id", "creator_id", "platform"]
+
+
+def usable(training: pd.DataFrame) -> pd.DataFrame:
+    """Training rows with a realised outcome (cpe_usd known and > 0), in contract order: an
+    engine returns rows in any order, and the fit must not depend on it."""
+    cpe = pd.to_numeric(training["realised_cpe_usd"], errors="coerce")
+    rows = training[cpe.notna() & (cpe > 0)]
+    return rows.sort_values(CONTRACT_KEY, kind="stable").reset_index(drop=True)
+
+
+def fit(training: pd.DataFrame) -> Fitted:
+    """Ridge regression of ln(realised_cpe_usd) on the standardised, mean-imputed design."""
+    from sklearn.linear_model import Ridge
+
+    rows = usable(training)
+    x = design(rows).to_numpy()
+    y = np.log(pd.to_numeric(rows["realised_cpe_usd"]).to_numpy(dtype="float64"))
+    # a feature never known in training: mean 0, so it contributes nothing
+    means = pd.DataFrame(x).mean(skipna=True).fillna(0.0).to_numpy(dtype="float64")
+    z = np.where(np.isnan(x), means, x)
+    scales = z.std(axis=0)
+    scales = np.where(scales > 0, scales, 1.0)
+    ridge = Ridge(alpha=RIDGE_ALPHA).fit((z - means) / scales, y)
+    return Fitted(
+        means=means,
+        scales=scales,
+        coefs=np.asarray(ridge.coef_, dtype="float64"),
+        intercept=float(ridge.intercept_),
+        train_cpe=np.sort(np.exp(y)),
+        rows=len(rows),
+    )
+
+
+def contributions(model: Fitted, frame: pd.DataFrame) -> pd.DataFrame:
+    """Per feature: coefficient x standardised value, clipped to +-Z_CLIP (0 for an unknown
+    value = the training mean), in ln(CPE) units; columns per FEATURES key."""
+    x = design(frame).to_numpy()
+    z = np.where(np.isnan(x), model.means, x)
+    standardised = np.clip((z - model.means) / model.scales, -Z_CLIP, Z_CLIP)
+    parts = standardised * model.coefs
+    return pd.DataFrame(parts, columns=list(FEATURES), index=frame.index)
+
+
+def predict_log_cpe(model: Fitted, frame: pd.DataFrame) -> np.ndarray:
+    return model.intercept + contributions(model, frame).sum(axis=1).to_numpy()
+
+
+def calibrated_fit_score(model: Fitted, predicted_cpe: np.ndarray) -> np.ndarray:
+    """100 x share of past placements (training rows) whose realised CPE was higher (worse)
+    than the predicted one: 80 = expected to beat 80% of past campaign placements."""
+    higher = len(model.train_cpe) - np.searchsorted(model.train_cpe, predicted_cpe, side="right")
+    return 100.0 * higher / max(len(model.train_cpe), 1)
+
+
+def score(model: Fitted, frame: pd.DataFrame) -> pd.DataFrame:
+    """predicted_cpe_usd, fit_score and contribution_<group> (positive = lowers the
+    predicted CPE, in ln units: exp(c) is the factor by which it divides it)."""
+    parts = contributions(model, frame)
+    log_cpe = model.intercept + parts.sum(axis=1).to_numpy()
+    predicted = np.exp(log_cpe)
+    out = pd.DataFrame(index=frame.index)
+    out["predicted_cpe_usd"] = predicted
+    out["fit_score"] = np.round(calibrated_fit_score(model, predicted), 6)
+    for group in GROUPS:
+        cols = [f for f, g in FEATURES.items() if g == group]
+        out[f"contribution_{group}"] = -parts[cols].sum(axis=1)
+    return out
+
+
+# ---- the hand-weighted baseline, as of a campaign's start (for the backtest) ----------------
+
+
+def hand_weighted(frame: pd.DataFrame, weights: dict[str, float]) -> np.ndarray:
+    """brand_creator_matches' hand-weighted fit_score on the as-of-start counterparts of its
+    components: topic_similarity, country_match, audience quality (comment_authenticity, the
+    AQS component known as of a past date), engagement percentile (percent rank of
+    engagements_per_post within the platform) and price efficiency (100 x (1 - percent rank
+    of past_cpe_usd within the platform)); weights re-normalised over the known ones."""
+    by_platform = frame.groupby("platform", dropna=False)
+    engagement = by_platform["engagements_per_post"].rank(pct=True, method="average") * 100
+    price = (1 - by_platform["past_cpe_usd"].rank(pct=True, method="average")) * 100
+    components = {
+        "topic_similarity": pd.to_numeric(frame["topic_similarity"], errors="coerce"),
+        "country_match": pd.to_numeric(frame["country_match"], errors="coerce"),
+        "audience_quality": pd.to_numeric(frame["comment_authenticity_score"], errors="coerce"),
+        "engagement_percentile": engagement,
+        "price_efficiency": price,
+    }
+    total = np.zeros(len(frame))
+    weight = np.zeros(len(frame))
+    for name, values in components.items():
+        v = values.to_numpy(dtype="float64")
+        known = ~np.isnan(v)
+        total += np.where(known, weights.get(name, 0.0) * v, 0.0)
+        weight += np.where(known, weights.get(name, 0.0), 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(weight > 0, total / weight, np.nan)
+
+
+# ---- backtest metrics ---------------------------------------------------------------------
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float | None:
+    """Spearman rank correlation (average ranks for ties); None below 3 pairs or no spread."""
+    if len(a) < 3:
+        return None
+    ra = pd.Series(a).rank(method="average").to_numpy()
+    rb = pd.Series(b).rank(method="average").to_numpy()
+    if ra.std() == 0 or rb.std() == 0:
+        return None
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def precision_at_k(score_better: np.ndarray, realised_better: np.ndarray, k: int = TOP_K) -> float:
+    """Share of the k rows ranked best by the scorer that are among the k best realised
+    (ties broken by position, so the result is deterministic)."""
+    k = min(k, len(score_better))
+    if k == 0:
+        return math.nan
+    top_score = set(np.argsort(-score_better, kind="stable")[:k])
+    top_real = set(np.argsort(-realised_better, kind="stable")[:k])
+    return len(top_score & top_real) / k
+
+
+# ---- topic similarity as of each campaign's start ------------------------------------------
+
+
+def topic_similarity_as_of(
+    contracts: pd.DataFrame,
+    campaigns: pd.DataFrame,
+    brands: pd.DataFrame,
+    posts: pd.DataFrame,
+    window_days: int,
+) -> pd.DataFrame:
+    """TF-IDF cosine x 100 per contract, as int_brand_creator_topic_similarity computes it
+    for today, but as of the campaign's start S: the brand document holds the category and
+    the campaigns that started on or before S (the contract's own brief is known then), the
+    account document the captions and hashtags of posts published in [S - window_days, S)."""
+    out = contracts[["campaign_id", "creator_id", "platform"]].copy()
+    out["topic_similarity"] = 0.0
+    if contracts.empty:
+        return out
+    starts = pd.to_datetime(contracts["start_date"]).to_numpy()
+    campaigns = campaigns.assign(
+        start=pd.to_datetime(campaigns["start_date"]),
+        text=campaigns[["campaign_name", "brief", "hashtag"]]
+        .fillna("")
+        .astype(str)
+        .agg(" ".join, axis=1),
+    )
+    category = dict(zip(brands["brand_id"], brands["category"].fillna(""), strict=False))
+    posts = posts.assign(
+        at=pd.to_datetime(posts["published_at"]),
+        text=posts["caption"].fillna("")
+        + " "
+        + posts["hashtags"].map(lambda tags: " ".join(tags) if tags is not None else ""),
+    ).sort_values(["platform", "creator_id", "at"], kind="stable")
+    by_account = {key: g for key, g in posts.groupby(["platform", "creator_id"], sort=False)}
+    window = np.timedelta64(int(window_days), "D")
+
+    brand_docs, account_docs = [], []
+    for row, start in zip(contracts.itertuples(index=False), starts, strict=True):
+        mine = campaigns[(campaigns["brand_id"] == row.brand_id) & (campaigns["start"] <= start)]
+        brand_docs.append(category.get(row.brand_id, "") + " " + " ".join(mine["text"]))
+        account = by_account.get((row.platform, row.creator_id))
+        if account is None:
+            account_docs.append("")
+            continue
+        times = account["at"].to_numpy()
+        lo, hi = (
+            np.searchsorted(times, start - window, "left"),
+            np.searchsorted(times, start, "left"),
+        )
+        account_docs.append(" ".join(account["text"].iloc[lo:hi]))
+
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectoriser = TfidfVectorizer(lowercase=True, stop_words="english", sublinear_tf=True)
+    try:
+        matrix = vectoriser.fit_transform(brand_docs + account_docs)
+    except ValueError:  # empty vocabulary
+        return out
+    n = len(brand_docs)
+    # rows are L2-normalised: the cosine is the row-wise dot product
+    cosine = np.asarray(matrix[:n].multiply(matrix[n:]).sum(axis=1)).ravel()
+    out["topic_similarity"] = cosine * 100.0
+    return out.reset_index(drop=True)
+
+
+# ---- the two dbt models' bodies -------------------------------------------------------------
+
+PREDICTION_COLUMNS: dict[str, str] = {
+    "brand_id": "string",
+    "creator_id": "string",
+    "platform": "string",
+    "predicted_cpe_usd": "float64",
+    "fit_score": "float64",
+    **{f"contribution_{g}": "float64" for g in GROUPS},
+    "model_version": "string",
+    "model_training_rows": "int64",
+    "model_trained_from": "datetime64[us]",
+    "model_trained_through": "datetime64[us]",
+}
+
+
+def _typed(frame: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
+    return frame.reindex(columns=list(kinds)).astype(kinds)
+
+
+def predictions(training: pd.DataFrame, candidates: pd.DataFrame, min_rows: int) -> pd.DataFrame:
+    """Scores of today's candidates by the model trained on every past contract with an
+    outcome; no rows (the hand-weighted score applies) below `min_rows` such contracts."""
+    rows = usable(training)
+    if len(rows) < min_rows or candidates.empty:
+        return _typed(pd.DataFrame(), PREDICTION_COLUMNS)
+    model = fit(rows)
+    out = pd.concat(
+        [candidates[["brand_id", "creator_id", "platform"]], score(model, candidates)], axis=1
+    )
+    out["model_version"] = model.fingerprint
+    out["model_training_rows"] = model.rows
+    out["model_trained_from"] = pd.to_datetime(rows["start_date"]).min()
+    out["model_trained_through"] = pd.to_datetime(rows["end_date"]).max()
+    return _typed(out, PREDICTION_COLUMNS)
+
+
+BACKTEST_COLUMNS: dict[str, str] = {
+    "scorer": "string",
+    "split_date": "datetime64[us]",
+    "train_rows": "int64",
+    "train_from": "datetime64[us]",
+    "train_through": "datetime64[us]",
+    "test_rows": "int64",
+    "test_from": "datetime64[us]",
+    "test_through": "datetime64[us]",
+    "spearman": "float64",
+    "precision_at_10": "float64",
+    "model_version": "string",
+}
+
+
+def split_date(rows: pd.DataFrame, configured: str, share: float) -> pd.Timestamp | None:
+    """The configured split date, else the start date below which `share` of the contracts
+    with an outcome started (their order by start date, ties kept together)."""
+    if configured:
+        return pd.Timestamp(configured)
+    if rows.empty:
+        return None
+    starts = pd.to_datetime(rows["start_date"]).sort_values(kind="stable").reset_index(drop=True)
+    return starts.iloc[min(len(starts) - 1, int(len(starts) * share))]
+
+
+def backtest(
+    training: pd.DataFrame,
+    weights: dict[str, float],
+    min_rows: int,
+    configured_split: str = "",
+    share: float = 0.6,
+) -> pd.DataFrame:
+    """Time split: train on contracts that ended before the split date, score those that
+    started on or after it; per scorer, Spearman and precision@10 against the realised
+    engagements per dollar (1 / cpe_usd). The model's row has NULL metrics when fewer than
+    `min_rows` contracts ended before the split (it would not be used); without any
+    contract with an outcome both rows have 0 contracts and NULL metrics."""
+    rows = usable(training)
+    split = split_date(rows, configured_split, share)
+    if split is None:  # nothing to evaluate: both rows say so (no contracts, no metrics)
+        empty = {"train_rows": 0, "test_rows": 0}
+        return _typed(
+            pd.DataFrame([{"scorer": s, **empty} for s in ("model", "hand_weighted")]),
+            BACKTEST_COLUMNS,
+        )
+    train = rows[pd.to_datetime(rows["end_date"]) < split]
+    test = rows[pd.to_datetime(rows["start_date"]) >= split].reset_index(drop=True)
+    realised = 1.0 / pd.to_numeric(test["realised_cpe_usd"]).to_numpy(dtype="float64")
+    common = {
+        "split_date": split,
+        "train_rows": len(train),
+        "train_from": pd.to_datetime(train["start_date"]).min(),
+        "train_through": pd.to_datetime(train["end_date"]).max(),
+        "test_rows": len(test),
+        "test_from": pd.to_datetime(test["start_date"]).min(),
+        "test_through": pd.to_datetime(test["end_date"]).max(),
+    }
+    out = []
+    model_row = {**common, "scorer": "model", "model_version": None}
+    if len(train) >= min_rows and len(test) > 0:
+        model = fit(train)
+        goodness = -predict_log_cpe(model, test)
+        model_row.update(
+            spearman=spearman(goodness, realised),
+            precision_at_10=precision_at_k(goodness, realised),
+            model_version=model.fingerprint,
+        )
+    out.append(model_row)
+    baseline_row = {**common, "scorer": "hand_weighted", "model_version": None}
+    if len(test) > 0:
+        baseline = hand_weighted(test, weights)
+        baseline = np.where(np.isnan(baseline), -np.inf, baseline)
+        baseline_row.update(
+            spearman=spearman(baseline, realised),
+            precision_at_10=precision_at_k(baseline, realised),
+        )
+    out.append(baseline_row)
+    return _typed(pd.DataFrame(out), BACKTEST_COLUMNS)
