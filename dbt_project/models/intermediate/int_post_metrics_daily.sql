@@ -13,10 +13,8 @@
 -- gain_baseline_max_days before is no baseline (the post left the trailing window and came
 -- back): that bound also keeps a daily run from reading more than that many days of history.
 
-{% set platforms = ['instagram', 'facebook', 'tiktok', 'youtube', 'x'] %}
-
 with posts as (
-    {% for p in platforms %}
+    {% for p in var('platforms') %}
     select platform, post_id, creator_id, account_id, published_at, snapshot_date,
            landing_date, extracted_at, likes, comments, shares, saves, views
     from {{ ref('stg_' ~ p ~ '__posts') }}
