@@ -15,13 +15,13 @@ import pyarrow.parquet as pq
 import pytest
 from gate_world import ACCOUNTS, RUN_DATE, mutate
 
-from expectations.marts import PUBLISHED_TABLES
 from pipeline.publish import (
     PublishError,
     content_checksum,
     file_sha256,
     publish,
 )
+from pipeline.published import PUBLISHED_TABLES
 
 
 def _tables(db: Path) -> set[str]:
