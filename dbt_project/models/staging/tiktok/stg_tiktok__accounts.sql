@@ -8,6 +8,7 @@ renamed as (
         {{ common_columns() }},
         username as handle,
         display_name,
+        bio_description as bio,
         follower_count as followers,
         following_count as following,
         video_count as posts_count,

@@ -7,6 +7,7 @@ renamed as (
     select
         {{ common_columns() }},
         post_id,
+        username as handle,
         video_description as caption,
         {{ hashtags_from('video_description', 'hashtag_names') }} as hashtags,
         timezone('UTC', published_at) as published_at,

@@ -8,6 +8,7 @@ renamed as (
         {{ common_columns() }},
         username as handle,
         name as display_name,
+        description as bio,
         followers_count as followers,
         following_count as following,
         tweet_count as posts_count,
