@@ -311,6 +311,13 @@ class EndpointSpec:
     sections: tuple[Section, ...]
 
 
+def single(
+    entity: str, items: Lister, fields: FieldMap, expected: tuple[str, ...] = ()
+) -> EndpointSpec:
+    """An endpoint whose pages hold one kind of record."""
+    return EndpointSpec(entity, (Section(entity, items, fields, expected),))
+
+
 KEY_OF: dict[str, str] = {
     "accounts": "account_id",
     "posts": "post_id",

@@ -5,15 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-import requests
-
-from ingestion.http import Retry, dig, graph_next_url
+from ingestion.http import dig, graph_next_url
 from ingestion.parsing import (
     BadRecord,
-    EndpointSpec,
     FieldMap,
     PageContext,
-    Section,
     count,
     derived,
     from_roster,
@@ -21,11 +17,12 @@ from ingestion.parsing import (
     iso_time,
     items_at,
     opt_int,
+    single,
     text,
     ts_iso,
 )
 from ingestion.platforms import graph
-from ingestion.platforms.base import ExtractSession, Platform, list_len, take_pages
+from ingestion.platforms.base import ExtractSession, list_len, take_pages
 from ingestion.records import I64
 from ingestion.roster import RosterEntry
 
@@ -74,6 +71,10 @@ COMMENT = graph.comment_fields(text_field="message", time_field="created_time")
 FIELDS = {"accounts": PAGE, "posts": POST, "comments": COMMENT}
 
 
+def _data(body: Any, ctx: PageContext) -> list[Any]:
+    return items_at(body, "data")
+
+
 def _object(body: Any, ctx: PageContext) -> list[Any]:
     if not isinstance(body, dict):
         raise BadRecord("page is not a JSON object")
@@ -81,14 +82,9 @@ def _object(body: Any, ctx: PageContext) -> list[Any]:
 
 
 SPECS = {
-    "page": EndpointSpec("accounts", (Section("accounts", _object, PAGE, ("fan_count",)),)),
-    "posts": EndpointSpec(
-        "posts",
-        (Section("posts", lambda b, c: items_at(b, "data"), POST, ("reactions", "comments")),),
-    ),
-    "comments": EndpointSpec(
-        "comments", (Section("comments", lambda b, c: items_at(b, "data"), COMMENT, ("message",)),)
-    ),
+    "page": single("accounts", _object, PAGE, ("fan_count",)),
+    "posts": single("posts", _data, POST, ("reactions", "comments")),
+    "comments": single("comments", _data, COMMENT, ("message",)),
 }
 
 
@@ -104,14 +100,10 @@ def windows(
     return out
 
 
-class Facebook(Platform):
+class Facebook(graph.GraphPlatform):
     name = "facebook"
-    auth_param = "access_token"
     specs = SPECS
     fields = FIELDS
-
-    def classify(self, resp: requests.Response, body: Any) -> Retry | None:
-        return graph.classify(resp, body)
 
     def extract(
         self, s: ExtractSession, entries: list[RosterEntry], config: dict[str, Any]

@@ -1,4 +1,5 @@
-"""What Instagram and Facebook share: the Graph API's error envelope and rate-limit codes."""
+"""What Instagram and Facebook share: the Graph API's token parameter, error envelope,
+rate-limit codes and comment fields."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from ingestion.parsing import (
     iso_time,
     text,
 )
+from ingestion.platforms.base import Platform
 from ingestion.records import I64, STR
 
 # Graph error codes meaning "slow down" (app, user, page and BUC limits).
@@ -58,3 +60,12 @@ def comment_fields(text_field: str, time_field: str) -> FieldMap:
             absent("author_hash", STR),
         ),
     )
+
+
+class GraphPlatform(Platform):
+    """A Graph API platform: the token goes in `access_token`, errors in the Graph envelope."""
+
+    auth_param = "access_token"
+
+    def classify(self, resp: requests.Response, body: Any) -> Retry | None:
+        return classify(resp, body)

@@ -6,13 +6,10 @@ from datetime import datetime
 from itertools import pairwise
 from typing import Any
 
-import requests
-
 from ingestion.http import (
     BadPage,
     HttpError,
     NextRequest,
-    Retry,
     dig,
     graph_after_cursor,
     graph_next_url,
@@ -33,11 +30,12 @@ from ingestion.parsing import (
     items_at,
     opt_int,
     req_id,
+    single,
     text,
     ts_iso,
 )
 from ingestion.platforms import graph
-from ingestion.platforms.base import ExtractSession, Platform, list_len, take_pages
+from ingestion.platforms.base import ExtractSession, list_len, take_pages
 from ingestion.records import I64, STR
 from ingestion.roster import RosterEntry
 
@@ -161,12 +159,8 @@ SPECS = {
             Section("posts", _media_items, POST, ("comments_count", "like_count")),
         ),
     ),
-    "insights": EndpointSpec(
-        "post_insights", (Section("post_insights", _insights_items, POST_INSIGHTS),)
-    ),
-    "comments": EndpointSpec(
-        "comments", (Section("comments", lambda b, c: items_at(b, "data"), COMMENT, ("text",)),)
-    ),
+    "insights": single("post_insights", _insights_items, POST_INSIGHTS),
+    "comments": single("comments", lambda b, c: items_at(b, "data"), COMMENT, ("text",)),
 }
 
 
@@ -200,15 +194,11 @@ def reaches_before(refs: list[tuple[str, datetime | None]], start: datetime) -> 
     return all(p <= start for p in times)  # type: ignore[operator]
 
 
-class Instagram(Platform):
+class Instagram(graph.GraphPlatform):
     name = "instagram"
     handle_rule = (r"^[A-Za-z0-9._]{1,30}$", "1-30 letters, digits, . or _")
-    auth_param = "access_token"
     specs = SPECS
     fields = FIELDS
-
-    def classify(self, resp: requests.Response, body: Any) -> Retry | None:
-        return graph.classify(resp, body)
 
     def extract(
         self, s: ExtractSession, entries: list[RosterEntry], config: dict[str, Any]

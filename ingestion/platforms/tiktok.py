@@ -21,10 +21,8 @@ from ingestion.http import (
 from ingestion.parsing import (
     BadRecord,
     BadShape,
-    EndpointSpec,
     FieldMap,
     PageContext,
-    Section,
     absent,
     count,
     derived,
@@ -34,6 +32,7 @@ from ingestion.parsing import (
     items_at,
     opt_str,
     req_id,
+    single,
     text,
     texts,
     ts_unix,
@@ -122,38 +121,23 @@ FIELDS = {"accounts": USER, "posts": VIDEO, "comments": COMMENT}
 
 
 SPECS = {
-    "user_info": EndpointSpec(
+    "user_info": single(
         "accounts",
-        (
-            Section(
-                "accounts",
-                lambda b, c: [_data(b, c)],
-                USER,
-                ("follower_count", "following_count", "likes_count", "video_count"),
-            ),
-        ),
+        lambda b, c: [_data(b, c)],
+        USER,
+        ("follower_count", "following_count", "likes_count", "video_count"),
     ),
-    "video_query": EndpointSpec(
+    "video_query": single(
         "posts",
-        (
-            Section(
-                "posts",
-                lambda b, c: items_at(_data(b, c), "videos", required=False),
-                VIDEO,
-                ("view_count", "like_count", "comment_count", "share_count"),
-            ),
-        ),
+        lambda b, c: items_at(_data(b, c), "videos", required=False),
+        VIDEO,
+        ("view_count", "like_count", "comment_count", "share_count"),
     ),
-    "comment_list": EndpointSpec(
+    "comment_list": single(
         "comments",
-        (
-            Section(
-                "comments",
-                lambda b, c: items_at(_data(b, c), "comments", required=False),
-                COMMENT,
-                ("text", "like_count"),
-            ),
-        ),
+        lambda b, c: items_at(_data(b, c), "comments", required=False),
+        COMMENT,
+        ("text", "like_count"),
     ),
 }
 

@@ -23,11 +23,9 @@ from ingestion.http import (
 )
 from ingestion.parsing import (
     BadRecord,
-    EndpointSpec,
     Field,
     FieldMap,
     PageContext,
-    Section,
     count,
     derived,
     flag,
@@ -37,6 +35,7 @@ from ingestion.parsing import (
     iso_time,
     items_at,
     opt_str,
+    single,
     text,
     ts_iso,
 )
@@ -73,11 +72,14 @@ def _author(item: dict[str, Any], ctx: PageContext) -> str | None:
     return ctx.hashed(item.get("author_id"))
 
 
-def _metric(name: str) -> Field:
-    return count(name, f"public_metrics.{name}")
+def _metrics(*names: str) -> tuple[Field, ...]:
+    """Counts from the item's `public_metrics` object."""
+    return tuple(count(name, f"public_metrics.{name}") for name in names)
 
 
 # --- field maps: API field -> record column -------------------------------------------
+# A tweet or reply page was asked for one roster account's user id (the request context).
+OWNER = (from_roster("creator_id"), from_context("account_id", "user_id"))
 
 USER = FieldMap(
     "user",
@@ -89,43 +91,33 @@ USER = FieldMap(
         text("description"),
         flag("verified"),
         iso_time("created_at", "created_at", required=False),
-        _metric("followers_count"),
-        _metric("following_count"),
-        _metric("tweet_count"),
-        _metric("listed_count"),
+        *_metrics("followers_count", "following_count", "tweet_count", "listed_count"),
     ),
     check=_check_metrics,
 )
 TWEET = FieldMap(
     "tweet",
     (
-        from_roster("creator_id"),
-        from_context("account_id", "user_id"),
+        *OWNER,
         ident("post_id"),
         text("text"),
         iso_time("published_at", "created_at"),
         text("conversation_id"),
         derived("hashtags", STRLIST, _hashtags),
-        _metric("retweet_count"),
-        _metric("reply_count"),
-        _metric("like_count"),
-        _metric("quote_count"),
-        _metric("bookmark_count"),
-        _metric("impression_count"),
+        *_metrics("retweet_count", "reply_count", "like_count", "quote_count"),
+        *_metrics("bookmark_count", "impression_count"),
     ),
     check=_check_metrics,
 )
 REPLY = FieldMap(
     "reply",
     (
-        from_roster("creator_id"),
-        from_context("account_id", "user_id"),
+        *OWNER,
         ident("comment_id"),
         from_context("post_id"),
         text("text"),
         iso_time("published_at", "created_at"),
-        _metric("like_count"),
-        _metric("reply_count"),
+        *_metrics("like_count", "reply_count"),
         derived("author_hash", STR, _author),
     ),
     check=_check_metrics,
@@ -145,14 +137,9 @@ def _data(body: Any, ctx: PageContext) -> list[Any]:
 
 
 SPECS = {
-    "users_by": EndpointSpec(
-        "accounts", (Section("accounts", _data, USER, ("public_metrics.followers_count",)),)
-    ),
-    "tweets": EndpointSpec(
-        "posts",
-        (Section("posts", _data, TWEET, ("public_metrics.like_count", "created_at")),),
-    ),
-    "replies": EndpointSpec("comments", (Section("comments", _data, REPLY, ("text",)),)),
+    "users_by": single("accounts", _data, USER, ("public_metrics.followers_count",)),
+    "tweets": single("posts", _data, TWEET, ("public_metrics.like_count", "created_at")),
+    "replies": single("comments", _data, REPLY, ("text",)),
 }
 
 

@@ -25,10 +25,8 @@ from ingestion.http import (
 )
 from ingestion.parsing import (
     BadRecord,
-    EndpointSpec,
     FieldMap,
     PageContext,
-    Section,
     at_path,
     count,
     derived,
@@ -40,6 +38,7 @@ from ingestion.parsing import (
     opt_bool,
     opt_int,
     req_id,
+    single,
     text,
     texts,
     ts_iso,
@@ -151,35 +150,22 @@ def _items(body: Any, ctx: PageContext) -> list[Any]:
 
 
 SPECS = {
-    "channels": EndpointSpec(
+    # subscriberCount is absent only for the few channels hiding it (hiddenSubscriberCount),
+    # likeCount only where likes are hidden: absent from most records = a renamed field.
+    "channels": single(
         "accounts",
-        # subscriberCount is absent only for the few channels hiding it (hiddenSubscriberCount),
-        # likeCount only where likes are hidden: absent from most records = a renamed field.
-        (
-            Section(
-                "accounts",
-                _items,
-                CHANNEL,
-                ("statistics.viewCount", "statistics.videoCount", "statistics.subscriberCount"),
-            ),
-        ),
+        _items,
+        CHANNEL,
+        ("statistics.viewCount", "statistics.videoCount", "statistics.subscriberCount"),
     ),
-    "playlist_items": EndpointSpec("posts", (Section("posts", _listing, VIDEO),)),
-    "videos": EndpointSpec(
+    "playlist_items": single("posts", _listing, VIDEO),
+    "videos": single(
         "posts",
-        (
-            Section(
-                "posts",
-                _items,
-                VIDEO,
-                ("statistics.viewCount", "statistics.likeCount", "snippet.publishedAt"),
-            ),
-        ),
+        _items,
+        VIDEO,
+        ("statistics.viewCount", "statistics.likeCount", "snippet.publishedAt"),
     ),
-    "comment_threads": EndpointSpec(
-        "comments",
-        (Section("comments", _items, COMMENT_THREAD, (f"{TOP}.textDisplay",)),),
-    ),
+    "comment_threads": single("comments", _items, COMMENT_THREAD, (f"{TOP}.textDisplay",)),
 }
 
 
