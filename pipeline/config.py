@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from ingestion.records import PLATFORMS
+from ingestion.records import EXPORT_SCHEMAS, PLATFORMS
 
 DEFAULT_BASE_URLS: dict[str, str] = {
     "instagram": "https://graph.facebook.com/v24.0",
@@ -21,16 +21,7 @@ DEFAULT_BASE_URLS: dict[str, str] = {
     "youtube": "https://www.googleapis.com/youtube/v3",
     "x": "https://api.x.com",
 }
-ROSTER_COLUMNS = (
-    "creator_id",
-    "display_name",
-    "platform",
-    "handle",
-    "account_id",
-    "niche",
-    "country",
-    "language",
-)
+ROSTER_COLUMNS = tuple(EXPORT_SCHEMAS["roster"].names)
 
 
 class ConfigError(ValueError):
