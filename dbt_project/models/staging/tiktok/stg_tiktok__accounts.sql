@@ -1,11 +1,4 @@
-with source as (
-    select * from {{ source('tiktok', 'accounts') }}
-    where {{ landing_scope('cast(dt as date)') }}
-),
-
-renamed as (
-    select
-        {{ common_columns() }},
+{% call platform_staging(['account_id']) %}
         username as handle,
         display_name,
         bio_description as bio,
@@ -15,8 +8,4 @@ renamed as (
         likes_count as total_likes,
         is_verified,
         false as followers_hidden
-    from source
-)
-
-select * from renamed
-{{ dedupe_latest(['account_id']) }}
+{% endcall %}

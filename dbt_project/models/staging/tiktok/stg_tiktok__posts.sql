@@ -1,11 +1,4 @@
-with source as (
-    select * from {{ source('tiktok', 'posts') }}
-    where {{ landing_scope('cast(dt as date)') }}
-),
-
-renamed as (
-    select
-        {{ common_columns() }},
+{% call platform_staging(['post_id']) %}
         post_id,
         username as handle,
         video_description as caption,
@@ -17,8 +10,4 @@ renamed as (
         share_count as shares,
         cast(null as bigint) as saves,
         view_count as views
-    from source
-)
-
-select * from renamed
-{{ dedupe_latest(['post_id']) }}
+{% endcall %}

@@ -1,11 +1,4 @@
-with source as (
-    select * from {{ source('x', 'accounts') }}
-    where {{ landing_scope('cast(dt as date)') }}
-),
-
-renamed as (
-    select
-        {{ common_columns() }},
+{% call platform_staging(['account_id']) %}
         username as handle,
         name as display_name,
         description as bio,
@@ -16,8 +9,4 @@ renamed as (
         verified as is_verified,
         timezone('UTC', created_at) as account_created_at,
         false as followers_hidden
-    from source
-)
-
-select * from renamed
-{{ dedupe_latest(['account_id']) }}
+{% endcall %}
