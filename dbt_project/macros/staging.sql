@@ -22,12 +22,11 @@
         extracted_at
 {%- endmacro %}
 
-{#- A platform's staging view, named stg_<platform>__<entity>: that source's records within
-    landing_scope, the common columns, then the model's own renames (the call block's body),
-    one row per key and snapshot date. A staging model is only its renames:
-    {% call platform_staging(['post_id']) %} caption, likes, ... {% endcall %} -#}
-{% macro platform_staging(keys) -%}
-{%- set platform, entity = model.name[4:].split('__') -%}
+{#- A platform's staging view: the source's records within landing_scope, the common columns,
+    then the model's own renames (the call block's body), one row per key and snapshot date.
+    A staging model is only its renames:
+    {% call platform_staging('x', 'posts', ['post_id']) %} text as caption, ... {% endcall %} -#}
+{% macro platform_staging(platform, entity, keys) -%}
 with source as (
     select * from {{ source(platform, entity) }}
     where {{ landing_scope('cast(dt as date)') }}

@@ -1,4 +1,4 @@
-{% call platform_staging(['account_id']) %}
+{% call platform_staging('facebook', 'accounts', ['account_id']) %}
         cast(null as varchar) as handle,
         name as display_name,
         -- followers_count, or fan_count when the page does not report followers_count

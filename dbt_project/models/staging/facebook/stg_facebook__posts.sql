@@ -1,4 +1,4 @@
-{% call platform_staging(['post_id']) %}
+{% call platform_staging('facebook', 'posts', ['post_id']) %}
         post_id,
         message as caption,
         {{ hashtags_from('message') }} as hashtags,

@@ -1,4 +1,4 @@
-{% call platform_staging(['account_id']) %}
+{% call platform_staging('instagram', 'accounts', ['account_id']) %}
         username as handle,
         name as display_name,
         followers_count as followers,

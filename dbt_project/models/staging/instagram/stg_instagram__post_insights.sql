@@ -1,5 +1,5 @@
 -- A metric Instagram does not have for that media is absent in the API -> NULL here, never 0.
-{% call platform_staging(['post_id']) %}
+{% call platform_staging('instagram', 'post_insights', ['post_id']) %}
         post_id,
         views,
         reach,

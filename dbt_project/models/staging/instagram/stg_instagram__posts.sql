@@ -1,5 +1,5 @@
 -- shares, saves and views come from post insights (authorised creators only): NULL here.
-{% call platform_staging(['post_id']) %}
+{% call platform_staging('instagram', 'posts', ['post_id']) %}
         post_id,
         caption,
         {{ hashtags_from('caption') }} as hashtags,

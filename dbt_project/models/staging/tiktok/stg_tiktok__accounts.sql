@@ -1,4 +1,4 @@
-{% call platform_staging(['account_id']) %}
+{% call platform_staging('tiktok', 'accounts', ['account_id']) %}
         username as handle,
         display_name,
         bio_description as bio,

@@ -1,4 +1,4 @@
-{% call platform_staging(['post_id']) %}
+{% call platform_staging('tiktok', 'posts', ['post_id']) %}
         post_id,
         username as handle,
         video_description as caption,

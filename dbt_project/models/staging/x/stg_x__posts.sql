@@ -1,4 +1,4 @@
-{% call platform_staging(['post_id']) %}
+{% call platform_staging('x', 'posts', ['post_id']) %}
         post_id,
         text as caption,
         {{ hashtags_from('text', 'hashtags') }} as hashtags,

@@ -1,4 +1,4 @@
-{% call platform_staging(['account_id']) %}
+{% call platform_staging('youtube', 'accounts', ['account_id']) %}
         custom_url as handle,
         title as display_name,
         -- subscriberCount is NULL (not 0) when the channel hides it

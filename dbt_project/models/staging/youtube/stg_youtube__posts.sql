@@ -1,4 +1,4 @@
-{% call platform_staging(['post_id']) %}
+{% call platform_staging('youtube', 'posts', ['post_id']) %}
         post_id,
         concat_ws(E'\n', title, description) as caption,
         {{ hashtags_from("concat_ws(' ', title, description)", 'tags') }} as hashtags,
