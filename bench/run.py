@@ -2,7 +2,7 @@
 
 Times each stage of ONE daily run as whole `kol` processes against a `kol sandbox serve`
 child, at a fixed world size, with 30 and 365 landed days of history behind the measured
-day; writes `bench/results/<date>-<size>.json` and prints a Markdown table. How to read
+day; writes `bench/results/<size>.json` (replacing the last one) and prints a Markdown table. How to read
 the numbers and the targets: bench/README.md.
 
 Shape of one benchmark:
@@ -23,6 +23,7 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -787,10 +788,30 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+def code_version() -> str:
+    """The commit measured (`+changes` when the work tree differs from it), or `unknown`."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+        )
+    except OSError:
+        return "unknown"
+    if head.returncode != 0:
+        return "unknown"
+    return head.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")
+
+
 def write_result(result: dict[str, Any], results_dir: Path) -> Path:
+    """One file per size, replaced by each run: the latest figures; history lives in git."""
     results_dir.mkdir(parents=True, exist_ok=True)
-    day = result["started_at"][:10]
-    path = results_dir / f"{day}-{result['size']}.json"
+    result = {"commit": code_version(), **result}
+    path = results_dir / f"{result['size']}.json"
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(result, indent=2, default=str))
     os.replace(tmp, path)

@@ -36,7 +36,6 @@ from pipeline.policy import yesterday_utc
 
 REPO = Path(__file__).resolve().parent.parent
 DAGS = REPO / "dags"
-POOLS_FILE = REPO / "docker" / "pools.json"
 SANDBOX_TOKEN = "sandbox"
 ADMIN = "admin"
 
@@ -215,15 +214,6 @@ def start(
         yield LocalAirflow(url, ADMIN, _password(airflow_home, 60), airflow_home, proc)
     finally:
         stop_group(proc)
-
-
-def api_token(url: str, username: str, password: str) -> str:
-    """A JWT from the simple auth manager, for `Authorization: Bearer` on /api/v2."""
-    r = requests.post(
-        f"{url}/auth/token", json={"username": username, "password": password}, timeout=10
-    )
-    r.raise_for_status()
-    return r.json()["access_token"]
 
 
 def _interrupt(signum: int, frame: object) -> None:

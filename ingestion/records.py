@@ -7,7 +7,7 @@ column and type); `api_schema` builds the schema from it, the common columns bel
 The platforms are PLATFORMS below: every other list of them is derived from it or checked
 against it (tests/unit/test_one_source.py).
 
-Layout (ARCHITECTURE.md "On disk"):
+Layout (docs/architecture.md "On disk"):
   API records:    landing/records/<entity>/platform=<p>/dt=<D>/part-*.parquet
   export records: landing/records/<entity>/dt=<D>/part-*.parquet   (entity = brands, campaigns, ...)
   roster:         landing/records/roster/dt=<D>/part-*.parquet
@@ -31,14 +31,8 @@ import pyarrow as pa
 SCHEMA_VERSION = 1
 
 PLATFORMS: tuple[str, ...] = ("instagram", "facebook", "tiktok", "youtube", "x")
+# The API entities, in the order a manifest lists them (a platform lands those its FIELDS map).
 API_ENTITIES: tuple[str, ...] = ("accounts", "posts", "post_insights", "comments")
-EXPORT_ENTITIES: tuple[str, ...] = (
-    "brands",
-    "campaigns",
-    "campaign_creators",
-    "conversions",
-    "fx_rates",
-)
 
 TS = pa.timestamp("us", tz="UTC")
 STR = pa.string()

@@ -1,6 +1,6 @@
 """Settings from the environment (and an optional `.env`), validated once at start.
 
-Every variable of ARCHITECTURE.md "Configuration" lives here. Validation errors name the
+Every variable of docs/architecture.md "Configuration" lives here. Validation errors name the
 variable and the offending value or path, and say what to do next. Tokens are held in
 `Secret` so that a repr, a log line or an exception never prints them.
 """
@@ -69,7 +69,7 @@ class Settings:
     env_file: Path | None = None
     today: date | None = None  # KOL_TODAY: the date the sources serve (None: today, UTC)
 
-    # Paths of ARCHITECTURE.md "On disk"
+    # Paths of docs/architecture.md "On disk"
     @property
     def landing(self) -> Path:
         return self.home / "landing"

@@ -14,8 +14,8 @@ publish) runs once, as of the last day, over all 14 landed days — incremental 
 the same marts either way (tested in tests/dbt), and the demo stays fast.
 `KOL_DEMO_DAILY_BUILDS=1` builds and publishes every day instead.
 
-This module and `pipeline/airflow_local.py` are the only ones in `pipeline/` that know the
-sandbox exists; the production path (steps, policy, ingestion) never calls it.
+This module (and `dags/local_airflow.py`, for `make airflow`) is the only one outside tests and
+bench that knows the sandbox exists; the production path (steps, policy, ingestion) never calls it.
 """
 
 from __future__ import annotations

@@ -48,9 +48,18 @@ def running(airflow_world):
         yield af
 
 
+def api_token(url: str, username: str, password: str) -> str:
+    """A JWT from the simple auth manager, for `Authorization: Bearer` on /api/v2."""
+    r = requests.post(
+        f"{url}/auth/token", json={"username": username, "password": password}, timeout=10
+    )
+    r.raise_for_status()
+    return r.json()["access_token"]
+
+
 @pytest.fixture(scope="module")
 def api(running):
-    token = airflow_local.api_token(running.url, running.username, running.password)
+    token = api_token(running.url, running.username, running.password)
 
     def call(path: str, method: str = "GET", body: dict | None = None) -> dict:
         r = requests.request(

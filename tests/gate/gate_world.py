@@ -8,6 +8,7 @@ reach serving/.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -218,3 +219,8 @@ def write_landing_accounts(landing: Path, run_date: date, platforms: tuple[str, 
         folder = landing / "records" / "accounts" / f"platform={platform}" / f"dt={run_date}"
         folder.mkdir(parents=True, exist_ok=True)
         pq.write_table(pa.Table.from_pylist(rows, schema=schema), folder / "part-test.parquet")
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes: proves a failed gate or publish left the serving file untouched."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
