@@ -36,9 +36,9 @@ from typing import Any
 from bench import history, profile, report
 from bench.measure import MB, StageFailed, Timed, run_timed
 from bench.sandbox import TOKEN, SandboxProcess, WorldSpec
+from ingestion.records import PLATFORMS
 from pipeline.runlock import RunLocked, lock_holder, run_lock
 
-PLATFORMS: tuple[str, ...] = ("instagram", "facebook", "tiktok", "youtube", "x")
 REPO = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO / "bench" / "results"
 SETUP_FILE = "setup.json"  # in the work folder: what `--reuse` checks before reusing

@@ -27,9 +27,10 @@ import duckdb
 import pandas as pd
 
 from expectations import invariants, report
-from expectations.marts import PLATFORMS, PUBLISHED_TABLES
+from expectations.marts import PLATFORMS
 from expectations.suites import Check, GateInputs, build_checks, cross_columns
 from expectations.thresholds import load_thresholds
+from pipeline.published import PUBLISHED_TABLES
 
 log = logging.getLogger(__name__)
 

@@ -1,14 +1,18 @@
-"""The published marts as the gate knows them: documented columns, types, keys, ranges, links.
+"""The gate's rules for each published mart: keys, ranges, accepted values, links.
 
-This mirrors the published marts of docs/metrics.md (a public interface: columns are added, never
-renamed). The gate keys on these columns only, so the dbt project may add columns freely.
+The marts' columns and types are their dbt contracts (pipeline/published.py reads them from
+the marts' YAML): the gate checks every contract column is present with its type family, so a
+column added to a contract is checked with no edit here. Published columns are a public
+interface: added, never renamed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-PLATFORMS = ("instagram", "facebook", "tiktok", "youtube", "x")
+from ingestion.records import PLATFORMS
+from pipeline.published import PUBLISHED_SCHEMA
+
 TIERS = ("emerging", "nano", "micro", "mid", "macro", "mega", "unknown")
 ATTRIBUTIONS = ("post_id", "hashtag")
 
@@ -16,26 +20,32 @@ ATTRIBUTIONS = ("post_id", "hashtag")
 # any number type the SQL produces (DECIMAL from a division of decimals, DOUBLE elsewhere).
 INT = ("integer",)
 NUM = ("integer", "decimal", "float")
-TEXT = ("text",)
-DATE = ("date",)
-TS = ("timestamp",)
+WIDENED = {"integer": INT, "decimal": NUM, "float": NUM}
 
 
 @dataclass(frozen=True)
 class Mart:
-    """One published table: its documented columns (name -> allowed type families) and rules.
+    """One published table's rules; its columns come from its dbt contract.
 
     ranges: column -> key of thresholds.yml `ranges`. accepted: column -> allowed values.
     platform_column: the column that says which platform a row belongs to (freshness, volume).
     """
 
     name: str
-    columns: dict[str, tuple[str, ...]]
     key: tuple[str, ...]
     ranges: dict[str, str] = field(default_factory=dict)
     accepted: dict[str, tuple[str, ...]] = field(default_factory=dict)
     not_null: tuple[str, ...] = ()
     platform_column: str | None = "platform"
+
+    @property
+    def columns(self) -> dict[str, tuple[str, ...]]:
+        """The contract's columns -> the type families the gate accepts for each."""
+        return {
+            column: WIDENED.get(family, (family,))
+            for column, data_type in PUBLISHED_SCHEMA[self.name].items()
+            for family in [type_family(data_type)]
+        }
 
     @property
     def checked_columns(self) -> tuple[str, ...]:
@@ -48,40 +58,16 @@ MARTS: dict[str, Mart] = {
     for m in [
         Mart(
             "dim_creators",
-            {
-                "creator_id": TEXT,
-                "display_name": TEXT,
-                "niche": TEXT,
-                "country": TEXT,
-                "language": TEXT,
-                "platforms": ("text", "list"),
-            },
             key=("creator_id",),
             platform_column=None,
         ),
         Mart(
             "dim_creator_accounts",
-            {"creator_id": TEXT, "platform": TEXT, "account_id": TEXT, "handle": TEXT},
             key=("creator_id", "platform"),
             accepted={"platform": PLATFORMS},
         ),
         Mart(
             "fct_post_performance",
-            {
-                "post_id": TEXT,
-                "platform": TEXT,
-                "creator_id": TEXT,
-                "published_at": TS,
-                "as_of_date": DATE,
-                "views": INT,
-                "likes": INT,
-                "comments": INT,
-                "shares": INT,
-                "saves": INT,
-                "engagements": INT,
-                "emv_usd": NUM,
-                "campaign_id": TEXT,
-            },
             key=("platform", "post_id"),
             not_null=("creator_id", "published_at"),
             ranges={
@@ -93,16 +79,6 @@ MARTS: dict[str, Mart] = {
         ),
         Mart(
             "fct_creator_daily",
-            {
-                "date": DATE,
-                "creator_id": TEXT,
-                "platform": TEXT,
-                "followers": INT,
-                "followers_change": INT,
-                "posts_published": INT,
-                "views": INT,
-                "engagements": INT,
-            },
             key=("date", "creator_id", "platform"),
             # views/engagements gained in a day may be negative (platforms recount, likes are
             # withdrawn), so only the level columns are range-checked.
@@ -111,20 +87,6 @@ MARTS: dict[str, Mart] = {
         ),
         Mart(
             "creator_scorecard",
-            {
-                "as_of_date": DATE,
-                "creator_id": TEXT,
-                "platform": TEXT,
-                "followers": INT,
-                "tier": TEXT,
-                "engagement_rate": NUM,
-                "view_engagement_rate": NUM,
-                "er_percentile_in_tier": NUM,
-                "follower_growth_30d": NUM,
-                "audience_quality_score": NUM,
-                "sentiment_score": NUM,
-                "positive_comment_share": NUM,
-            },
             key=("creator_id", "platform"),
             not_null=("as_of_date", "tier"),
             ranges={
@@ -141,24 +103,6 @@ MARTS: dict[str, Mart] = {
         ),
         Mart(
             "fct_campaign_creator_performance",
-            {
-                "campaign_id": TEXT,
-                "creator_id": TEXT,
-                "platform": TEXT,
-                "posts": INT,
-                "views": INT,
-                "engagements": INT,
-                "cost_usd": NUM,
-                "cpm_usd": NUM,
-                "cpe_usd": NUM,
-                "cpv_usd": NUM,
-                "emv_usd": NUM,
-                "conversions": INT,
-                "revenue_usd": NUM,
-                "roi": NUM,
-                "emv_roi": NUM,
-                "sentiment_score": NUM,
-            },
             key=("campaign_id", "creator_id", "platform"),
             ranges={
                 **dict.fromkeys(("posts", "views", "engagements", "conversions"), "count"),
@@ -174,35 +118,12 @@ MARTS: dict[str, Mart] = {
         ),
         Mart(
             "bridge_campaign_posts",
-            {
-                "campaign_id": TEXT,
-                "post_id": TEXT,
-                "creator_id": TEXT,
-                "platform": TEXT,
-                "attributed_by": TEXT,
-            },
             key=("campaign_id", "platform", "post_id"),
             not_null=("attributed_by",),
             accepted={"platform": PLATFORMS, "attributed_by": ATTRIBUTIONS},
         ),
         Mart(
             "campaign_summary",
-            {
-                "campaign_id": TEXT,
-                "brand_id": TEXT,
-                "name": TEXT,
-                "start_date": DATE,
-                "end_date": DATE,
-                "creators": INT,
-                "posts": INT,
-                "cost_usd": NUM,
-                "views": INT,
-                "engagements": INT,
-                "emv_usd": NUM,
-                "revenue_usd": NUM,
-                "roi": NUM,
-                "cpe_usd": NUM,
-            },
             key=("campaign_id",),
             ranges={
                 **dict.fromkeys(("creators", "posts", "views", "engagements"), "count"),
@@ -213,21 +134,6 @@ MARTS: dict[str, Mart] = {
         ),
         Mart(
             "platform_comparison",
-            {
-                "month": ("date", "timestamp", "text"),
-                "platform": TEXT,
-                "tier": TEXT,
-                "active_creators": INT,
-                "new_creators": INT,
-                "median_engagement_rate": NUM,
-                "median_follower_growth": NUM,
-                "niche_diversity_index": NUM,
-                "long_tail_share": NUM,
-                "avg_sentiment": NUM,
-                "median_cpe_usd": NUM,
-                "authentic_share": NUM,
-                "lag_index": NUM,
-            },
             key=("month", "platform", "tier"),
             ranges={
                 "active_creators": "count",
@@ -245,16 +151,6 @@ MARTS: dict[str, Mart] = {
         ),
         Mart(
             "brand_creator_matches",
-            {
-                "brand_id": TEXT,
-                "creator_id": TEXT,
-                "platform": TEXT,
-                "fit_score": NUM,
-                "rank": INT,
-                "scorer": TEXT,
-                "hand_weighted_score": NUM,
-                "predicted_cpe_usd": NUM,
-            },
             key=("brand_id", "creator_id", "platform"),
             ranges={
                 "fit_score": "score_0_100",
@@ -267,14 +163,6 @@ MARTS: dict[str, Mart] = {
         ),
         Mart(
             "matching_backtest",
-            {
-                "scorer": TEXT,
-                "split_date": DATE,
-                "train_rows": INT,
-                "test_rows": INT,
-                "spearman": NUM,
-                "precision_at_10": NUM,
-            },
             key=("scorer",),
             ranges={
                 "train_rows": "count",
@@ -287,7 +175,6 @@ MARTS: dict[str, Mart] = {
         ),
     ]
 }
-PUBLISHED_TABLES: tuple[str, ...] = tuple(MARTS)
 
 # Referential integrity between marts: (child table, child columns, parent table, parent columns).
 # Child rows with a NULL in the child columns are not orphans (e.g. a post in no campaign).

@@ -22,9 +22,11 @@ from typing import Any
 
 import great_expectations as gx
 import pandas as pd
+import pyarrow as pa
 
 from expectations.invariants import Invariant
 from expectations.marts import MARTS, RELATIONSHIPS, Mart, type_family
+from ingestion.records import PLATFORMS, api_schema
 
 E = gx.expectations
 
@@ -221,20 +223,14 @@ def _range(table: str, column: str, bounds: dict[str, Any], name: str) -> Any:
     )
 
 
-# Count columns of the landed account records (ingestion/records.py ACCOUNTS schemas).
-LANDING_ACCOUNT_COUNTS = (
-    "followers_count",
-    "follows_count",
-    "media_count",
-    "fan_count",
-    "follower_count",
-    "following_count",
-    "likes_count",
-    "video_count",
-    "subscriber_count",
-    "view_count",
-    "tweet_count",
-    "listed_count",
+# Count columns of the landed account records: their int64 columns (ingestion/records.py).
+LANDING_ACCOUNT_COUNTS: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        f.name
+        for platform in PLATFORMS
+        for f in api_schema("accounts", platform)
+        if f.type == pa.int64()
+    )
 )
 
 

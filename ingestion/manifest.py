@@ -18,7 +18,8 @@ import pyarrow.compute as pc
 from ingestion.account_runs import View, owns, runs_of
 from ingestion.landing import write_quarantine, write_records
 from ingestion.parsing import Collected
-from ingestion.records import API_SCHEMAS, SCHEMA_VERSION
+from ingestion.platforms import get_platform
+from ingestion.records import API_ENTITIES, SCHEMA_VERSION
 
 
 def now_iso() -> str:
@@ -115,7 +116,8 @@ def by_account(table: pa.Table) -> pa.Table:
 
 
 def platform_schemas(platform: str) -> dict[str, pa.Schema]:
-    return {e: by_p[platform] for e, by_p in API_SCHEMAS.items() if platform in by_p}
+    fields = get_platform(platform).fields
+    return {e: fields[e].schema for e in API_ENTITIES if e in fields}
 
 
 def status_of(total: int, ok: int, problems: list[str], quota_hit: bool = False) -> str:

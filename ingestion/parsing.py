@@ -1,7 +1,8 @@
 """From a raw page line to typed records: the one parse path extraction and reparse share.
 
-A platform module declares, per endpoint, which entity a page holds and how to build one
-record from one item (`EndpointSpec`). `parse_line` does the rest the same way for every
+A platform module declares one `FieldMap` per entity (which API field fills which record
+column, with its type: the record's Arrow schema is built from it) and, per endpoint, which
+entities a page holds (`EndpointSpec`). `parse_line` does the rest the same way for every
 platform: decode the body, count what was served, land what is well-formed, quarantine the
 rest with a reason. Because it reads only the raw line, `kol reparse` gives the same records.
 """
@@ -21,7 +22,7 @@ import pyarrow as pa
 
 from ingestion.arrowrows import rows_to_table
 from ingestion.landing import Quarantined
-from ingestion.records import api_schema
+from ingestion.records import BOOL, COMMON, I64, STR, STRLIST, TS
 from ingestion.redaction import author_hash
 from ingestion.roster import account_key
 
@@ -166,8 +167,129 @@ class PageContext:
         return author_hash(str(identity), self.salt)
 
 
-Builder = Callable[[Any, PageContext], dict[str, Any]]
 Lister = Callable[[Any, PageContext], list[Any]]
+Read = Callable[[Any, str], Any]  # a coercion: (API value, its path) -> typed value or BadRecord
+Derive = Callable[[Any, PageContext], Any]  # a column computed from the item and the page
+
+
+def at_path(item: Any, path: str) -> Any:
+    """item[a][b]... for the dotted path "a.b" (None when a step is missing or not an object)."""
+    node = item
+    for key in path.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(key)
+    return node
+
+
+@dataclass(frozen=True)
+class Field:
+    """One record column: its Arrow type and where its value comes from in an API item.
+
+    Either `path` (a dotted API field path) read with `read`, or `derive` for a column the API
+    does not hold as one field (the roster account, a request's context, a computed value).
+    """
+
+    column: str
+    type: pa.DataType
+    path: str | None = None
+    read: Read | None = None
+    derive: Derive | None = None
+
+    def value(self, item: Any, ctx: PageContext) -> Any:
+        if self.derive is not None:
+            return self.derive(item, ctx)
+        assert self.path is not None and self.read is not None, self.column
+        return self.read(at_path(item, self.path), self.path)
+
+
+def ident(column: str, path: str = "id") -> Field:
+    """A required id (ints become strings)."""
+    return Field(column, STR, path, req_id)
+
+
+def text(column: str, path: str | None = None) -> Field:
+    return Field(column, STR, path or column, opt_str)
+
+
+def count(column: str, path: str | None = None) -> Field:
+    """A count; NULL when the platform does not send it (hidden, not available), never 0."""
+    return Field(column, I64, path or column, opt_int)
+
+
+def flag(column: str, path: str | None = None) -> Field:
+    return Field(column, BOOL, path or column, opt_bool)
+
+
+def texts(column: str, path: str | None = None) -> Field:
+    """A list of strings; absent = empty list."""
+    return Field(column, STRLIST, path or column, str_list)
+
+
+def iso_time(column: str, path: str, required: bool = True) -> Field:
+    return Field(column, TS, path, lambda v, name: ts_iso(v, name, required))
+
+
+def unix_time(column: str, path: str) -> Field:
+    return Field(column, TS, path, ts_unix)
+
+
+def derived(column: str, type_: pa.DataType, derive: Derive) -> Field:
+    return Field(column, type_, derive=derive)
+
+
+def from_roster(column: str, key: str | None = None) -> Field:
+    """The page's roster account's value (creator_id, account_id, handle)."""
+    return derived(column, STR, lambda item, ctx: ctx.account[key or column])
+
+
+def from_context(column: str, key: str | None = None) -> Field:
+    """A required id the request carried in its context (the post a comment page is for)."""
+    name = key or column
+    return derived(column, STR, lambda item, ctx: req_id(ctx.context.get(name), name))
+
+
+def absent(column: str, type_: pa.DataType) -> Field:
+    """A column this platform's API does not have: always NULL."""
+    return derived(column, type_, lambda item, ctx: None)
+
+
+COMMON_NAMES = frozenset(name for name, _ in COMMON)
+# Columns parse_line fills from the raw line itself, not from the item.
+LINE_COLUMNS = ("snapshot_date", "run_id", "extracted_at")
+
+
+@dataclass(frozen=True)
+class FieldMap:
+    """How one (platform, entity) record is built from one API item: the only place a
+    record column is written down; its Arrow schema (ingestion/records.py) comes from here.
+
+    `what` names the item in the quarantine reason when it is not a JSON object; `check`
+    rejects an item whose shape is wrong as a whole (it raises BadRecord).
+    """
+
+    what: str
+    fields: tuple[Field, ...]
+    check: Callable[[dict[str, Any]], None] | None = None
+
+    def __post_init__(self) -> None:
+        names = [f.column for f in self.fields]
+        missing = [c for c, _ in COMMON if c not in names and c not in LINE_COLUMNS]
+        if missing or len(set(names)) != len(names):
+            raise ValueError(f"{self.what} field map: missing {missing} or a repeated column")
+
+    @functools.cached_property
+    def schema(self) -> pa.Schema:
+        """The record's Arrow schema: the common columns first, then the map's, in order."""
+        own = [pa.field(f.column, f.type) for f in self.fields if f.column not in COMMON_NAMES]
+        return pa.schema([pa.field(n, t) for n, t in COMMON] + own)
+
+    def build(self, item: Any, ctx: PageContext) -> dict[str, Any]:
+        if not isinstance(item, dict):
+            raise BadRecord(f"{self.what} is not an object")
+        if self.check is not None:
+            self.check(item)
+        return {f.column: f.value(item, ctx) for f in self.fields}
 
 
 @dataclass(frozen=True)
@@ -176,7 +298,7 @@ class Section:
 
     entity: str
     items: Lister
-    build: Builder
+    fields: FieldMap
     # Dotted paths the docs promise in every item: their absence across most of a run's
     # records means the API changed shape (a renamed metric would otherwise be a silent NULL).
     expected: tuple[str, ...] = ()
@@ -188,6 +310,13 @@ class EndpointSpec:
 
     entity: str
     sections: tuple[Section, ...]
+
+
+def single(
+    entity: str, items: Lister, fields: FieldMap, expected: tuple[str, ...] = ()
+) -> EndpointSpec:
+    """An endpoint whose pages hold one kind of record."""
+    return EndpointSpec(entity, (Section(entity, items, fields, expected),))
 
 
 KEY_OF: dict[str, str] = {
@@ -364,21 +493,6 @@ def _common(line: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@functools.cache
-def _columns(entity: str, platform: str) -> tuple[tuple[str, ...], frozenset[str]]:
-    """The schema's column names, in order and as a set (looked up once, used per record)."""
-    names = tuple(api_schema(entity, platform).names)
-    return names, frozenset(names)
-
-
-def _typed(entity: str, platform: str, row: dict[str, Any]) -> dict[str, Any]:
-    names, known = _columns(entity, platform)
-    if not known.issuperset(row):
-        extra = sorted(set(row) - known)
-        raise AssertionError(f"{platform} {entity} builder made unknown columns {extra}")
-    return {name: row.get(name) for name in names}
-
-
 def unreadable_reason(exc: ValueError | RecursionError) -> str:
     """Why a page body could not be decoded (the quarantine reason and the account's)."""
     if isinstance(exc, json.JSONDecodeError):
@@ -422,8 +536,7 @@ def parse_line(
             out.served[section.entity] += 1
             out.check_fields(section.entity, item, section.expected)
             try:
-                row = section.build(item, ctx)
-                row = _typed(section.entity, line["platform"], {**row, **common})
+                row = {**section.fields.build(item, ctx), **common}
             except (BadRecord, BadShape) as exc:
                 out.quarantine(section.entity, endpoint, str(exc), item, record_index=index)
                 continue

@@ -13,18 +13,9 @@ from typing import Any
 
 from ingestion.csvfile import CsvFileError, open_csv, read_csv
 from ingestion.landing import Quarantined
-from ingestion.records import PLATFORMS
+from ingestion.records import EXPORT_SCHEMAS, PLATFORMS
 
-COLUMNS = [
-    "creator_id",
-    "display_name",
-    "platform",
-    "handle",
-    "account_id",
-    "niche",
-    "country",
-    "language",
-]
+COLUMNS = EXPORT_SCHEMAS["roster"].names
 REQUIRED = ["creator_id", "platform", "handle"]
 # Platforms whose API cannot find an account without its id (docs/architecture.md "Inputs").
 ID_REQUIRED = {"facebook": "the Facebook page id", "youtube": "the YouTube channel id"}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ingestion.limits import EXTRACT_SETTINGS, Setting
 from ingestion.quota import X_TIER_POSTS_PER_MONTH, QuotaSettings
-from ingestion.records import PLATFORMS
+from ingestion.records import EXPORT_SCHEMAS, PLATFORMS
 from ingestion.redaction import register_secrets
 from ingestion.roster import RosterError, check_roster_file
 
@@ -26,16 +26,7 @@ DEFAULT_BASE_URLS: dict[str, str] = {
     "youtube": "https://www.googleapis.com/youtube/v3",
     "x": "https://api.x.com",
 }
-ROSTER_COLUMNS = (
-    "creator_id",
-    "display_name",
-    "platform",
-    "handle",
-    "account_id",
-    "niche",
-    "country",
-    "language",
-)
+ROSTER_COLUMNS = tuple(EXPORT_SCHEMAS["roster"].names)
 
 
 # Every numeric or choice setting besides the extraction's own (ingestion.limits); checked

@@ -44,7 +44,6 @@ DEMO_SEED = 42
 DEMO_CREATORS = 50
 DEMO_DAYS = 14
 DEMO_TOKEN = "sandbox"
-PREFIXES = {"instagram": "ig", "facebook": "fb", "tiktok": "tiktok", "youtube": "youtube", "x": "x"}
 
 
 def sandbox_settings(
@@ -137,6 +136,7 @@ def sandbox_process(seed: int, creators: int, end: date, log_path: Path) -> Iter
 
 def run_demo(settings: Settings, progress: Progress | None = None) -> str:
     from sandbox import SANDBOX_IG_USER_ID
+    from sandbox.server import PREFIXES
 
     end = policy.yesterday_utc()
     world_dir = materialise_sandbox_world(settings, end_date=end)

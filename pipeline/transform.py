@@ -33,7 +33,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingestion.records import API_SCHEMAS, EXPORT_SCHEMAS
+from ingestion.records import EXPORT_SCHEMAS, api_schemas
 
 # The repo's dbt_project/ (editable install); KOL_DBT_PROJECT_DIR points elsewhere when the
 # package is installed without its source tree (e.g. the Docker image).
@@ -68,7 +68,7 @@ def _landing_folders(home: Path) -> list[tuple[Path, pa.Schema]]:
     records = home / "landing" / "records"
     folders = [
         (records / entity / f"platform={platform}", schema)
-        for entity, by_platform in API_SCHEMAS.items()
+        for entity, by_platform in api_schemas().items()
         for platform, schema in by_platform.items()
     ]
     folders += [(records / entity, schema) for entity, schema in EXPORT_SCHEMAS.items()]

@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from ingestion.records import EXPORT_SCHEMAS
 from sandbox._rng import rng, str_key
 from sandbox.world import (
     PLATFORMS,
@@ -27,43 +28,9 @@ from sandbox.world import (
     tier_of,
 )
 
-ROSTER_COLUMNS = (
-    "creator_id",
-    "display_name",
-    "platform",
-    "handle",
-    "account_id",
-    "niche",
-    "country",
-    "language",
-)
+# The CSV headers the agency's exports and roster use: the landing contract's columns.
 FILES: dict[str, tuple[str, ...]] = {
-    "roster": ROSTER_COLUMNS,
-    "brands": ("brand_id", "name", "category", "target_countries"),
-    "campaigns": (
-        "campaign_id",
-        "brand_id",
-        "name",
-        "objective",
-        "start_date",
-        "end_date",
-        "budget",
-        "currency",
-        "hashtag",
-        "brief",
-    ),
-    "campaign_creators": ("campaign_id", "creator_id", "platform", "fee", "currency", "post_ids"),
-    "conversions": (
-        "campaign_id",
-        "creator_id",
-        "date",
-        "clicks",
-        "orders",
-        "revenue",
-        "currency",
-        "platform",
-    ),
-    "fx_rates": ("date", "currency", "usd_per_unit"),
+    name: tuple(schema.names) for name, schema in EXPORT_SCHEMAS.items()
 }
 WHOLE_UNIT_CURRENCIES = ("IDR", "JPY")
 

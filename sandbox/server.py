@@ -42,13 +42,7 @@ API_CLASSES: tuple[type[PlatformApi], ...] = (
 PREFIXES: dict[str, str] = {cls.platform: cls.prefix for cls in API_CLASSES}
 ENTITIES = ("accounts", "posts", "post_insights", "comments")
 _GRAPH_VERSION = re.compile(r"^v\d+\.\d+$")
-ENV_NAMES = {
-    "instagram": "INSTAGRAM",
-    "facebook": "FACEBOOK",
-    "tiktok": "TIKTOK",
-    "youtube": "YOUTUBE",
-    "x": "X",
-}
+ENV_NAMES = {p: p.upper() for p in PREFIXES}
 
 
 class SandboxStats:

@@ -22,6 +22,27 @@
         extracted_at
 {%- endmacro %}
 
+{#- A platform's staging view: the source's records within landing_scope, the common columns,
+    then the model's own renames (the call block's body), one row per key and snapshot date.
+    A staging model is only its renames:
+    {% call platform_staging('x', 'posts', ['post_id']) %} text as caption, ... {% endcall %} -#}
+{% macro platform_staging(platform, entity, keys) -%}
+with source as (
+    select * from {{ source(platform, entity) }}
+    where {{ landing_scope('cast(dt as date)') }}
+),
+
+renamed as (
+    select
+        {{ common_columns() }},
+        {{ caller() | trim }}
+    from source
+)
+
+select * from renamed
+{{ dedupe_latest(keys) }}
+{%- endmacro %}
+
 {#- Comments have the same shape on every platform: one macro, five thin staging views.
     No dedupe_latest here: comments are the volume (each is re-pulled every day for a week),
     a window over every landed comment row is what made a full refresh slow (~15 of 25 min at

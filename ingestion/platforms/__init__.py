@@ -1,21 +1,15 @@
-"""One small module per platform; `get_platform(name)` returns its implementation."""
+"""One small module per platform, named as the platform; `get_platform(name)` returns its
+implementation. The platforms are ingestion/records.py PLATFORMS."""
 
 from __future__ import annotations
 
 from importlib import import_module
 
 from ingestion.platforms.base import Platform
-
-MODULES = {
-    "instagram": "ingestion.platforms.instagram",
-    "facebook": "ingestion.platforms.facebook",
-    "tiktok": "ingestion.platforms.tiktok",
-    "youtube": "ingestion.platforms.youtube",
-    "x": "ingestion.platforms.x",
-}
+from ingestion.records import PLATFORMS
 
 
 def get_platform(name: str) -> Platform:
-    if name not in MODULES:
-        raise ValueError(f"unknown platform {name!r}; expected one of {', '.join(MODULES)}")
-    return import_module(MODULES[name]).PLATFORM
+    if name not in PLATFORMS:
+        raise ValueError(f"unknown platform {name!r}; expected one of {', '.join(PLATFORMS)}")
+    return import_module(f"{__name__}.{name}").PLATFORM

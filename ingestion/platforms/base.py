@@ -34,7 +34,7 @@ from ingestion.http import (
     default_classify,
 )
 from ingestion.landing import RawWriter
-from ingestion.parsing import Collected, EndpointSpec, parse_line, unreadable_reason
+from ingestion.parsing import Collected, EndpointSpec, FieldMap, parse_line, unreadable_reason
 from ingestion.roster import RosterEntry
 
 log = logging.getLogger(__name__)
@@ -399,6 +399,7 @@ class Platform:
     identity_fields: tuple[str, ...] = ()  # JSON keys whose value is a commenter id
     identity_object_fields: tuple[str, ...] = ()  # keys of {"value": "<commenter id>"}
     specs: dict[str, EndpointSpec] = {}  # noqa: RUF012 - overridden per platform
+    fields: dict[str, FieldMap] = {}  # noqa: RUF012 - entity -> field map, per platform
     # What a handle / account id may look like (the platform's documented charset): both go
     # into URLs, batch lists and Graph field expressions, so one malformed roster value must
     # not break a batch or walk a path. No value may also start or end with "." or hold "..".

@@ -5,22 +5,25 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-import requests
-
-from ingestion.http import NextUrl, Retry, dig
+from ingestion.http import NextUrl, dig
 from ingestion.parsing import (
     BadRecord,
-    EndpointSpec,
+    FieldMap,
     PageContext,
-    Section,
+    count,
+    derived,
+    from_roster,
+    ident,
+    iso_time,
     items_at,
     opt_int,
-    opt_str,
-    req_id,
+    single,
+    text,
     ts_iso,
 )
 from ingestion.platforms import graph
-from ingestion.platforms.base import ExtractSession, Platform, list_len, take_pages
+from ingestion.platforms.base import ExtractSession, list_len, take_pages
+from ingestion.records import I64
 from ingestion.roster import RosterEntry
 
 MAX_WINDOW_DAYS = 90  # `since`..`until` may span at most 90 days
@@ -30,37 +33,46 @@ POST_FIELDS = (
 )
 
 
-def _page(body: Any, ctx: PageContext) -> dict[str, Any]:
-    return {
-        "creator_id": ctx.account["creator_id"],
-        "account_id": req_id(body.get("id"), "id"),
-        "name": opt_str(body.get("name"), "name"),
-        "fan_count": opt_int(body.get("fan_count"), "fan_count"),
-        "followers_count": opt_int(body.get("followers_count"), "followers_count"),
-    }
-
-
-def _post(item: Any, ctx: PageContext) -> dict[str, Any]:
-    if not isinstance(item, dict):
-        raise BadRecord("post is not an object")
+def _shares(item: dict[str, Any], ctx: PageContext) -> int | None:
+    """The docs: `shares` is absent when a post has none -> 0, not NULL."""
     shares = item.get("shares")
     if shares is not None and not isinstance(shares, dict):
         raise BadRecord("`shares` must be an object")
-    return {
-        "creator_id": ctx.account["creator_id"],
-        "account_id": ctx.account["account_id"],
-        "post_id": req_id(item.get("id"), "id"),
-        "message": opt_str(item.get("message"), "message"),
-        "published_at": ts_iso(item.get("created_time"), "created_time"),
-        "permalink_url": opt_str(item.get("permalink_url"), "permalink_url"),
-        # the docs: `shares` is absent when a post has none -> 0, not NULL
-        "shares_count": opt_int((shares or {}).get("count", 0), "shares.count"),
-        "reactions_count": opt_int(dig(item, "reactions", "summary", "total_count"), "reactions"),
-        "comments_count": opt_int(dig(item, "comments", "summary", "total_count"), "comments"),
-    }
+    return opt_int((shares or {}).get("count", 0), "shares.count")
 
 
-_comment = graph.comment_parser(text_field="message", time_field="created_time")
+# --- field maps: API field -> record column -------------------------------------------
+
+PAGE = FieldMap(
+    "page",
+    (
+        from_roster("creator_id"),
+        ident("account_id"),
+        text("name"),
+        count("fan_count"),
+        count("followers_count"),
+    ),
+)
+POST = FieldMap(
+    "post",
+    (
+        from_roster("creator_id"),
+        from_roster("account_id"),
+        ident("post_id"),
+        text("message"),
+        iso_time("published_at", "created_time"),
+        text("permalink_url"),
+        derived("shares_count", I64, _shares),
+        count("reactions_count", "reactions.summary.total_count"),
+        count("comments_count", "comments.summary.total_count"),
+    ),
+)
+COMMENT = graph.comment_fields(text_field="message", time_field="created_time")
+FIELDS = {"accounts": PAGE, "posts": POST, "comments": COMMENT}
+
+
+def _data(body: Any, ctx: PageContext) -> list[Any]:
+    return items_at(body, "data")
 
 
 def _object(body: Any, ctx: PageContext) -> list[Any]:
@@ -70,14 +82,9 @@ def _object(body: Any, ctx: PageContext) -> list[Any]:
 
 
 SPECS = {
-    "page": EndpointSpec("accounts", (Section("accounts", _object, _page, ("fan_count",)),)),
-    "posts": EndpointSpec(
-        "posts",
-        (Section("posts", lambda b, c: items_at(b, "data"), _post, ("reactions", "comments")),),
-    ),
-    "comments": EndpointSpec(
-        "comments", (Section("comments", lambda b, c: items_at(b, "data"), _comment, ("message",)),)
-    ),
+    "page": single("accounts", _object, PAGE, ("fan_count",)),
+    "posts": single("posts", _data, POST, ("reactions", "comments")),
+    "comments": single("comments", _data, COMMENT, ("message",)),
 }
 
 
@@ -93,13 +100,10 @@ def windows(
     return out
 
 
-class Facebook(Platform):
+class Facebook(graph.GraphPlatform):
     name = "facebook"
-    auth_param = "access_token"
     specs = SPECS
-
-    def classify(self, resp: requests.Response, body: Any) -> Retry | None:
-        return graph.classify(resp, body)
+    fields = FIELDS
 
     def extract(
         self, s: ExtractSession, entries: list[RosterEntry], config: dict[str, Any]

@@ -1,14 +1,25 @@
-"""What Instagram and Facebook share: the Graph API's error envelope and rate-limit codes."""
+"""What Instagram and Facebook share: the Graph API's token parameter, error envelope,
+rate-limit codes and comment fields."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import requests
 
 from ingestion.http import AccountNotFound, HttpError, Retry, default_classify, error_message
-from ingestion.parsing import BadRecord, PageContext, opt_int, opt_str, req_id, ts_iso
+from ingestion.parsing import (
+    FieldMap,
+    absent,
+    count,
+    from_context,
+    from_roster,
+    ident,
+    iso_time,
+    text,
+)
+from ingestion.platforms.base import Platform
+from ingestion.records import I64, STR
 
 # Graph error codes meaning "slow down" (app, user, page and BUC limits).
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, 80001, 80002, 80003, 80004, 80005, 80006, 80008})
@@ -32,25 +43,29 @@ def classify(resp: requests.Response, body: Any) -> Retry | None:
     raise HttpError(message, resp.status_code, str(code))
 
 
-def comment_parser(
-    text_field: str, time_field: str
-) -> Callable[[Any, PageContext], dict[str, Any]]:
-    """A Graph comment parser: Instagram and Facebook differ only in two field names
+def comment_fields(text_field: str, time_field: str) -> FieldMap:
+    """A Graph comment: Instagram and Facebook differ only in two field names
     (`text`/`timestamp` vs `message`/`created_time`)."""
+    return FieldMap(
+        "comment",
+        (
+            from_roster("creator_id"),
+            from_roster("account_id"),
+            ident("comment_id"),
+            from_context("post_id"),
+            text("text", text_field),
+            iso_time("published_at", time_field),
+            count("like_count"),
+            absent("reply_count", I64),
+            absent("author_hash", STR),
+        ),
+    )
 
-    def parse(item: Any, ctx: PageContext) -> dict[str, Any]:
-        if not isinstance(item, dict):
-            raise BadRecord("comment is not an object")
-        return {
-            "creator_id": ctx.account["creator_id"],
-            "account_id": ctx.account["account_id"],
-            "comment_id": req_id(item.get("id"), "id"),
-            "post_id": req_id(ctx.context.get("post_id"), "post_id"),
-            "text": opt_str(item.get(text_field), text_field),
-            "published_at": ts_iso(item.get(time_field), time_field),
-            "like_count": opt_int(item.get("like_count"), "like_count"),
-            "reply_count": None,
-            "author_hash": None,
-        }
 
-    return parse
+class GraphPlatform(Platform):
+    """A Graph API platform: the token goes in `access_token`, errors in the Graph envelope."""
+
+    auth_param = "access_token"
+
+    def classify(self, resp: requests.Response, body: Any) -> Retry | None:
+        return classify(resp, body)

@@ -6,14 +6,11 @@ from datetime import datetime
 from itertools import pairwise
 from typing import Any
 
-import requests
-
 from ingestion.http import (
     BadPage,
     HttpError,
     NextRequest,
     NextUrl,
-    Retry,
     after_cursor,
     dig,
 )
@@ -21,16 +18,25 @@ from ingestion.parsing import (
     BadRecord,
     BadShape,
     EndpointSpec,
+    FieldMap,
     PageContext,
     Section,
+    count,
+    derived,
+    from_context,
+    from_roster,
+    ident,
+    iso_time,
     items_at,
     opt_int,
-    opt_str,
     req_id,
+    single,
+    text,
     ts_iso,
 )
 from ingestion.platforms import graph
-from ingestion.platforms.base import ExtractSession, Platform, list_len, take_pages
+from ingestion.platforms.base import ExtractSession, list_len, take_pages
+from ingestion.records import I64, STR
 from ingestion.roster import RosterEntry
 
 ACCOUNT_FIELDS = "id,username,name,followers_count,follows_count,media_count"
@@ -54,49 +60,39 @@ def _discovery(body: Any) -> dict[str, Any]:
     return bd
 
 
-def _owner_id(ctx: PageContext) -> str:
+def _owner_id(item: Any, ctx: PageContext) -> str:
     return req_id(_discovery(ctx.body).get("id"), "business_discovery.id")
 
 
-# --- builders ---------------------------------------------------------------------------
+# --- field maps: API field -> record column -------------------------------------------
 
-
-def _account_items(body: Any, ctx: PageContext) -> list[Any]:
-    bd = _discovery(body)
-    return [bd] if ctx.context.get("page", 0) == 0 else []
-
-
-def _account(bd: dict[str, Any], ctx: PageContext) -> dict[str, Any]:
-    return {
-        "creator_id": ctx.account["creator_id"],
-        "account_id": req_id(bd.get("id"), "business_discovery.id"),
-        "username": opt_str(bd.get("username"), "username"),
-        "name": opt_str(bd.get("name"), "name"),
-        "followers_count": opt_int(bd.get("followers_count"), "followers_count"),
-        "follows_count": opt_int(bd.get("follows_count"), "follows_count"),
-        "media_count": opt_int(bd.get("media_count"), "media_count"),
-    }
-
-
-def _media_items(body: Any, ctx: PageContext) -> list[Any]:
-    return items_at(_discovery(body), "media", "data", required=False)
-
-
-def _post(item: Any, ctx: PageContext) -> dict[str, Any]:
-    if not isinstance(item, dict):
-        raise BadRecord("media item is not an object")
-    return {
-        "creator_id": ctx.account["creator_id"],
-        "account_id": _owner_id(ctx),
-        "post_id": req_id(item.get("id"), "id"),
-        "caption": opt_str(item.get("caption"), "caption"),
-        "published_at": ts_iso(item.get("timestamp"), "timestamp"),
-        "media_type": opt_str(item.get("media_type"), "media_type"),
-        "media_product_type": opt_str(item.get("media_product_type"), "media_product_type"),
-        "permalink": opt_str(item.get("permalink"), "permalink"),
-        "like_count": opt_int(item.get("like_count"), "like_count"),
-        "comments_count": opt_int(item.get("comments_count"), "comments_count"),
-    }
+ACCOUNT = FieldMap(
+    "business_discovery",
+    (
+        from_roster("creator_id"),
+        ident("account_id"),
+        text("username"),
+        text("name"),
+        count("followers_count"),
+        count("follows_count"),
+        count("media_count"),
+    ),
+)
+POST = FieldMap(
+    "media item",
+    (
+        from_roster("creator_id"),
+        derived("account_id", STR, _owner_id),
+        ident("post_id"),
+        text("caption"),
+        iso_time("published_at", "timestamp"),
+        text("media_type"),
+        text("media_product_type"),
+        text("permalink"),
+        count("like_count"),  # NULL when the owner hides likes
+        count("comments_count"),
+    ),
+)
 
 
 def _insight_value(metric: dict[str, Any]) -> Any:
@@ -107,26 +103,47 @@ def _insight_value(metric: dict[str, Any]) -> Any:
     return total.get("value") if isinstance(total, dict) else None
 
 
+def _metric(name: str) -> Any:
+    """One insight metric of an insights page; a metric the media does not have -> NULL."""
+
+    def value(body: dict[str, Any], ctx: PageContext) -> int | None:
+        by_name = {m.get("name"): m for m in body["data"] if isinstance(m, dict)}
+        return opt_int(_insight_value(by_name[name]), name) if name in by_name else None
+
+    return value
+
+
+# One record per insights page: the columns are the metric names asked for.
+POST_INSIGHTS = FieldMap(
+    "insights page",
+    (
+        from_roster("creator_id"),
+        from_roster("account_id"),
+        from_context("post_id"),
+        *(derived(metric, I64, _metric(metric)) for metric in INSIGHT_METRICS),
+    ),
+)
+COMMENT = graph.comment_fields(text_field="text", time_field="timestamp")
+FIELDS = {
+    "accounts": ACCOUNT,
+    "posts": POST,
+    "post_insights": POST_INSIGHTS,
+    "comments": COMMENT,
+}
+
+
+def _account_items(body: Any, ctx: PageContext) -> list[Any]:
+    bd = _discovery(body)
+    return [bd] if ctx.context.get("page", 0) == 0 else []
+
+
+def _media_items(body: Any, ctx: PageContext) -> list[Any]:
+    return items_at(_discovery(body), "media", "data", required=False)
+
+
 def _insights_items(body: Any, ctx: PageContext) -> list[Any]:
     items_at(body, "data")  # shape check: data must be a list
     return [body]
-
-
-def _insights(body: dict[str, Any], ctx: PageContext) -> dict[str, Any]:
-    by_name = {m.get("name"): m for m in body["data"] if isinstance(m, dict)}
-    row = {
-        "creator_id": ctx.account["creator_id"],
-        "account_id": ctx.account["account_id"],
-        "post_id": req_id(ctx.context.get("post_id"), "post_id"),
-    }
-    for metric in INSIGHT_METRICS:  # absent metric -> NULL, never 0
-        row[metric] = (
-            opt_int(_insight_value(by_name[metric]), metric) if metric in by_name else None
-        )
-    return row
-
-
-_comment = graph.comment_parser(text_field="text", time_field="timestamp")
 
 
 SPECS = {
@@ -136,18 +153,14 @@ SPECS = {
             Section(
                 "accounts",
                 _account_items,
-                _account,
+                ACCOUNT,
                 ("followers_count", "follows_count", "media_count"),
             ),
-            Section("posts", _media_items, _post, ("comments_count", "like_count")),
+            Section("posts", _media_items, POST, ("comments_count", "like_count")),
         ),
     ),
-    "insights": EndpointSpec(
-        "post_insights", (Section("post_insights", _insights_items, _insights),)
-    ),
-    "comments": EndpointSpec(
-        "comments", (Section("comments", lambda b, c: items_at(b, "data"), _comment, ("text",)),)
-    ),
+    "insights": single("post_insights", _insights_items, POST_INSIGHTS),
+    "comments": single("comments", lambda b, c: items_at(b, "data"), COMMENT, ("text",)),
 }
 
 
@@ -181,15 +194,12 @@ def reaches_before(refs: list[tuple[str, datetime | None]], start: datetime) -> 
     return all(p <= start for p in times)  # type: ignore[operator]
 
 
-class Instagram(Platform):
+class Instagram(graph.GraphPlatform):
     name = "instagram"
     handle_rule = (r"^[A-Za-z0-9._]{1,30}$", "1-30 letters, digits, . or _")
     id_rule = (r"^\d{1,25}$", "digits only")
-    auth_param = "access_token"
     specs = SPECS
-
-    def classify(self, resp: requests.Response, body: Any) -> Retry | None:
-        return graph.classify(resp, body)
+    fields = FIELDS
 
     def extract(
         self, s: ExtractSession, entries: list[RosterEntry], config: dict[str, Any]

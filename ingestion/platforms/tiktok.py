@@ -21,18 +21,25 @@ from ingestion.http import (
 from ingestion.parsing import (
     BadRecord,
     BadShape,
-    EndpointSpec,
+    FieldMap,
     PageContext,
-    Section,
+    absent,
+    count,
+    derived,
+    flag,
+    from_roster,
+    ident,
     items_at,
-    opt_bool,
-    opt_int,
     opt_str,
     req_id,
-    str_list,
+    single,
+    text,
+    texts,
     ts_unix,
+    unix_time,
 )
 from ingestion.platforms.base import ExtractSession, Platform, list_len, split_days, take_pages
+from ingestion.records import STR
 from ingestion.roster import RosterEntry
 
 MAX_WINDOW_DAYS = 30
@@ -53,91 +60,84 @@ def _data(body: Any, ctx: PageContext) -> dict[str, Any]:
     return data
 
 
-def _user(data: dict[str, Any], ctx: PageContext) -> dict[str, Any]:
-    handle = ctx.account["handle"]
-    return {
-        "creator_id": ctx.account["creator_id"],
-        "account_id": handle,  # the Research API has no user id: the username is the key
-        "username": opt_str(data.get("username"), "username") or handle,
-        "display_name": opt_str(data.get("display_name"), "display_name"),
-        "bio_description": opt_str(data.get("bio_description"), "bio_description"),
-        "is_verified": opt_bool(data.get("is_verified"), "is_verified"),
-        "follower_count": opt_int(data.get("follower_count"), "follower_count"),
-        "following_count": opt_int(data.get("following_count"), "following_count"),
-        "likes_count": opt_int(data.get("likes_count"), "likes_count"),
-        "video_count": opt_int(data.get("video_count"), "video_count"),
-    }
+def _username(data: dict[str, Any], ctx: PageContext) -> str:
+    return opt_str(data.get("username"), "username") or ctx.account["handle"]
 
 
-def _video(item: Any, ctx: PageContext) -> dict[str, Any]:
-    if not isinstance(item, dict):
-        raise BadRecord("video is not an object")
-    return {
-        "creator_id": ctx.account["creator_id"],
-        "account_id": ctx.account["handle"],
-        "post_id": req_id(item.get("id"), "id"),
-        "username": opt_str(item.get("username"), "username"),
-        "published_at": ts_unix(item.get("create_time"), "create_time"),
-        "region_code": opt_str(item.get("region_code"), "region_code"),
-        "video_description": opt_str(item.get("video_description"), "video_description"),
-        "view_count": opt_int(item.get("view_count"), "view_count"),
-        "like_count": opt_int(item.get("like_count"), "like_count"),
-        "comment_count": opt_int(item.get("comment_count"), "comment_count"),
-        "share_count": opt_int(item.get("share_count"), "share_count"),
-        "hashtag_names": str_list(item.get("hashtag_names"), "hashtag_names"),
-    }
+def _video_id(item: dict[str, Any], ctx: PageContext) -> str:
+    return req_id(item.get("video_id", ctx.context.get("post_id")), "video_id")
 
 
-def _comment(item: Any, ctx: PageContext) -> dict[str, Any]:
-    if not isinstance(item, dict):
-        raise BadRecord("comment is not an object")
-    video = item.get("video_id", ctx.context.get("post_id"))
-    return {
-        "creator_id": ctx.account["creator_id"],
-        "account_id": ctx.account["handle"],
-        "comment_id": req_id(item.get("id"), "id"),
-        "post_id": req_id(video, "video_id"),
-        "text": opt_str(item.get("text"), "text"),
-        "published_at": ts_unix(item.get("create_time"), "create_time"),
-        "like_count": opt_int(item.get("like_count"), "like_count"),
-        "reply_count": opt_int(item.get("reply_count"), "reply_count"),
-        "author_hash": None,
-    }
+# --- field maps: API field -> record column -------------------------------------------
+# The Research API has no user id: the username (the roster handle) is the account key.
+
+USER = FieldMap(
+    "user",
+    (
+        from_roster("creator_id"),
+        from_roster("account_id", "handle"),
+        derived("username", STR, _username),
+        text("display_name"),
+        text("bio_description"),
+        flag("is_verified"),
+        count("follower_count"),
+        count("following_count"),
+        count("likes_count"),
+        count("video_count"),
+    ),
+)
+VIDEO = FieldMap(
+    "video",
+    (
+        from_roster("creator_id"),
+        from_roster("account_id", "handle"),
+        ident("post_id"),
+        text("username"),
+        unix_time("published_at", "create_time"),
+        text("region_code"),
+        text("video_description"),
+        count("view_count"),
+        count("like_count"),
+        count("comment_count"),
+        count("share_count"),
+        texts("hashtag_names"),
+    ),
+)
+COMMENT = FieldMap(
+    "comment",
+    (
+        from_roster("creator_id"),
+        from_roster("account_id", "handle"),
+        ident("comment_id"),
+        derived("post_id", STR, _video_id),
+        text("text"),
+        unix_time("published_at", "create_time"),
+        count("like_count"),
+        count("reply_count"),
+        absent("author_hash", STR),
+    ),
+)
+FIELDS = {"accounts": USER, "posts": VIDEO, "comments": COMMENT}
 
 
 SPECS = {
-    "user_info": EndpointSpec(
+    "user_info": single(
         "accounts",
-        (
-            Section(
-                "accounts",
-                lambda b, c: [_data(b, c)],
-                _user,
-                ("follower_count", "following_count", "likes_count", "video_count"),
-            ),
-        ),
+        lambda b, c: [_data(b, c)],
+        USER,
+        ("follower_count", "following_count", "likes_count", "video_count"),
     ),
-    "video_query": EndpointSpec(
+    "video_query": single(
         "posts",
-        (
-            Section(
-                "posts",
-                lambda b, c: items_at(_data(b, c), "videos", required=False),
-                _video,
-                ("view_count", "like_count", "comment_count", "share_count"),
-            ),
-        ),
+        lambda b, c: items_at(_data(b, c), "videos", required=False),
+        VIDEO,
+        ("view_count", "like_count", "comment_count", "share_count"),
     ),
-    "comment_list": EndpointSpec(
+    "comment_list": single(
         "comments",
-        (
-            Section(
-                "comments",
-                lambda b, c: items_at(_data(b, c), "comments", required=False),
-                _comment,
-                ("text", "like_count"),
-            ),
-        ),
+        lambda b, c: items_at(_data(b, c), "comments", required=False),
+        COMMENT,
+        ("text", "like_count"),
     ),
 }
 
@@ -146,6 +146,7 @@ class TikTok(Platform):
     name = "tiktok"
     handle_rule = (r"^[A-Za-z0-9._]{1,24}$", "1-24 letters, digits, . or _")
     specs = SPECS
+    fields = FIELDS
 
     def classify(self, resp: requests.Response, body: Any) -> Retry | None:
         err = dig(body, "error")

@@ -24,17 +24,24 @@ from ingestion.http import (
 )
 from ingestion.parsing import (
     BadRecord,
-    EndpointSpec,
+    Field,
+    FieldMap,
     PageContext,
-    Section,
+    count,
+    derived,
+    flag,
+    from_context,
+    from_roster,
+    ident,
+    iso_time,
     items_at,
-    opt_bool,
-    opt_int,
     opt_str,
-    req_id,
+    single,
+    text,
     ts_iso,
 )
 from ingestion.platforms.base import ExtractSession, Platform, list_len, take_pages
+from ingestion.records import STR, STRLIST
 from ingestion.roster import RosterEntry
 
 BATCH = 100
@@ -44,84 +51,79 @@ REPLY_FIELDS = "created_at,public_metrics,author_id"
 SEARCH_PATH = "/2/tweets/search/recent"
 
 
-def _metrics(item: dict[str, Any]) -> dict[str, Any]:
-    metrics = item.get("public_metrics")
-    if metrics is None:
-        return {}
-    if not isinstance(metrics, dict):
+def _check_metrics(item: dict[str, Any]) -> None:
+    if item.get("public_metrics") is not None and not isinstance(item["public_metrics"], dict):
         raise BadRecord("`public_metrics` must be an object")
-    return metrics
 
 
-def _user(item: Any, ctx: PageContext) -> dict[str, Any]:
-    if not isinstance(item, dict):
-        raise BadRecord("user is not an object")
+def _user_owner(item: dict[str, Any], ctx: PageContext) -> str:
+    """The creator of the roster account this user of a batch answer was asked for."""
     username = opt_str(item.get("username"), "username")
-    account = ctx.account_by("handle", username)
-    m = _metrics(item)
-    return {
-        "creator_id": account["creator_id"],
-        "account_id": req_id(item.get("id"), "id"),
-        "username": username,
-        "name": opt_str(item.get("name"), "name"),
-        "description": opt_str(item.get("description"), "description"),
-        "verified": opt_bool(item.get("verified"), "verified"),
-        "created_at": ts_iso(item.get("created_at"), "created_at", required=False),
-        "followers_count": opt_int(m.get("followers_count"), "followers_count"),
-        "following_count": opt_int(m.get("following_count"), "following_count"),
-        "tweet_count": opt_int(m.get("tweet_count"), "tweet_count"),
-        "listed_count": opt_int(m.get("listed_count"), "listed_count"),
-    }
+    return ctx.account_by("handle", username)["creator_id"]
 
 
-def _hashtags(item: dict[str, Any]) -> list[str]:
+def _hashtags(item: dict[str, Any], ctx: PageContext) -> list[str]:
     tags = dig(item, "entities", "hashtags") or []
     if not isinstance(tags, list):
         raise BadRecord("`entities.hashtags` must be a list")
     return [t["tag"] for t in tags if isinstance(t, dict) and isinstance(t.get("tag"), str)]
 
 
-def _tweet(item: Any, ctx: PageContext) -> dict[str, Any]:
-    if not isinstance(item, dict):
-        raise BadRecord("tweet is not an object")
-    m = _metrics(item)
-    return {
-        "creator_id": ctx.account["creator_id"],
-        "account_id": req_id(ctx.context.get("user_id"), "user_id"),
-        "post_id": req_id(item.get("id"), "id"),
-        "text": opt_str(item.get("text"), "text"),
-        "published_at": ts_iso(item.get("created_at"), "created_at"),
-        "conversation_id": opt_str(item.get("conversation_id"), "conversation_id"),
-        "hashtags": _hashtags(item),
-        **{
-            k: opt_int(m.get(k), k)
-            for k in (
-                "retweet_count",
-                "reply_count",
-                "like_count",
-                "quote_count",
-                "bookmark_count",
-                "impression_count",
-            )
-        },
-    }
+def _author(item: dict[str, Any], ctx: PageContext) -> str | None:
+    return ctx.hashed(item.get("author_id"))
 
 
-def _reply(item: Any, ctx: PageContext) -> dict[str, Any]:
-    if not isinstance(item, dict):
-        raise BadRecord("reply is not an object")
-    m = _metrics(item)
-    return {
-        "creator_id": ctx.account["creator_id"],
-        "account_id": req_id(ctx.context.get("user_id"), "user_id"),
-        "comment_id": req_id(item.get("id"), "id"),
-        "post_id": req_id(ctx.context.get("post_id"), "post_id"),
-        "text": opt_str(item.get("text"), "text"),
-        "published_at": ts_iso(item.get("created_at"), "created_at"),
-        "like_count": opt_int(m.get("like_count"), "like_count"),
-        "reply_count": opt_int(m.get("reply_count"), "reply_count"),
-        "author_hash": ctx.hashed(item.get("author_id")),
-    }
+def _metrics(*names: str) -> tuple[Field, ...]:
+    """Counts from the item's `public_metrics` object."""
+    return tuple(count(name, f"public_metrics.{name}") for name in names)
+
+
+# --- field maps: API field -> record column -------------------------------------------
+# A tweet or reply page was asked for one roster account's user id (the request context).
+OWNER = (from_roster("creator_id"), from_context("account_id", "user_id"))
+
+USER = FieldMap(
+    "user",
+    (
+        derived("creator_id", STR, _user_owner),
+        ident("account_id"),
+        text("username"),
+        text("name"),
+        text("description"),
+        flag("verified"),
+        iso_time("created_at", "created_at", required=False),
+        *_metrics("followers_count", "following_count", "tweet_count", "listed_count"),
+    ),
+    check=_check_metrics,
+)
+TWEET = FieldMap(
+    "tweet",
+    (
+        *OWNER,
+        ident("post_id"),
+        text("text"),
+        iso_time("published_at", "created_at"),
+        text("conversation_id"),
+        derived("hashtags", STRLIST, _hashtags),
+        *_metrics("retweet_count", "reply_count", "like_count", "quote_count"),
+        *_metrics("bookmark_count", "impression_count"),
+    ),
+    check=_check_metrics,
+)
+REPLY = FieldMap(
+    "reply",
+    (
+        *OWNER,
+        ident("comment_id"),
+        from_context("post_id"),
+        text("text"),
+        iso_time("published_at", "created_at"),
+        *_metrics("like_count", "reply_count"),
+        derived("author_hash", STR, _author),
+    ),
+    check=_check_metrics,
+)
+FIELDS = {"accounts": USER, "posts": TWEET, "comments": REPLY}
 
 
 def _usage_capped(body: Any) -> bool:
@@ -150,14 +152,9 @@ def _data(body: Any, ctx: PageContext) -> list[Any]:
 
 
 SPECS = {
-    "users_by": EndpointSpec(
-        "accounts", (Section("accounts", _data, _user, ("public_metrics.followers_count",)),)
-    ),
-    "tweets": EndpointSpec(
-        "posts",
-        (Section("posts", _data, _tweet, ("public_metrics.like_count", "created_at")),),
-    ),
-    "replies": EndpointSpec("comments", (Section("comments", _data, _reply, ("text",)),)),
+    "users_by": single("accounts", _data, USER, ("public_metrics.followers_count",)),
+    "tweets": single("posts", _data, TWEET, ("public_metrics.like_count", "created_at")),
+    "replies": single("comments", _data, REPLY, ("text",)),
 }
 
 
@@ -167,6 +164,7 @@ class X(Platform):
     id_rule = (r"^\d{1,19}$", "digits only")
     identity_fields = ("author_id",)
     specs = SPECS
+    fields = FIELDS
 
     def classify(self, resp: requests.Response, body: Any) -> Retry | None:
         if resp.status_code == 429 and _usage_capped(body):

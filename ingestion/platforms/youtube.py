@@ -25,24 +25,35 @@ from ingestion.http import (
 )
 from ingestion.parsing import (
     BadRecord,
-    EndpointSpec,
+    FieldMap,
     PageContext,
-    Section,
+    at_path,
+    count,
+    derived,
+    flag,
+    from_roster,
+    ident,
+    iso_time,
     items_at,
     opt_bool,
     opt_int,
-    opt_str,
     req_id,
-    str_list,
+    single,
+    text,
+    texts,
     ts_iso,
 )
 from ingestion.platforms.base import ExtractSession, Platform, list_len, take_pages
+from ingestion.records import I64, STR
 from ingestion.roster import RosterEntry
 
 BATCH = 50
 QUOTA_REASONS = {"quotaExceeded", "dailyLimitExceeded"}
 RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
 NOT_FOUND_REASONS = {"channelNotFound", "playlistNotFound", "videoNotFound"}
+HIDDEN = "statistics.hiddenSubscriberCount"
+SUBSCRIBERS = "statistics.subscriberCount"
+TOP = "snippet.topLevelComment.snippet"
 
 
 def _reasons(body: Any) -> set[str]:
@@ -54,72 +65,81 @@ def _reasons(body: Any) -> set[str]:
     )
 
 
-def _channel(item: Any, ctx: PageContext) -> dict[str, Any]:
-    if not isinstance(item, dict):
-        raise BadRecord("channel is not an object")
-    channel_id = req_id(item.get("id"), "id")
-    account = ctx.account_by("account_id", channel_id)
-    stats = item.get("statistics") or {}
-    hidden = opt_bool(stats.get("hiddenSubscriberCount"), "hiddenSubscriberCount")
-    return {
-        "creator_id": account["creator_id"],
-        "account_id": channel_id,
-        "title": opt_str(dig(item, "snippet", "title"), "snippet.title"),
-        "custom_url": opt_str(dig(item, "snippet", "customUrl"), "snippet.customUrl"),
-        "country": opt_str(dig(item, "snippet", "country"), "snippet.country"),
-        # hidden subscribers: followers unknown (NULL), never 0
-        "subscriber_count": None
-        if hidden
-        else opt_int(stats.get("subscriberCount"), "subscriberCount"),
-        "hidden_subscriber_count": hidden,
-        "view_count": opt_int(stats.get("viewCount"), "viewCount"),
-        "video_count": opt_int(stats.get("videoCount"), "videoCount"),
-        "uploads_playlist_id": opt_str(
-            dig(item, "contentDetails", "relatedPlaylists", "uploads"), "relatedPlaylists.uploads"
-        ),
-        "published_at": ts_iso(
-            dig(item, "snippet", "publishedAt"), "snippet.publishedAt", required=False
-        ),
-    }
+def _channel_owner(item: dict[str, Any], ctx: PageContext) -> str:
+    """The creator of the roster account this channel of a batch answer was asked for."""
+    return ctx.account_by("account_id", req_id(item.get("id"), "id"))["creator_id"]
 
 
-def _video(item: Any, ctx: PageContext) -> dict[str, Any]:
-    if not isinstance(item, dict):
-        raise BadRecord("video is not an object")
-    stats = item.get("statistics") or {}
-    return {
-        "creator_id": ctx.account["creator_id"],
-        "account_id": ctx.account["account_id"],
-        "post_id": req_id(item.get("id"), "id"),
-        "title": opt_str(dig(item, "snippet", "title"), "snippet.title"),
-        "description": opt_str(dig(item, "snippet", "description"), "snippet.description"),
-        "tags": str_list(dig(item, "snippet", "tags"), "snippet.tags"),
-        "published_at": ts_iso(dig(item, "snippet", "publishedAt"), "snippet.publishedAt"),
-        "view_count": opt_int(stats.get("viewCount"), "viewCount"),
-        "like_count": opt_int(stats.get("likeCount"), "likeCount"),  # absent: likes hidden
-        "comment_count": opt_int(stats.get("commentCount"), "commentCount"),  # absent: off
-    }
+def _subscribers(item: dict[str, Any], ctx: PageContext) -> int | None:
+    """Hidden subscribers: followers unknown (NULL), never 0."""
+    hidden = opt_bool(at_path(item, HIDDEN), HIDDEN)
+    return None if hidden else opt_int(at_path(item, SUBSCRIBERS), SUBSCRIBERS)
 
 
-def _thread(item: Any, ctx: PageContext) -> dict[str, Any]:
-    if not isinstance(item, dict):
-        raise BadRecord("comment thread is not an object")
-    top = dig(item, "snippet", "topLevelComment")
-    if not isinstance(top, dict):
+def _thread_check(item: dict[str, Any]) -> None:
+    if not isinstance(at_path(item, "snippet.topLevelComment"), dict):
         raise BadRecord("missing snippet.topLevelComment")
-    snip = top.get("snippet") or {}
-    author = dig(snip, "authorChannelId", "value")
-    return {
-        "creator_id": ctx.account["creator_id"],
-        "account_id": ctx.account["account_id"],
-        "comment_id": req_id(top.get("id"), "topLevelComment.id"),
-        "post_id": req_id(snip.get("videoId") or ctx.context.get("post_id"), "videoId"),
-        "text": opt_str(snip.get("textDisplay"), "textDisplay"),  # textOriginal is author-only
-        "published_at": ts_iso(snip.get("publishedAt"), "publishedAt"),
-        "like_count": opt_int(snip.get("likeCount"), "likeCount"),
-        "reply_count": opt_int(dig(item, "snippet", "totalReplyCount"), "totalReplyCount"),
-        "author_hash": ctx.hashed(author),
-    }
+
+
+def _thread_video(item: dict[str, Any], ctx: PageContext) -> str:
+    video = at_path(item, f"{TOP}.videoId") or ctx.context.get("post_id")
+    return req_id(video, "videoId")
+
+
+def _author(item: dict[str, Any], ctx: PageContext) -> str | None:
+    return ctx.hashed(at_path(item, f"{TOP}.authorChannelId.value"))
+
+
+# --- field maps: API field -> record column -------------------------------------------
+
+CHANNEL = FieldMap(
+    "channel",
+    (
+        derived("creator_id", STR, _channel_owner),
+        ident("account_id"),
+        text("title", "snippet.title"),
+        text("custom_url", "snippet.customUrl"),
+        text("country", "snippet.country"),
+        derived("subscriber_count", I64, _subscribers),
+        flag("hidden_subscriber_count", HIDDEN),
+        count("view_count", "statistics.viewCount"),
+        count("video_count", "statistics.videoCount"),
+        text("uploads_playlist_id", "contentDetails.relatedPlaylists.uploads"),
+        # when the channel was created: a new voice's start on YouTube
+        iso_time("published_at", "snippet.publishedAt", required=False),
+    ),
+)
+VIDEO = FieldMap(
+    "video",
+    (
+        from_roster("creator_id"),
+        from_roster("account_id"),
+        ident("post_id"),
+        text("title", "snippet.title"),
+        text("description", "snippet.description"),
+        texts("tags", "snippet.tags"),
+        iso_time("published_at", "snippet.publishedAt"),
+        count("view_count", "statistics.viewCount"),
+        count("like_count", "statistics.likeCount"),  # absent: likes hidden
+        count("comment_count", "statistics.commentCount"),  # absent: comments off
+    ),
+)
+COMMENT_THREAD = FieldMap(
+    "comment thread",
+    (
+        from_roster("creator_id"),
+        from_roster("account_id"),
+        ident("comment_id", "snippet.topLevelComment.id"),
+        derived("post_id", STR, _thread_video),
+        text("text", f"{TOP}.textDisplay"),  # textOriginal is author-only
+        iso_time("published_at", f"{TOP}.publishedAt"),
+        count("like_count", f"{TOP}.likeCount"),
+        count("reply_count", "snippet.totalReplyCount"),
+        derived("author_hash", STR, _author),
+    ),
+    check=_thread_check,
+)
+FIELDS = {"accounts": CHANNEL, "posts": VIDEO, "comments": COMMENT_THREAD}
 
 
 def _listing(body: Any, ctx: PageContext) -> list[Any]:
@@ -132,35 +152,22 @@ def _items(body: Any, ctx: PageContext) -> list[Any]:
 
 
 SPECS = {
-    "channels": EndpointSpec(
+    # subscriberCount is absent only for the few channels hiding it (hiddenSubscriberCount),
+    # likeCount only where likes are hidden: absent from most records = a renamed field.
+    "channels": single(
         "accounts",
-        # subscriberCount is absent only for the few channels hiding it (hiddenSubscriberCount),
-        # likeCount only where likes are hidden: absent from most records = a renamed field.
-        (
-            Section(
-                "accounts",
-                _items,
-                _channel,
-                ("statistics.viewCount", "statistics.videoCount", "statistics.subscriberCount"),
-            ),
-        ),
+        _items,
+        CHANNEL,
+        ("statistics.viewCount", "statistics.videoCount", "statistics.subscriberCount"),
     ),
-    "playlist_items": EndpointSpec("posts", (Section("posts", _listing, _video),)),
-    "videos": EndpointSpec(
+    "playlist_items": single("posts", _listing, VIDEO),
+    "videos": single(
         "posts",
-        (
-            Section(
-                "posts",
-                _items,
-                _video,
-                ("statistics.viewCount", "statistics.likeCount", "snippet.publishedAt"),
-            ),
-        ),
+        _items,
+        VIDEO,
+        ("statistics.viewCount", "statistics.likeCount", "snippet.publishedAt"),
     ),
-    "comment_threads": EndpointSpec(
-        "comments",
-        (Section("comments", _items, _thread, ("snippet.topLevelComment.snippet.textDisplay",)),),
-    ),
+    "comment_threads": single("comments", _items, COMMENT_THREAD, (f"{TOP}.textDisplay",)),
 }
 
 
@@ -170,6 +177,7 @@ class YouTube(Platform):
     identity_object_fields = ("authorChannelId",)
     identity_fields = ("authorDisplayName", "authorChannelUrl", "authorProfileImageUrl")
     specs = SPECS
+    fields = FIELDS
 
     def classify(self, resp: requests.Response, body: Any) -> Retry | None:
         if resp.status_code < 400 and not isinstance(dig(body, "error"), dict):

@@ -1,8 +1,9 @@
-"""A tiny hand-built warehouse with the published marts (docs/metrics.md), for the gate and publish tests.
+"""A tiny hand-built warehouse with the published marts, for the gate and publish tests.
 
-Until (and independently of) the dbt project, the gate is tested against tables created here
-with the documented columns and DuckDB types, plus an extra column and non-published tables
-(raw comments with text, a token table) that must never reach serving/.
+Independently of a dbt build, the gate is tested against tables created here with the columns
+the checks need, completed with every other column of the marts' dbt contracts (NULL), plus an
+extra column and non-published tables (raw comments with text, a token table) that must never
+reach serving/.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from pathlib import Path
 
 import duckdb
 
+from ingestion.records import PLATFORMS
+from pipeline.published import PUBLISHED_SCHEMA
+
 RUN_DATE = date(2026, 11, 24)
 ACCOUNTS = {  # creator -> platforms
     "c1": ("instagram", "tiktok"),
@@ -22,11 +26,10 @@ ACCOUNTS = {  # creator -> platforms
     "c5": ("youtube", "facebook"),
     "c6": ("instagram", "x", "tiktok"),
 }
-PLATFORMS = ("instagram", "facebook", "tiktok", "youtube", "x")
 
 DDL = """
 CREATE TABLE dim_creators (creator_id VARCHAR, display_name VARCHAR, niche VARCHAR,
-  country VARCHAR, language VARCHAR, platforms VARCHAR[], extra_note VARCHAR);
+  country VARCHAR, language VARCHAR, platforms VARCHAR, extra_note VARCHAR);
 CREATE TABLE dim_creator_accounts (creator_id VARCHAR, platform VARCHAR, account_id VARCHAR,
   handle VARCHAR);
 CREATE TABLE fct_post_performance (post_id VARCHAR, platform VARCHAR, creator_id VARCHAR,
@@ -83,6 +86,7 @@ def build_warehouse(path: Path, run_date: date = RUN_DATE, *, days: int = 3) -> 
     try:
         con.execute(DDL)
         _fill(con, run_date, days)
+        _complete_contracts(con)
     finally:
         con.close()
     return path
@@ -94,7 +98,12 @@ def _fill(con: duckdb.DuckDBPyConnection, run_date: date, days: int) -> None:
         n = int(creator[1:])
         con.execute(
             "INSERT INTO dim_creators VALUES (?, ?, ?, 'US', 'en', ?, NULL)",
-            [creator, f"Creator {n}", ("beauty", "gaming", "food")[n % 3], list(platforms)],
+            [
+                creator,
+                f"Creator {n}",
+                ("beauty", "gaming", "food")[n % 3],
+                ",".join(sorted(platforms)),
+            ],
         )
         for platform in platforms:
             f = followers_of(creator, platform)
@@ -169,6 +178,15 @@ def _fill(con: duckdb.DuckDBPyConnection, run_date: date, days: int) -> None:
     con.execute("INSERT INTO raw_secrets VALUES ('x', 'SECRET-TOKEN-VALUE')")
 
 
+def _complete_contracts(con: duckdb.DuckDBPyConnection) -> None:
+    """Add each contract column the DDL above leaves out, as NULLs of its contract type."""
+    for table, columns in PUBLISHED_SCHEMA.items():
+        present = {row[0] for row in con.execute(f'DESCRIBE "{table}"').fetchall()}
+        for column, data_type in columns.items():
+            if column not in present:
+                con.execute(f'ALTER TABLE "{table}" ADD COLUMN "{column}" {data_type}')
+
+
 def mutate(path: Path, *sql: str) -> Path:
     """Apply SQL to a warehouse copy (the test's way of breaking a source)."""
     con = duckdb.connect(str(path))
@@ -185,7 +203,7 @@ def write_landing_accounts(landing: Path, run_date: date, platforms: tuple[str, 
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from ingestion.records import ACCOUNTS as SCHEMAS
+    from ingestion.records import api_schema
 
     follower_column = {
         "instagram": "followers_count",
@@ -195,7 +213,7 @@ def write_landing_accounts(landing: Path, run_date: date, platforms: tuple[str, 
         "x": "followers_count",
     }
     for platform in platforms:
-        schema = SCHEMAS[platform]
+        schema = api_schema("accounts", platform)
         rows = [
             {
                 "creator_id": creator,

@@ -16,10 +16,11 @@ import pytest
 from gate_world import PLATFORMS, RUN_DATE, mutate
 
 from expectations.gate import GateInputs, read_inputs, run_gate, write_batches
-from expectations.marts import MARTS, PUBLISHED_TABLES
+from expectations.marts import MARTS
 from expectations.suites import build_checks
 from expectations.thresholds import load_thresholds
 from pipeline.publish import publish
+from pipeline.published import PUBLISHED_TABLES
 
 pytestmark = pytest.mark.integration
 

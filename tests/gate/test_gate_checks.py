@@ -32,10 +32,10 @@ from expectations.gate import (
     read_landing_accounts,
     run_gate,
 )
-from expectations.marts import PUBLISHED_TABLES
 from expectations.suites import build_checks
 from expectations.thresholds import load_thresholds
 from pipeline.publish import content_checksum, publish
+from pipeline.published import PUBLISHED_TABLES
 
 pytestmark = pytest.mark.integration
 

@@ -15,12 +15,12 @@ import pyarrow.parquet as pq
 import pytest
 from gate_world import ACCOUNTS, RUN_DATE, file_sha256, mutate
 
-from expectations.marts import PUBLISHED_TABLES
 from pipeline.publish import (
     PublishError,
     content_checksum,
     publish,
 )
+from pipeline.published import PUBLISHED_TABLES
 
 
 def _tables(db: Path) -> set[str]:

@@ -7,6 +7,7 @@ re-run of the same date, with faults on, is checked against the clean first run.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import logging
 import uuid
@@ -74,6 +75,14 @@ def records(root: Path, platform: str) -> dict[str, list[dict]]:
     return out
 
 
+def record_files(root: Path) -> dict[str, str]:
+    """Every landed record file -> sha256 of its bytes."""
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted((root / "records").rglob("*.parquet"))
+    }
+
+
 def comparable(rows: list[dict]) -> list[tuple]:
     return sorted(tuple(sorted((k, repr(v)) for k, v in r.items())) for r in rows)
 
@@ -101,6 +110,7 @@ def clean_run(world, tmp_path_factory):
         stats = requests.get(f"{server.url}/_sandbox/stats", timeout=5).json()
     extracted = {p: records(home / "landing", p) for p in PLATFORMS}
     return {
+        "files": record_files(home / "landing"),
         "home": home,
         "token": token,
         "manifests": manifests,
@@ -130,6 +140,7 @@ def test_reparse_rebuilds_the_same_records_without_the_api(clean_run):
     salt = load_or_create_salt(home)
     manifests = reparse_date(home / "landing", D, salt)
     assert {m["source"] for m in manifests} == set(PLATFORMS)
+    assert record_files(home / "landing") == clean_run["files"]  # byte for byte
     for platform in PLATFORMS:
         again = records(home / "landing", platform)
         for entity in KEYS:

@@ -6,10 +6,8 @@
 ) }}
 -- The five platforms' account snapshots in one grain: platform x account x snapshot_date.
 
-{% set platforms = ['instagram', 'facebook', 'tiktok', 'youtube', 'x'] %}
-
 with unioned as (
-    {% for p in platforms %}
+    {% for p in var('platforms') %}
     select
         platform,
         creator_id,

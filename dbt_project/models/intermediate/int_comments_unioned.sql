@@ -6,11 +6,10 @@
 ) }}
 -- One row per comment (platform x comment_id), latest version seen; text stays in the warehouse.
 
-{% set platforms = ['instagram', 'facebook', 'tiktok', 'youtube', 'x'] %}
 
 -- Not materialized: read twice (keys, then the rows they pick), never held in full.
 with unioned as not materialized (
-    {% for p in platforms %}
+    {% for p in var('platforms') %}
     select platform, comment_id, post_id, creator_id, account_id, comment_text, published_at,
            like_count, reply_count, author_hash, snapshot_date, extracted_at, run_id
     from {{ ref('stg_' ~ p ~ '__comments') }}

@@ -17,10 +17,8 @@
 -- snapshot without an insights answer keeps the post's last observed insights, and
 -- insights_as_of says from which snapshot date; a metric not asked is never NULLed by it.
 
-{% set platforms = ['instagram', 'facebook', 'tiktok', 'youtube', 'x'] %}
-
 with posts as (
-    {% for p in platforms %}
+    {% for p in var('platforms') %}
     select platform, post_id, creator_id, account_id, published_at, snapshot_date,
            landing_date, extracted_at, likes, comments, shares, saves, views
     from {{ ref('stg_' ~ p ~ '__posts') }}

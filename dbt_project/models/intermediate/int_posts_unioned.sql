@@ -6,10 +6,8 @@
 ) }}
 -- One row per post (platform x post_id) with its latest attributes and the date it was first seen.
 
-{% set platforms = ['instagram', 'facebook', 'tiktok', 'youtube', 'x'] %}
-
 with unioned as (
-    {% for p in platforms %}
+    {% for p in var('platforms') %}
     select platform, post_id, creator_id, account_id, published_at, caption, hashtags,
            snapshot_date, landing_date, extracted_at
     from {{ ref('stg_' ~ p ~ '__posts') }}

@@ -1,11 +1,4 @@
-with source as (
-    select * from {{ source('facebook', 'accounts') }}
-    where {{ landing_scope('cast(dt as date)') }}
-),
-
-renamed as (
-    select
-        {{ common_columns() }},
+{% call platform_staging('facebook', 'accounts', ['account_id']) %}
         cast(null as varchar) as handle,
         name as display_name,
         -- followers_count, or fan_count when the page does not report followers_count
@@ -14,8 +7,4 @@ renamed as (
         cast(null as bigint) as following,
         cast(null as bigint) as posts_count,
         false as followers_hidden
-    from source
-)
-
-select * from renamed
-{{ dedupe_latest(['account_id']) }}
+{% endcall %}

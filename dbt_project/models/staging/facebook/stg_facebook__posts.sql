@@ -1,11 +1,4 @@
-with source as (
-    select * from {{ source('facebook', 'posts') }}
-    where {{ landing_scope('cast(dt as date)') }}
-),
-
-renamed as (
-    select
-        {{ common_columns() }},
+{% call platform_staging('facebook', 'posts', ['post_id']) %}
         post_id,
         message as caption,
         {{ hashtags_from('message') }} as hashtags,
@@ -16,8 +9,4 @@ renamed as (
         shares_count as shares,
         cast(null as bigint) as saves,
         cast(null as bigint) as views  -- Facebook reports no views
-    from source
-)
-
-select * from renamed
-{{ dedupe_latest(['post_id']) }}
+{% endcall %}

@@ -1,12 +1,5 @@
 -- shares, saves and views come from post insights (authorised creators only): NULL here.
-with source as (
-    select * from {{ source('instagram', 'posts') }}
-    where {{ landing_scope('cast(dt as date)') }}
-),
-
-renamed as (
-    select
-        {{ common_columns() }},
+{% call platform_staging('instagram', 'posts', ['post_id']) %}
         post_id,
         caption,
         {{ hashtags_from('caption') }} as hashtags,
@@ -19,8 +12,4 @@ renamed as (
         cast(null as bigint) as shares,
         cast(null as bigint) as saves,
         cast(null as bigint) as views
-    from source
-)
-
-select * from renamed
-{{ dedupe_latest(['post_id']) }}
+{% endcall %}

@@ -1,12 +1,6 @@
-with source as (
-    select * from {{ source('tiktok', 'posts') }}
-    where {{ landing_scope('cast(dt as date)') }}
-),
-
-renamed as (
-    select
-        {{ common_columns() }},
+{% call platform_staging('tiktok', 'posts', ['post_id']) %}
         post_id,
+        username as handle,
         video_description as caption,
         {{ hashtags_from('video_description', 'hashtag_names') }} as hashtags,
         timezone('UTC', published_at) as published_at,
@@ -16,8 +10,4 @@ renamed as (
         share_count as shares,
         cast(null as bigint) as saves,
         view_count as views
-    from source
-)
-
-select * from renamed
-{{ dedupe_latest(['post_id']) }}
+{% endcall %}

@@ -1,13 +1,7 @@
-with source as (
-    select * from {{ source('x', 'accounts') }}
-    where {{ landing_scope('cast(dt as date)') }}
-),
-
-renamed as (
-    select
-        {{ common_columns() }},
+{% call platform_staging('x', 'accounts', ['account_id']) %}
         username as handle,
         name as display_name,
+        description as bio,
         followers_count as followers,
         following_count as following,
         tweet_count as posts_count,
@@ -15,8 +9,4 @@ renamed as (
         verified as is_verified,
         timezone('UTC', created_at) as account_created_at,
         false as followers_hidden
-    from source
-)
-
-select * from renamed
-{{ dedupe_latest(['account_id']) }}
+{% endcall %}

@@ -1,11 +1,4 @@
-with source as (
-    select * from {{ source('x', 'posts') }}
-    where {{ landing_scope('cast(dt as date)') }}
-),
-
-renamed as (
-    select
-        {{ common_columns() }},
+{% call platform_staging('x', 'posts', ['post_id']) %}
         post_id,
         text as caption,
         {{ hashtags_from('text', 'hashtags') }} as hashtags,
@@ -22,8 +15,4 @@ renamed as (
         end as shares,
         bookmark_count as saves,  -- X bookmarks are `saves`
         impression_count as views
-    from source
-)
-
-select * from renamed
-{{ dedupe_latest(['post_id']) }}
+{% endcall %}

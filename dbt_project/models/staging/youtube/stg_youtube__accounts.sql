@@ -1,11 +1,4 @@
-with source as (
-    select * from {{ source('youtube', 'accounts') }}
-    where {{ landing_scope('cast(dt as date)') }}
-),
-
-renamed as (
-    select
-        {{ common_columns() }},
+{% call platform_staging('youtube', 'accounts', ['account_id']) %}
         custom_url as handle,
         title as display_name,
         -- subscriberCount is NULL (not 0) when the channel hides it
@@ -18,8 +11,4 @@ renamed as (
         -- snippet.publishedAt of the channel: when it was created
         timezone('UTC', published_at) as account_created_at,
         coalesce(hidden_subscriber_count, false) as followers_hidden
-    from source
-)
-
-select * from renamed
-{{ dedupe_latest(['account_id']) }}
+{% endcall %}

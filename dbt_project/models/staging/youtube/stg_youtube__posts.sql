@@ -1,11 +1,4 @@
-with source as (
-    select * from {{ source('youtube', 'posts') }}
-    where {{ landing_scope('cast(dt as date)') }}
-),
-
-renamed as (
-    select
-        {{ common_columns() }},
+{% call platform_staging('youtube', 'posts', ['post_id']) %}
         post_id,
         concat_ws(E'\n', title, description) as caption,
         {{ hashtags_from("concat_ws(' ', title, description)", 'tags') }} as hashtags,
@@ -16,8 +9,4 @@ renamed as (
         cast(null as bigint) as shares,
         cast(null as bigint) as saves,
         view_count as views
-    from source
-)
-
-select * from renamed
-{{ dedupe_latest(['post_id']) }}
+{% endcall %}
