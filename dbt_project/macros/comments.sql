@@ -1,4 +1,4 @@
-{#- Comment authenticity (METRICS.md, audience_quality_score component 3). A duplicate is the
+{#- Comment authenticity (docs/metrics.md: audience_quality_score, component 3). A duplicate is the
     same normalised text more than once within `partition_by` (an account's window, a campaign's
     posts, a month) from the same commenter where the platform gives a commenter id (X author_id,
     YouTube authorChannelId, stored hashed), or, on platforms without one, more than once at all:

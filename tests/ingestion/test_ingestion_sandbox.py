@@ -217,7 +217,7 @@ def test_with_faults_every_record_is_landed_or_quarantined(faulty_rerun, clean_r
                     assert by_key[q["account"]] == {"run_id": "r2", "status": "failed"}
         for failure in manifest["accounts"]["failed"]:
             assert failure["error"]
-            if "unreadable page" in failure["error"]:
+            if "unreadable page" in failure["error"] or "not valid JSON" in failure["error"]:
                 unreadable.add(failure["account"])
         # every truncated page the sandbox sent is quarantined as one record by the run
         # (the run's own parse: its raw pages are kept as the manifest's run)
