@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(SETUP_VERSION)-$(shell cat requirements.lock pypro
 export KOL_HOME ?= $(CURDIR)/.kol
 SIZE ?= small
 
-.PHONY: setup demo test test-slow test-fast bench lint airflow clean docs
+.PHONY: setup demo test test-slow test-fast bench lint airflow clean docs browser
 
 setup: $(STAMP)
 
@@ -30,10 +30,17 @@ $(STAMP): requirements.lock pyproject.toml
 demo: setup
 	$(BIN)/kol demo
 
-test: setup
+# Headless Chromium for the tests that check what a reader's browser shows (Debian's package).
+# Installed when missing and run as root (CI); otherwise it says what to install.
+browser:
+	@command -v chromium >/dev/null || { test "$$(id -u)" = 0 || \
+	  { echo "tests need Chromium: apt-get install chromium (as root)"; exit 1; }; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: setup browser
 	$(BIN)/python -m pytest -q -m "not slow" --timeout=900 -n 2 --dist loadfile -p no:cacheprovider
 
-test-slow: setup
+test-slow: setup browser
 	$(BIN)/python -m pytest -q -m slow --timeout=1800
 
 test-fast: setup
