@@ -68,6 +68,16 @@ class PlatformSettings:
 
 
 @dataclass(frozen=True)
+class PostgresServingSettings:
+    """PostgreSQL serving (on when KOL_SERVING_POSTGRES_URL is set): the loader's URL, which
+    carries its password, and the passwords provisioning gives the BI and auditor roles."""
+
+    url: Secret = field(repr=False)
+    bi_reader_password: Secret | None = field(repr=False, default=None)
+    auditor_password: Secret | None = field(repr=False, default=None)
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     roster: Path | None  # None = the sandbox's roster (demo/test worlds)
@@ -75,6 +85,7 @@ class Settings:
     platforms: dict[str, PlatformSettings]
     instagram_user_id: str | None
     env_file: Path | None = None
+    serving_postgres: PostgresServingSettings | None = None
 
     # Paths of ARCHITECTURE.md "On disk"
     @property
@@ -171,12 +182,37 @@ def load(environ: dict[str, str] | None = None, env_file: str | Path | None = ".
         )
 
     return Settings(
+        serving_postgres=_postgres_serving(env),
         home=home,
         roster=roster,
         exports_dir=exports_dir,
         platforms=platforms,
         instagram_user_id=env.get("KOL_INSTAGRAM_USER_ID") or None,
         env_file=file_path if file_path and file_path.is_file() else None,
+    )
+
+
+def _postgres_serving(env: dict[str, str]) -> PostgresServingSettings | None:
+    """KOL_SERVING_POSTGRES_* (never echoed: the URL holds the loader's password)."""
+    url = env.get("KOL_SERVING_POSTGRES_URL")
+    if not url:
+        return None
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(
+            "KOL_SERVING_POSTGRES_URL: must be a postgresql://kol_loader:PASSWORD@host:port/db "
+            "URL (its value is not shown: it holds a password)."
+        )
+    passwords = {
+        role: Secret(env[var]) if env.get(var) else None
+        for role, var in (
+            ("bi_reader", "KOL_SERVING_POSTGRES_BI_READER_PASSWORD"),
+            ("auditor", "KOL_SERVING_POSTGRES_AUDITOR_PASSWORD"),
+        )
+    }
+    return PostgresServingSettings(
+        url=Secret(url),
+        bi_reader_password=passwords["bi_reader"],
+        auditor_password=passwords["auditor"],
     )
 
 
