@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(SETUP_VERSION)-$(shell cat requirements.lock pypro
 export KOL_HOME ?= $(CURDIR)/.kol
 SIZE ?= small
 
-.PHONY: setup demo test test-slow test-fast bench lint airflow clean docs browser
+.PHONY: setup demo test test-slow test-fast bench lint airflow clean docs browser bi
 
 setup: $(STAMP)
 
@@ -57,6 +57,12 @@ bench: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# A local PostgreSQL serving the published marts (made by `kol demo` when there are none yet);
+# prints the URL and login, Ctrl-C stops it.
+bi: setup
+	@test -f "$(KOL_HOME)/serving/marts.duckdb" || $(BIN)/kol demo
+	$(BIN)/python -m pipeline.bi_stack
 
 airflow: setup
 	$(BIN)/python -m pipeline.airflow_local

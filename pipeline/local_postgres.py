@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,8 +122,18 @@ class LocalPostgres:
 
     def stop(self) -> None:
         """Fast shutdown (open sessions are closed); a stopped server is left as it is."""
-        if (self.data_dir / "postmaster.pid").is_file():
+        if not (self.data_dir / "postmaster.pid").is_file():
+            return
+        try:
             self._run(pg_bin_dir() / "pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop")
+        except LocalPostgresError:
+            # Ctrl-C reaches the server too (same process group): it may be shutting down
+            # already, and pg_ctl then finds no server to stop.
+            deadline = time.monotonic() + 30
+            while (self.data_dir / "postmaster.pid").is_file():
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
 
     def _run(self, *cmd: object) -> None:
         args = [str(c) for c in cmd]

@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -23,7 +24,7 @@ import adbc_driver_manager
 import adbc_driver_postgresql.dbapi as adbc_pg
 import duckdb
 import pytest
-from gate_world import PLATFORMS, RUN_DATE, mutate, write_landing_accounts
+from gate_world import ACCOUNTS, PLATFORMS, RUN_DATE, mutate, write_landing_accounts
 
 from expectations.marts import PUBLISHED_TABLES
 from pipeline import config, steps
@@ -394,3 +395,56 @@ def test_a_bad_serving_url_is_a_configuration_error_that_hides_it(monkeypatch, k
     with pytest.raises(config.ConfigError, match="KOL_SERVING_POSTGRES_URL") as failure:
         config.load(env_file=None)
     assert "TOPSECRET" not in str(failure.value)
+
+
+def test_make_bi_serves_the_marts_prints_the_login_and_stops_cleanly_on_ctrl_c(
+    clean_warehouses,
+):
+    # KOL_HOME must be reachable by the postgres user (pytest's folders are private to root).
+    home = Path(tempfile.mkdtemp(prefix="kol-bi-test-"))
+    home.chmod(0o755)
+    try:
+        _published(clean_warehouses["today"], home / "serving")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KOL_")}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pipeline.bi_stack"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**env, "KOL_HOME": str(home)},
+            start_new_session=True,  # Ctrl-C reaches the whole group, as in a terminal
+        )
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if "Ctrl-C stops it" in line:
+                break
+        text = "".join(lines)
+        port = int(text.split(" port ")[1].split()[0])
+        password = text.split(" login bi_reader / ")[1].split()[0]
+        pid_file = home / "bi" / "postgres" / "data" / "postmaster.pid"
+        postmaster = int(pid_file.read_text().split()[0])
+        con = adbc_pg.connect(f"postgresql://bi_reader:{password}@127.0.0.1:{port}/kol")
+        cur = con.cursor()
+        cur.execute("SELECT count(*) FROM marts.creator_scorecard")
+        assert cur.fetchone()[0] == sum(len(p) for p in ACCOUNTS.values())
+        cur.close()
+        con.close()
+
+        os.killpg(proc.pid, signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+        assert proc.returncode == 0, out
+        assert "PostgreSQL stopped" in out
+        assert not _running(postmaster)  # no orphaned server
+        assert not (home / "bi" / "postgres").exists()
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    """A live process (a zombie waiting for its reaper has stopped already)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
