@@ -313,7 +313,7 @@ def test_a_bi_session_holding_a_lock_does_not_stall_or_break_publish(
     assert other_cur.fetchone()[0] == before
 
     # The reader commits while publish is retrying: publish then succeeds.
-    threading.Timer(1.0, reader.commit).start()
+    threading.Thread(target=_commit_once_publish_waited, args=(server, reader, 0.2)).start()
     started = time.monotonic()
     result = publish_to_postgres(
         serving, new, PUBLISHED_TABLES, tmp_path / "quality", lock_timeout_ms=200, swap_budget=20
@@ -326,6 +326,22 @@ def test_a_bi_session_holding_a_lock_does_not_stall_or_break_publish(
     reader.close()
     other_cur.close()
     other.close()
+
+
+def _commit_once_publish_waited(server: LocalPostgres, reader, lock_timeout: float) -> None:
+    """Commit `reader` once the swap has waited on its lock and given up at least once."""
+    admin = adbc_pg.connect(server.admin_uri.reveal(), autocommit=True)
+    cur = admin.cursor()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        cur.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+        if cur.fetchone()[0]:
+            break
+        time.sleep(0.02)
+    cur.close()
+    admin.close()
+    time.sleep(lock_timeout * 3)  # that attempt has timed out: the next one finds no lock
+    reader.commit()
 
 
 def test_a_failed_gate_leaves_postgres_unchanged(
