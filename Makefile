@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(SETUP_VERSION)-$(shell cat requirements.lock pypro
 export KOL_HOME ?= $(CURDIR)/.kol
 SIZE ?= small
 
-.PHONY: setup demo test test-slow test-fast bench lint airflow clean docs browser bi
+.PHONY: setup demo test test-slow test-fast bench lint airflow clean docs browser bi bi-venv
 
 setup: $(STAMP)
 
@@ -58,9 +58,20 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# A local PostgreSQL serving the published marts (made by `kol demo` when there are none yet);
-# prints the URL and login, Ctrl-C stops it.
-bi: setup
+# Superset's own venv (its pins differ from the project's), from bi/requirements.lock.
+BI_VENV := .venv-bi
+BI_STAMP := $(BI_VENV)/.installed-$(shell cksum < bi/requirements.lock | cut -d' ' -f1)
+
+bi-venv: $(BI_STAMP)
+
+$(BI_STAMP): bi/requirements.lock | $(STAMP)
+	@test -x $(BI_VENV)/bin/python || $(BIN)/uv venv --quiet $(BI_VENV) --python $(BIN)/python
+	$(BIN)/uv pip install --quiet --python $(BI_VENV)/bin/python -r bi/requirements.lock
+	@rm -f $(BI_VENV)/.installed-* && touch $@
+
+# PostgreSQL serving the published marts (made by `kol demo` when there are none yet) and
+# Superset with the dashboards of bi/; prints the URLs and logins, Ctrl-C stops both.
+bi: setup bi-venv
 	@test -f "$(KOL_HOME)/serving/marts.duckdb" || $(BIN)/kol demo
 	$(BIN)/python -m pipeline.bi_stack
 

@@ -423,7 +423,7 @@ def test_make_bi_serves_the_marts_prints_the_login_and_stops_cleanly_on_ctrl_c(
         _published(clean_warehouses["today"], home / "serving")
         env = {k: v for k, v in os.environ.items() if not k.startswith("KOL_")}
         proc = subprocess.Popen(
-            [sys.executable, "-m", "pipeline.bi_stack"],
+            [sys.executable, "-m", "pipeline.bi_stack", "--postgres-only"],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
