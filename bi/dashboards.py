@@ -41,10 +41,20 @@ class Chart:
 
 
 @dataclass(frozen=True)
+class Filter:
+    """A dashboard filter on a column every chart's dataset of the dashboard has."""
+
+    label: str
+    column: str
+    dataset: Dataset
+
+
+@dataclass(frozen=True)
 class Dashboard:
     title: str
     slug: str
     charts: list[Chart] = field(default_factory=list)
+    filters: list[Filter] = field(default_factory=list)
 
 
 def metric(sql: str, label: str) -> dict[str, Any]:
@@ -68,8 +78,10 @@ CREATOR_SCORES = Dataset(
 CREATOR_DAILY = Dataset(
     "creator_daily",
     "SELECT f.date, d.display_name || ' (' || f.platform || ')' AS creator_account, "
-    "f.platform, f.followers FROM marts.fct_creator_daily f "
-    "JOIN marts.dim_creators d ON d.creator_id = f.creator_id",
+    "f.platform, s.tier, f.followers FROM marts.fct_creator_daily f "
+    "JOIN marts.dim_creators d ON d.creator_id = f.creator_id "
+    "LEFT JOIN marts.creator_scorecard s ON s.creator_id = f.creator_id "
+    "AND s.platform = f.platform",
     temporal=("date",),
 )
 CAMPAIGNS = Dataset(
@@ -224,6 +236,10 @@ DASHBOARDS = [
                 width=12,
             ),
         ],
+        [
+            Filter("Platform", "platform", CREATOR_SCORES),
+            Filter("Tier", "tier", CREATOR_SCORES),
+        ],
     ),
     Dashboard(
         "What did campaigns earn?",
@@ -324,6 +340,7 @@ DASHBOARDS = [
                 width=12,
             ),
         ],
+        [Filter("Brand", "brand", BRAND_MATCHES)],
     ),
 ]
 
@@ -381,11 +398,41 @@ def bundle(database_uri_without_password: str) -> dict[str, str]:
             "css": "",
             "published": True,
             "position": _position(dash),
-            "metadata": {"color_scheme": "supersetColors", "refresh_frequency": 0},
+            "metadata": {
+                "color_scheme": "supersetColors",
+                "refresh_frequency": 0,
+                "native_filter_configuration": [_filter(dash, f) for f in dash.filters],
+            },
             "uuid": _uuid("dashboard", dash.slug),
             "version": "1.0.0",
         }
     return {name: yaml.safe_dump(body, sort_keys=False) for name, body in files.items()}
+
+
+def _filter(dash: Dashboard, spec: Filter) -> dict[str, Any]:
+    """A native select filter over the whole dashboard, nothing selected by default."""
+    return {
+        "id": f"NATIVE_FILTER-{_uuid('filter', dash.slug + spec.column)[:8]}",
+        "name": spec.label,
+        "filterType": "filter_select",
+        "type": "NATIVE_FILTER",
+        "targets": [
+            {"datasetUuid": _uuid("dataset", spec.dataset.name), "column": {"name": spec.column}}
+        ],
+        "controlValues": {
+            "enableEmptyFilter": False,
+            "multiSelect": True,
+            "searchAllOptions": False,
+            "inverseSelection": False,
+            "defaultToFirstItem": False,
+        },
+        "defaultDataMask": {"extraFormData": {}, "filterState": {}, "ownState": {}},
+        "cascadeParentIds": [],
+        "scope": {"rootPath": ["ROOT_ID"], "excluded": []},
+        "description": "",
+        "chartsInScope": [],
+        "tabsInScope": [],
+    }
 
 
 def _position(dash: Dashboard) -> dict[str, Any]:

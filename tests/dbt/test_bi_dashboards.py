@@ -118,10 +118,18 @@ def test_make_bi_dashboards_answer_the_questions_with_data(
         text = _until(lines, "Ctrl-C stops it", proc, timeout=1200)
         url, password = re.search(r"Superset (http://\S+)\s+login admin / (\S+)", text).groups()
 
+        cookie = _login(url, password)
+        filters = requests.get(
+            f"{url}/api/v1/dashboard/creator-performance", cookies={"session": cookie}, timeout=30
+        ).json()["result"]["json_metadata"]
+        assert [f["name"] for f in json.loads(filters)["native_filter_configuration"]] == [
+            "Platform",
+            "Tier",
+        ]
         browser = Browser()
         pages = {}
         try:
-            browser.set_cookie(url, "session", _login(url, password))
+            browser.set_cookie(url, "session", cookie)
             for slug in SLUGS:
                 browser.open(f"{url}/superset/dashboard/{slug}/")
                 states = json.loads(browser.wait_for(CHART_STATES, timeout=180))
