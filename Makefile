@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(SETUP_VERSION)-$(shell cat requirements.lock pypro
 export KOL_HOME ?= $(CURDIR)/.kol
 SIZE ?= small
 
-.PHONY: setup demo test test-slow test-fast bench lint airflow clean docs browser bi bi-venv
+.PHONY: setup demo test test-slow test-fast bench lint airflow clean docs-reference browser bi bi-venv
 
 setup: $(STAMP)
 
@@ -20,9 +20,9 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	@# Bytecode for every installed module, once (~40 s). uv does not write it, and where
-	@# PYTHONDONTWRITEBYTECODE is set (this machine, many images) Python never caches it:
-	@# each process then compiled its imports again (dbt's 6.2 s -> 2.9 s, pandas+pyarrow+
-	@# duckdb 3.4 -> 0.9 s). A few vendored Python 2 files never compile; none is imported.
+	@# PYTHONDONTWRITEBYTECODE is set (many images) Python never caches it, and every process
+	@# would compile its imports again (import dbt: 6.2 s without bytecode, 2.9 s with;
+	@# pandas+pyarrow+duckdb: 3.4 s, 0.9 s). A few vendored Python 2 files never compile; none is imported.
 	@$(BIN)/python -m compileall -qq -j 0 "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" || true
 	@rm -f $(VENV)/.installed-* && touch $@
 	@echo "setup: .venv ready ($(BIN)/kol)"
@@ -53,6 +53,11 @@ test-fast: setup
 BENCH_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/kol-bench
 bench: setup
 	$(BIN)/python -m bench.run --size $(SIZE) --workdir $(BENCH_DIR)/$(SIZE) --reuse $(BENCH_ARGS)
+	$(BIN)/python -m bench.latency
+
+# docs/metrics.md is generated from the dbt YAML (tests/unit/test_docs_reference.py checks it).
+docs-reference: setup
+	$(BIN)/python docs/build_metrics_reference.py
 
 lint: setup
 	$(BIN)/ruff check .
@@ -76,7 +81,7 @@ bi: setup bi-venv
 	$(BIN)/python -m pipeline.bi_stack
 
 airflow: setup
-	$(BIN)/python -m pipeline.airflow_local
+	$(BIN)/python dags/local_airflow.py
 
 clean:
 	rm -rf .kol dbt_project/target dbt_project/logs

@@ -2,7 +2,7 @@
 
 Times each stage of ONE daily run as whole `kol` processes against a `kol sandbox serve`
 child, at a fixed world size, with 30 and 365 landed days of history behind the measured
-day; writes `bench/results/<date>-<size>.json` and prints a Markdown table. How to read
+day; writes `bench/results/<size>.json` (replacing the last one) and prints a Markdown table. How to read
 the numbers and the targets: bench/README.md.
 
 Shape of one benchmark:
@@ -23,6 +23,7 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -383,13 +384,18 @@ class Bench:
             self.env[f"KOL_{p.upper()}_TOKEN"] = TOKEN
         self.env["KOL_INSTAGRAM_USER_ID"] = str(SANDBOX_IG_USER_ID)
 
+    def set_clock(self, sb: SandboxProcess, d: date) -> None:
+        """The sandbox serves `d`: `kol` is told that today is the day after (KOL_TODAY)."""
+        sb.set_clock(d)
+        self.env["KOL_TODAY"] = (d + timedelta(days=1)).isoformat()
+
     def seed_days(self, sb: SandboxProcess) -> Path:
         """Extract D-1 for real, as a steady-state day (trailing 30 days, not the 90-day pull
         of a first sight): a stub manifest at D-2 marks every account as seen before."""
         base = self.work / "base"
         d1 = self.opts.run_date - timedelta(days=1)
         mark_accounts_seen(base / "landing", Path(self.env["KOL_ROSTER"]), d1 - timedelta(days=1))
-        sb.set_clock(d1)
+        self.set_clock(sb, d1)
         _say(f"seed day {d1} (steady state)")
         extract, _ = self.land(base, d1, f"setup-seed-{d1}")
         first = first_sight_accounts(base / "landing", d1, self.opts.platforms)
@@ -629,7 +635,7 @@ class Bench:
             if reused != "all":
                 self.setup["seconds"] = round(time.perf_counter() - t0, 1)
                 self.save_setup()
-            sb.set_clock(self.opts.run_date)
+            self.set_clock(sb, self.opts.run_date)
             for i in range(1, self.opts.reps + 1):
                 _say(f"rep {i}/{self.opts.reps}")
                 self.rep(i)
@@ -782,10 +788,30 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+def code_version() -> str:
+    """The commit measured (`+changes` when the work tree differs from it), or `unknown`."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+        )
+    except OSError:
+        return "unknown"
+    if head.returncode != 0:
+        return "unknown"
+    return head.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")
+
+
 def write_result(result: dict[str, Any], results_dir: Path) -> Path:
+    """One file per size, replaced by each run: the latest figures; history lives in git."""
     results_dir.mkdir(parents=True, exist_ok=True)
-    day = result["started_at"][:10]
-    path = results_dir / f"{day}-{result['size']}.json"
+    result = {"commit": code_version(), **result}
+    path = results_dir / f"{result['size']}.json"
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(result, indent=2, default=str))
     os.replace(tmp, path)

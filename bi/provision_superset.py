@@ -1,8 +1,8 @@
 """Import the dashboards of `dashboards.py` into Superset (run with Superset's own Python).
 
 The database connection is `bi_reader`'s: its password comes from the environment
-(KOL_BI_READER_PASSWORD) straight into Superset's encrypted metadata, never into a file.
-Usage: python bi/provision_superset.py  (SUPERSET_CONFIG_PATH and KOL_BI_* set by bi_stack).
+(BI_TRIAL_READER_PASSWORD) straight into Superset's encrypted metadata, never into a file.
+Usage: python bi/provision_superset.py  (SUPERSET_CONFIG_PATH and BI_TRIAL_* set by bi_stack).
 """
 
 from __future__ import annotations
@@ -26,15 +26,15 @@ def main() -> int:
         from superset.connectors.sqla.models import SqlaTable
         from superset.utils.core import override_user
 
-        admin = security_manager.find_user(username=os.environ["KOL_BI_ADMIN_USER"])
+        admin = security_manager.find_user(username=os.environ["BI_TRIAL_ADMIN_USER"])
         uri = (
             f"postgresql+psycopg2://bi_reader:XXXXXXXXXX@127.0.0.1:"
-            f"{os.environ['KOL_BI_PG_PORT']}/{os.environ['KOL_BI_PG_DATABASE']}"
+            f"{os.environ['BI_TRIAL_PG_PORT']}/{os.environ['BI_TRIAL_PG_DATABASE']}"
         )
         with override_user(admin):
             ImportDashboardsCommand(
                 bundle(uri),
-                passwords={DATABASE_FILE: os.environ["KOL_BI_READER_PASSWORD"]},
+                passwords={DATABASE_FILE: os.environ["BI_TRIAL_READER_PASSWORD"]},
                 overwrite=True,
             ).run()
             names = {c.dataset.name for d in DASHBOARDS for c in d.charts}

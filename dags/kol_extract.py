@@ -11,25 +11,27 @@ command, and each platform still has its own task, pool, retries and log.
 
 | task | calls | pool |
 |---|---|---|
-| `extract_<platform>` | `pipeline.steps.extract(settings, D, platform, run_id)` | `kol_<platform>` (1 slot: the platform's rate limit is shared by every run and backfill) |
-| `extract_exports` | `pipeline.steps.load_exports(settings, D, run_id)` | default |
+| `extract_<platform>` | `pipeline.policy.land_source(settings, platform, D, run_id)` | `kol_<platform>` (1 slot: the platform's rate limit is shared by every run and backfill) |
+| `extract_exports` | `pipeline.policy.land_source(settings, "exports", D, run_id)` | default |
 | `landed_<source>` | emits `kol://landing/<source>` with extra `{"date": D, "status", "reason", "counts"}` | default |
 
 `landed_<source>` is a teardown: it runs whatever the extract did, so a platform with no
 credential (status `skipped`) or one that failed after its retries (status `failed`) still
 tells `kol_transform` that D is done for it — and, being a teardown, it does not hide the
 failure: the DAG run still fails. A platform returning nothing at all (every account failed)
-is raised, so Airflow retries it with exponential backoff (2, 4, 8 min).
+is raised (`pipeline.policy.should_retry`), so Airflow retries it with exponential backoff
+(2, 4, 8 min).
 
 Credentials: Connections `kol_<platform>` (password = token; host/schema or extra
 `base_url`; `kol_instagram` extra `user_id`), falling back to `KOL_<P>_TOKEN`,
 `KOL_<P>_BASE_URL`, `KOL_INSTAGRAM_USER_ID`.
 
-Past dates: a real platform serves today's counts, so a backfilled D is not re-extracted
-(status `skipped`, landed records kept); the sandbox can answer for D, so its clock is
-moved to D first. `max_active_runs=1` and a lock on the sandbox clock keep two dates from
-interleaving; `catchup=False` because real platforms cannot answer for missed days (when
-unpaused, the DAG runs the latest midnight at once: D = yesterday). For past dates use
+What each source does for D is the run policy's (`pipeline.policy.land_source`, the same
+as `kol run`): the latest complete day is extracted; an older D is rebuilt from the raw
+pages landed for it (a real platform serves today's counts, not D's), and a source with
+nothing landed for D is `skipped` with the reason. `catchup=False` because real platforms
+cannot answer for missed days (when unpaused, the DAG runs the latest midnight at once:
+D = yesterday). To re-derive past dates use
 `airflow backfill create --dag-id kol_extract --from-date D1 --to-date D2 --max-active-runs 1`
 (logical dates: D1..D2 process D1-1..D2-1).
 """
@@ -39,11 +41,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import kol_tasks as kol
 from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task, teardown
 
 from ingestion.records import PLATFORMS
-from pipeline import airflow_support as kol
-from pipeline.steps import StepFailed
+from pipeline.policy import should_retry
+from pipeline.state import StepFailed
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 DATE_PARAM = kol.date_param("Run date D (YYYY-MM-DD); empty = logical date - 1 day")
@@ -62,9 +65,10 @@ def extract(source: str):
         d = _run_date(ctx)
         settings = kol.settings_from_airflow([source] if source in PLATFORMS else [])
         run_id = kol.kol_run_id_from_context(ctx, d)
-        landed = kol.landed_from_manifest(source, d, kol.land_source(settings, source, d, run_id))
+        manifest = kol.land_source(settings, source, d, run_id)
+        landed = kol.landed_from_manifest(source, d, manifest)
         kol.log.info("%s %s: %s %s", source, d, landed.status, landed.reason)
-        if landed.status == "failed":
+        if should_retry(manifest):
             raise StepFailed(f"{source} landed nothing for {d}: {landed.reason} (will retry)")
         return landed.as_extra()
 

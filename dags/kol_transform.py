@@ -15,8 +15,8 @@ trigger with conf `{"date": "YYYY-MM-DD"}` rebuilds that date from its manifests
 | task | calls | pool |
 |---|---|---|
 | `plan` | D and what each source said | default |
-| `build` | `pipeline.steps.transform` (one `dbt build`) → `steps.gate` (GX; a failed gate is final, no retry) → `steps.publish` (atomic swap); emits `kol://serving/marts` | `kol_warehouse` (1 slot) |
-| `record_run` | `pipeline.steps.write_ledger` — one ledger row, whatever happened | default |
+| `build` | `pipeline.policy.build_gate_publish`: transform (one `dbt build`) → gate (GX; a failed gate is final, no retry) → publish (atomic swap); emits `kol://serving/marts` | `kol_warehouse` (1 slot) |
+| `record_run` | `pipeline.run_ledger.write_ledger` — one ledger row, whatever happened | default |
 
 **One writer.** `build` is the only writer: it holds the KOL_HOME lock (`pipeline.runlock`,
 shared with the `kol` CLI) across transform, gate and publish, so no other run can rebuild
@@ -26,9 +26,9 @@ in practice: asset-triggered runs have no logical date for the scheduler to sort
 `max_active_runs` is not 1 on purpose: Airflow 3.3 creates an asset-triggered run late when
 the DAG is at its limit and then drops the events that arrived in between.
 
-**Why one dbt task, not cosmos.** astronomer-cosmos renders a task per model, each its own
-`dbt` process against DuckDB, which allows one writer per file: per-model tasks would
-queue on the lock and spend most of their time starting dbt. `steps.transform` is the same
+**Why one dbt task, not a task per model.** A task per model would be its own `dbt` process
+against DuckDB, which allows one writer per file: per-model tasks would queue on the lock
+and spend most of their time starting dbt. `pipeline.steps.transform` is the same
 single `dbt build` the CLI runs (it also decides full refreshes when rejected days change);
 its log lists every model and test, and dbt docs are published beside the quality reports.
 
@@ -41,11 +41,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+import kol_tasks as kol
 from airflow.sdk import dag, get_current_context, task, teardown
 from airflow.sdk.exceptions import AirflowFailException
 
-from pipeline import airflow_support as kol
-from pipeline import steps
+from pipeline.policy import build_gate_publish
+from pipeline.run_ledger import write_ledger
+from pipeline.state import GateFailed
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 WRITER = {"pool": kol.WAREHOUSE_POOL, "queue": kol.WAREHOUSE_QUEUE}
@@ -76,18 +78,17 @@ def build(plan: dict[str, Any]) -> dict[str, Any]:
     settings = kol.settings_from_airflow(())
     d = date.fromisoformat(plan["date"])
     with kol.writer_lock(settings, f"airflow kol_transform {d} ({plan['run_id']})"):
-        built = steps.transform(settings, d, progress=kol.log.info)
         try:
-            gated = steps.gate(settings, d, plan["run_id"], progress=kol.log.info)
-        except steps.GateFailed as exc:
+            out = build_gate_publish(settings, d, plan["run_id"], progress=kol.log.info)
+        except GateFailed as exc:
             raise AirflowFailException(str(exc)) from None  # a verdict: retrying cannot help
-        published = steps.publish(settings, progress=kol.log.info)
+    published = out["publish"]
     get_current_context()["outlet_events"][kol.MARTS].extra = {
         "date": d.isoformat(),
         "checksum": published["checksum"],
         "rows": published["rows"],
     }
-    return {"transform": built, "gate": gated, "publish": published}
+    return out
 
 
 @teardown
@@ -106,7 +107,7 @@ def record_run() -> str:
         raw["started_at"],
         ti.xcom_pull(task_ids="build"),
     )
-    steps.write_ledger(settings, summary)
+    write_ledger(settings, summary)
     line = f"run {summary.run_id} {summary.run_date}: {summary.status} — {summary.message}"
     kol.log.info(line)
     return line

@@ -1,6 +1,6 @@
 """The published marts as the gate knows them: documented columns, types, keys, ranges, links.
 
-This mirrors METRICS.md "Published tables" (a public interface: columns are added, never
+This mirrors the published marts of docs/metrics.md (a public interface: columns are added, never
 renamed). The gate keys on these columns only, so the dbt project may add columns freely.
 """
 

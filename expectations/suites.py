@@ -144,7 +144,7 @@ def schema_check(inputs: GateInputs) -> Check:
                 column=table,
                 value_set=allowed,
                 description=(
-                    f"{table} has every documented column of METRICS.md with its type "
+                    f"{table} has every documented column of docs/metrics.md with its type "
                     "(values read `column: type family`; extra columns are allowed)."
                 ),
                 meta=_meta(table, None, check="schema"),

@@ -1,6 +1,6 @@
 """Load the marketing team's campaign exports (and the roster) into the landing zone.
 
-Five CSVs (METRICS.md): fx_rates, brands, campaigns, campaign_creators, conversions, read
+Five CSVs (docs/architecture.md "Inputs"): fx_rates, brands, campaigns, campaign_creators, conversions, read
 with explicit types. A row that does not parse, points at an unknown brand/campaign/creator,
 or needs an fx rate that is missing (fee: on the campaign start date; revenue: on the
 conversion date; a missing date falls back to the latest rate of the 7 days before) is

@@ -34,7 +34,7 @@ from ingestion.redaction import Redactor, install_log_scrubber
 log = logging.getLogger(__name__)
 _VERSION_PREFIX = re.compile(r"^/v\d+(?:\.\d+)?(?=/)")
 
-# Response headers worth keeping in a raw page (rate-limit state, tracing, faults).
+# Response headers worth keeping in a raw page (rate-limit state, tracing).
 KEPT_HEADERS: tuple[str, ...] = (
     "content-type",
     "retry-after",
@@ -44,7 +44,6 @@ KEPT_HEADERS: tuple[str, ...] = (
     "x-app-usage",
     "x-business-use-case-usage",
     "x-fb-trace-id",
-    "x-sandbox-fault",
 )
 
 

@@ -4,7 +4,7 @@ Every file appears whole or not at all (written under a hidden temporary name, f
 then renamed), so a reader never sees half a file and a killed run leaves only temporaries
 that no glob matches. A re-run of a date replaces that date's partitions: old parts are
 removed and the new ones renamed in; the manifest, written last, names the current run.
-Layout: docs/internals.md "Landing records".
+Layout: docs/architecture.md "On disk".
 """
 
 from __future__ import annotations

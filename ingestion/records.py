@@ -3,7 +3,7 @@
 This module is the single source of truth for what `landing/records/` holds; the
 extractors write exactly these columns and the dbt sources read exactly these columns.
 
-Layout (ARCHITECTURE.md "On disk"):
+Layout (docs/architecture.md "On disk"):
   API records:    landing/records/<entity>/platform=<p>/dt=<D>/part-*.parquet
   export records: landing/records/<entity>/dt=<D>/part-*.parquet   (entity = brands, campaigns, ...)
   roster:         landing/records/roster/dt=<D>/part-*.parquet
@@ -27,14 +27,6 @@ import pyarrow as pa
 SCHEMA_VERSION = 1
 
 PLATFORMS: tuple[str, ...] = ("instagram", "facebook", "tiktok", "youtube", "x")
-API_ENTITIES: tuple[str, ...] = ("accounts", "posts", "post_insights", "comments")
-EXPORT_ENTITIES: tuple[str, ...] = (
-    "brands",
-    "campaigns",
-    "campaign_creators",
-    "conversions",
-    "fx_rates",
-)
 
 TS = pa.timestamp("us", tz="UTC")
 STR = pa.string()

@@ -8,6 +8,7 @@ request counts come from the original manifest: a reparse cannot know more than 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -50,15 +51,17 @@ def reparse_collected(
     return collected
 
 
-def reparse_date(landing_root: Path, run_date: date, salt: str) -> list[dict[str, Any]]:
-    """Re-derive every platform's records for `run_date`; returns the rewritten manifests.
+def reparse_date(
+    landing_root: Path, run_date: date, salt: str, platforms: Sequence[str] = PLATFORMS
+) -> list[dict[str, Any]]:
+    """Re-derive the platforms' records for `run_date`; returns the rewritten manifests.
 
     Raises ReparseError (before touching anything of that platform) when raw pages are
     missing or altered, rather than replacing good records with nothing.
     """
     root = Path(landing_root)
     manifests = []
-    for platform in PLATFORMS:
+    for platform in platforms:
         old = read_manifest(root, platform, run_date)
         if not old or old.get("status") == "skipped" or not old.get("raw_files"):
             continue

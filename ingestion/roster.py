@@ -26,7 +26,7 @@ COLUMNS = [
     "language",
 ]
 REQUIRED = ["creator_id", "platform", "handle"]
-# Platforms whose API cannot find an account without its id (ARCHITECTURE.md).
+# Platforms whose API cannot find an account without its id (docs/architecture.md "Inputs").
 ID_REQUIRED = {"facebook": "the Facebook page id", "youtube": "the YouTube channel id"}
 
 
@@ -65,9 +65,6 @@ class RosterEntry:
 class RosterLoad:
     entries: list[RosterEntry]
     quarantined: list[Quarantined]
-
-    def for_platform(self, platform: str) -> list[RosterEntry]:
-        return [e for e in self.entries if e.platform == platform]
 
 
 def read_roster(path: Path) -> RosterLoad:

@@ -99,12 +99,12 @@ def superset(settings: config.Settings, pg_port: int, reader_pw: Secret) -> Iter
         **os.environ,
         "SUPERSET_CONFIG_PATH": str(REPO / "bi" / "superset_config.py"),
         "SUPERSET_SECRET_KEY": secrets.token_hex(32),
-        "KOL_BI_SUPERSET_DB": str(folder / "superset.db"),
+        "BI_TRIAL_SUPERSET_DB": str(folder / "superset.db"),
         "FLASK_APP": "superset",
-        "KOL_BI_ADMIN_USER": ADMIN,
-        "KOL_BI_PG_PORT": str(pg_port),
-        "KOL_BI_PG_DATABASE": DATABASE,
-        "KOL_BI_READER_PASSWORD": reader_pw.reveal(),
+        "BI_TRIAL_ADMIN_USER": ADMIN,
+        "BI_TRIAL_PG_PORT": str(pg_port),
+        "BI_TRIAL_PG_DATABASE": DATABASE,
+        "BI_TRIAL_READER_PASSWORD": reader_pw.reveal(),
     }
     template = settings.home / "bi" / "superset-template.db"
     log_file = folder / "superset.log"

@@ -16,7 +16,8 @@ from datetime import date
 from pathlib import Path
 
 from ingestion.records import PLATFORMS
-from pipeline import config, steps
+from pipeline import config, policy, state, steps
+from pipeline.logs import configure_logging, print_progress
 from pipeline.runlock import RunLocked
 
 log = logging.getLogger("kol")
@@ -31,12 +32,14 @@ def _date(s: str) -> date:
         raise argparse.ArgumentTypeError(f"{s!r} is not a date; use YYYY-MM-DD") from None
 
 
-_progress = steps.print_progress
+_progress = print_progress
 
 
 def _world_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--seed", type=int, default=steps.DEMO_SEED)
-    p.add_argument("--creators", type=int, default=steps.DEMO_CREATORS)
+    from pipeline.demo import DEMO_CREATORS, DEMO_SEED
+
+    p.add_argument("--seed", type=int, default=DEMO_SEED)
+    p.add_argument("--creators", type=int, default=DEMO_CREATORS)
     p.add_argument("--days", type=int, default=120, help="days of history in the world")
     p.add_argument(
         "--end-date",
@@ -126,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _day(args: argparse.Namespace) -> date:
-    return getattr(args, "date", None) or steps.yesterday_utc()
+    return getattr(args, "date", None) or policy.yesterday_utc()
 
 
 def cmd_run(s: config.Settings, a: argparse.Namespace) -> int:
@@ -136,7 +139,7 @@ def cmd_run(s: config.Settings, a: argparse.Namespace) -> int:
             "no platform credential is set (KOL_<P>_TOKEN): only the campaign exports will load. "
             "`kol demo` runs against the sandbox; see README 'Real platforms'."
         )
-    summary = steps.run_day(
+    summary = policy.run_day(
         s,
         d,
         platforms=a.platform,
@@ -149,7 +152,7 @@ def cmd_run(s: config.Settings, a: argparse.Namespace) -> int:
 
 
 def cmd_backfill(s: config.Settings, a: argparse.Namespace) -> int:
-    for r in steps.backfill(s, a.start, a.end, progress=_progress, lock_wait=a.wait):
+    for r in policy.backfill(s, a.start, a.end, progress=_progress, lock_wait=a.wait):
         print(f"{r.run_date} {r.run_id}: {r.status} — {r.message}")
     return 0
 
@@ -159,12 +162,16 @@ def cmd_extract(s: config.Settings, a: argparse.Namespace) -> int:
 
     d = _day(a)
     platforms = list(dict.fromkeys(a.platform or PLATFORMS))
+    s.require_inputs()
+    today = policy.source_today(s)
     with run_lock(s.home, f"kol extract {' '.join(platforms)} {d}"):
         run_id = steps.new_run_id(d)
-        if len(platforms) == 1:
-            manifests = {platforms[0]: steps.extract(s, d, platforms[0], run_id, _progress)}
-        else:
-            manifests = steps.extract_side_by_side(s, d, platforms, run_id, _progress)
+        plans = {p: policy.plan_source(s, p, d, today) for p in platforms}
+        now = [p for p in platforms if plans[p].action == "extract"]
+        manifests = steps.extract_side_by_side(s, d, now, run_id, _progress) if now else {}
+        for p in platforms:
+            if p not in manifests:
+                manifests[p] = policy.land_source(s, p, d, run_id, today)
     for m in manifests.values():
         keys = ("source", "run_date", "status", "reason")
         print(json.dumps({k: m.get(k) for k in keys}, default=str))
@@ -195,7 +202,7 @@ def cmd_gate(s: config.Settings, a: argparse.Namespace) -> int:
     from pipeline.runlock import run_lock
 
     d = a.date or date.fromisoformat(
-        steps.read_state(s).get("transform", {}).get("run_date") or str(steps.yesterday_utc())
+        state.read_state(s).get("transform", {}).get("run_date") or str(policy.yesterday_utc())
     )
     with run_lock(s.home, "kol gate"):
         out = steps.gate(s, d, steps.new_run_id(d), progress=_progress)
@@ -220,7 +227,7 @@ def cmd_docs(s: config.Settings, a: argparse.Namespace) -> int:
 
 
 def cmd_accept(s: config.Settings, a: argparse.Namespace) -> int:
-    steps.accept(s, a.date)
+    state.accept(s, a.date)
     print(f"{a.date} accepted: later runs build on it again")
     return 0
 
@@ -278,7 +285,7 @@ VERBS: dict[str, Callable[[config.Settings, argparse.Namespace], int]] = {
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    steps.configure_logging(logging.DEBUG if args.verbose else logging.INFO)
+    configure_logging(logging.DEBUG if args.verbose else logging.INFO)
     try:
         settings = config.load(env_file=args.env_file)
     except config.ConfigError as exc:
@@ -289,10 +296,13 @@ def main(argv: list[str] | None = None) -> int:
     except RunLocked as exc:
         print(f"kol: {exc}", file=sys.stderr)
         return EXIT_LOCKED
-    except steps.GateFailed as exc:
+    except state.GateFailed as exc:
         print(f"kol: {exc}", file=sys.stderr)
         return EXIT_GATE
-    except steps.StepFailed as exc:
+    except config.ConfigError as exc:
+        print(f"kol: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except state.StepFailed as exc:
         print(f"kol: {exc}", file=sys.stderr)
         return EXIT_STEP
     except KeyboardInterrupt:

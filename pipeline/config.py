@@ -1,6 +1,6 @@
 """Settings from the environment (and an optional `.env`), validated once at start.
 
-Every variable of ARCHITECTURE.md "Configuration" lives here. Validation errors name the
+Every variable of docs/architecture.md "Configuration" lives here. Validation errors name the
 variable and the offending value or path, and say what to do next. Tokens are held in
 `Secret` so that a repr, a log line or an exception never prints them.
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from ingestion.records import PLATFORMS
@@ -80,14 +81,15 @@ class PostgresServingSettings:
 @dataclass(frozen=True)
 class Settings:
     home: Path
-    roster: Path | None  # None = the sandbox's roster (demo/test worlds)
-    exports_dir: Path | None  # None = the sandbox's exports
+    roster: Path | None  # required by every command that lands data (`require_inputs`)
+    exports_dir: Path | None
     platforms: dict[str, PlatformSettings]
     instagram_user_id: str | None
     env_file: Path | None = None
+    today: date | None = None  # KOL_TODAY: the date the sources serve (None: today, UTC)
     serving_postgres: PostgresServingSettings | None = None
 
-    # Paths of ARCHITECTURE.md "On disk"
+    # Paths of docs/architecture.md "On disk"
     @property
     def landing(self) -> Path:
         return self.home / "landing"
@@ -104,6 +106,23 @@ class Settings:
     def quality(self) -> Path:
         return self.home / "quality"
 
+    def require_inputs(self) -> tuple[Path, Path]:
+        """The roster and the exports folder; a clear error when either is not configured.
+
+        Nothing is ever invented in their place: only `kol demo` supplies its own world."""
+        missing = [
+            var
+            for var, value in (("KOL_ROSTER", self.roster), ("KOL_EXPORTS_DIR", self.exports_dir))
+            if value is None
+        ]
+        if missing:
+            raise ConfigError(
+                f"{' and '.join(missing)} not set: point KOL_ROSTER at the roster CSV and "
+                "KOL_EXPORTS_DIR at the campaign exports folder (README 'Real platform "
+                "credentials'); `kol demo` runs on the sandbox world without them."
+            )
+        return self.roster, self.exports_dir  # type: ignore[return-value]
+
     def enabled_platforms(self) -> list[str]:
         return [p for p in PLATFORMS if self.platforms[p].enabled]
 
@@ -118,8 +137,7 @@ def _check_file(var: str, raw: str) -> Path:
     path = Path(raw).expanduser()
     if not path.is_file():
         raise ConfigError(
-            f"{var}={path}: file not found or not a file. Point {var} at a readable CSV "
-            "(or unset it to use the sandbox's)."
+            f"{var}={path}: file not found or not a file. Point {var} at a readable CSV."
         )
     try:
         with path.open("rb") as fh:
@@ -181,6 +199,16 @@ def load(environ: dict[str, str] | None = None, env_file: str | Path | None = ".
             name=p, base_url=base.rstrip("/"), token=Secret(token) if token else None
         )
 
+    today = None
+    if env.get("KOL_TODAY"):
+        try:
+            today = date.fromisoformat(env["KOL_TODAY"])
+        except ValueError:
+            raise ConfigError(
+                f"KOL_TODAY={env['KOL_TODAY']!r}: not a date; use YYYY-MM-DD, or unset it "
+                "(then today, UTC)."
+            ) from None
+
     return Settings(
         serving_postgres=_postgres_serving(env),
         home=home,
@@ -189,11 +217,12 @@ def load(environ: dict[str, str] | None = None, env_file: str | Path | None = ".
         platforms=platforms,
         instagram_user_id=env.get("KOL_INSTAGRAM_USER_ID") or None,
         env_file=file_path if file_path and file_path.is_file() else None,
+        today=today,
     )
 
 
 def _postgres_serving(env: dict[str, str]) -> PostgresServingSettings | None:
-    """KOL_SERVING_POSTGRES_* (never echoed: the URL holds the loader's password)."""
+    """The PostgreSQL serving settings (never echoed: the URL holds the loader's password)."""
     url = env.get("KOL_SERVING_POSTGRES_URL")
     if not url:
         return None

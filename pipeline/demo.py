@@ -7,14 +7,20 @@ daily runs land into KOL_HOME with the sandbox clock moved to each day; the mart
 gated and published, and a summary a marketer can read is printed. Running it again reuses
 KOL_HOME and gives the same marts.
 
-Departure from ARCHITECTURE.md, on purpose: by default the first 13 days are landed only and
-the build (dbt -> gate -> publish) runs once, as of the last day, over all 14 landed days —
-incremental models give the same marts either way (tested in tests/dbt), and the demo stays
-fast. `KOL_DEMO_DAILY_BUILDS=1` builds and publishes every day instead.
+Each day runs through the same run policy as production (`pipeline.policy.run_day`), told
+that "today" is the day after it: the sandbox serves that day's counts, as a real platform
+serves today's. By default the first 13 days are landed only and the build (dbt -> gate ->
+publish) runs once, as of the last day, over all 14 landed days — incremental models give
+the same marts either way (tested in tests/dbt), and the demo stays fast.
+`KOL_DEMO_DAILY_BUILDS=1` builds and publishes every day instead.
+
+This module (and `dags/local_airflow.py`, for `make airflow`) is the only one outside tests and
+bench that knows the sandbox exists; the production path (steps, policy, ingestion) never calls it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import signal
@@ -29,10 +35,13 @@ from pathlib import Path
 
 import requests
 
-from pipeline import steps
+from pipeline import policy, steps
 from pipeline.config import PlatformSettings, Secret, Settings
+from pipeline.logs import Progress, say
 from pipeline.report import demo_summary
 
+DEMO_SEED = 42
+DEMO_CREATORS = 50
 DEMO_DAYS = 14
 DEMO_TOKEN = "sandbox"
 PREFIXES = {"instagram": "ig", "facebook": "fb", "tiktok": "tiktok", "youtube": "youtube", "x": "x"}
@@ -53,6 +62,35 @@ def sandbox_settings(
         roster=world_dir / "roster.csv",
         exports_dir=world_dir,
     )
+
+
+def sandbox_world_dir(
+    settings: Settings, seed: int = DEMO_SEED, creators: int = DEMO_CREATORS
+) -> Path:
+    return settings.home / "sandbox" / f"seed={seed}-creators={creators}"
+
+
+def materialise_sandbox_world(
+    settings: Settings,
+    seed: int = DEMO_SEED,
+    creators: int = DEMO_CREATORS,
+    end_date: date | None = None,
+) -> Path:
+    """Write the sandbox world's roster and exports under KOL_HOME (the demo's inputs)."""
+    from sandbox import WorldConfig, export_world
+
+    out = sandbox_world_dir(settings, seed, creators)
+    cfg = WorldConfig(seed=seed, creators=creators, end_date=end_date or policy.yesterday_utc())
+    out.mkdir(parents=True, exist_ok=True)
+    export_world(cfg, out)
+    return out
+
+
+def set_sandbox_clock(root: str, d: date) -> None:
+    """Move the sandbox's clock: it then serves the world as of the end of `d`."""
+    r = requests.post(f"{root}/_sandbox/clock", json={"date": d.isoformat()}, timeout=10)
+    if not r.ok:
+        raise steps.StepFailed(f"sandbox refused clock {d}: {r.text[:200]}")
 
 
 def _free_port() -> int:
@@ -89,35 +127,41 @@ def sandbox_process(seed: int, creators: int, end: date, log_path: Path) -> Iter
                 time.sleep(0.2)
             yield root
         finally:
-            os.killpg(proc.pid, signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError):  # it may have died already
+                os.killpg(proc.pid, signal.SIGTERM)
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
 
 
-def run_demo(settings: Settings, progress: steps.Progress | None = None) -> str:
+def run_demo(settings: Settings, progress: Progress | None = None) -> str:
     from sandbox import SANDBOX_IG_USER_ID
 
-    end = steps.yesterday_utc()
-    world_dir = steps.materialise_sandbox_world(settings, end_date=end)
+    end = policy.yesterday_utc()
+    world_dir = materialise_sandbox_world(settings, end_date=end)
     daily = os.environ.get("KOL_DEMO_DAILY_BUILDS") == "1"
     log_path = settings.home / "sandbox" / "server.log"
-    with sandbox_process(steps.DEMO_SEED, steps.DEMO_CREATORS, end, log_path) as root:
+    with sandbox_process(DEMO_SEED, DEMO_CREATORS, end, log_path) as root:
         urls = {p: f"{root}/{prefix}" for p, prefix in PREFIXES.items()}
         s = sandbox_settings(settings, urls, SANDBOX_IG_USER_ID, world_dir)
-        steps._say(progress, f"sandbox on {root}; {DEMO_DAYS} daily runs up to {end}")
+        say(progress, f"sandbox on {root}; {DEMO_DAYS} daily runs up to {end}")
         last = None
         for i in range(DEMO_DAYS):
             d = end - timedelta(days=DEMO_DAYS - 1 - i)
-            steps.set_sandbox_clock(root, d)
+            set_sandbox_clock(root, d)
             is_last = i == DEMO_DAYS - 1
-            last = steps.run_day(
-                s, d, build=daily or is_last, full_refresh=is_last and not daily, progress=progress
+            last = policy.run_day(
+                s,
+                d,
+                today=d + timedelta(days=1),
+                build=daily or is_last,
+                full_refresh=is_last and not daily,
+                progress=progress,
             )
-            steps._say(progress, f"day {i + 1}/{DEMO_DAYS} {d}: {last.status}")
+            say(progress, f"day {i + 1}/{DEMO_DAYS} {d}: {last.status}")
     try:
         steps.docs(s, progress)
     except Exception as exc:  # docs are a convenience; the marts are published already
-        steps._say(progress, f"dbt docs not generated: {exc}")
+        say(progress, f"dbt docs not generated: {exc}")
     return demo_summary(s, last)

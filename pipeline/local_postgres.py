@@ -31,8 +31,8 @@ class LocalPostgresError(RuntimeError):
 
 
 def pg_bin_dir() -> Path:
-    """The folder of initdb/pg_ctl: $KOL_PG_BIN, else Debian's, else the PATH's."""
-    candidates = [os.environ.get("KOL_PG_BIN", ""), *PG_BIN_DIRS]
+    """The folder of initdb/pg_ctl: Debian's, else the PATH's."""
+    candidates = list(PG_BIN_DIRS)
     which = shutil.which("initdb")
     if which:
         candidates.append(str(Path(which).parent))
@@ -41,7 +41,7 @@ def pg_bin_dir() -> Path:
             return Path(folder)
     raise LocalPostgresError(
         "PostgreSQL server binaries (initdb, pg_ctl) not found: apt-get install postgresql "
-        "(or set KOL_PG_BIN to their folder)"
+        "(or put their folder on the PATH)"
     )
 
 

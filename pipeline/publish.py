@@ -7,7 +7,7 @@ already holds the old file keeps reading the old inode; a crash leaves either th
 new complete file, and the next publish removes the temporary leftovers.
 
 Only the published mart tables are copied, and a column that could carry comment text or a
-credential stops the publish (ARCHITECTURE.md: comment text never reaches `serving/`).
+credential stops the publish (docs/architecture.md: comment text never reaches `serving/`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from pathlib import Path
 
 import duckdb
 
-from ingestion.landing import sha256_file
 from pipeline.config import duckdb_limits
 
 log = logging.getLogger(__name__)
@@ -100,9 +99,8 @@ def content_checksum(db_path: Path, tables: Sequence[str]) -> str:
     point columns are hashed at 12 significant digits: DuckDB sums in parallel in no fixed
     order, so the same data can differ in the 16th digit (0.22625625 vs 0.22625624999999996).
 
-    Before, rows were sorted by their JSON and hashed one by one in Python: 70 s of an 83 s
-    publish at agency size (13 M brand x creator rows); the aggregate takes ~30 s in DuckDB.
-    Checksums recorded before that change differ from today's for the same content.
+    The aggregate runs in DuckDB (~30 s for the 13 M brand x creator rows at agency size);
+    hashing rows one by one in Python would take most of a publish.
     """
     digest = hashlib.sha256()
     con = duckdb.connect(str(db_path), read_only=True, config=duckdb_limits())
@@ -130,11 +128,6 @@ def _stable(name: str, dtype: str) -> str:
     if dtype.upper() in ("DOUBLE", "FLOAT", "REAL"):
         return f"printf('%.12g', {quoted}) AS {quoted}"
     return quoted
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 of a file's bytes (to prove a failed gate left the serving file untouched)."""
-    return sha256_file(path)
 
 
 def clean_stale_temp_files(serving_dir: Path) -> list[Path]:

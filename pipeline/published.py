@@ -1,4 +1,4 @@
-"""The published marts: the public interface BI users rely on (METRICS.md "Published tables").
+"""The published marts: the public interface BI users rely on (docs/metrics.md).
 
 The dbt project tags exactly these models `published`; a test checks the two agree, so the
 list is maintained once here for the gate and the publisher and verified against dbt.

@@ -11,8 +11,9 @@ from typing import Any
 
 import duckdb
 
-from pipeline import steps
+from pipeline import state as run_state
 from pipeline.config import Settings
+from pipeline.run_ledger import RunSummary
 
 
 def _query(db: Path, sql: str) -> list[tuple[Any, ...]]:
@@ -108,7 +109,7 @@ def campaign_roi(db: Path, limit: int = 8) -> str:
     )
 
 
-def demo_summary(settings: Settings, last: steps.RunSummary | None) -> str:
+def demo_summary(settings: Settings, last: RunSummary | None) -> str:
     db = settings.serving / "marts.duckdb"
     parts = [
         "",
@@ -153,12 +154,12 @@ def status_text(settings: Settings, run_id: str | None = None, limit: int = 10) 
     if run_id:
         row = ledger.get(settings.quality, run_id)
         if row is None:
-            raise steps.StepFailed(
+            raise run_state.StepFailed(
                 f"no run {run_id!r} in {settings.quality / 'ledger'}; `kol status` lists runs"
             )
         return ledger.format_run(row)
     rows = ledger.read(settings.quality)[-limit:]
-    state = steps.read_state(settings)
+    state = run_state.read_state(settings)
     pub = state.get("published") or {}
     lines = [f"KOL_HOME {settings.home}"]
     if pub:
@@ -167,7 +168,7 @@ def status_text(settings: Settings, run_id: str | None = None, limit: int = 10) 
         )
     else:
         lines.append("published: nothing yet")
-    excluded = steps.excluded_dates(settings)
+    excluded = run_state.excluded_dates(settings)
     if excluded:
         lines.append(
             "rejected days left out of builds: "

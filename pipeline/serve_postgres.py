@@ -423,7 +423,7 @@ def _ident(name: str) -> str:
 
 def main(argv: Sequence[str] | None = None, print_: Callable[[str], None] = print) -> int:
     """`python -m pipeline.serve_postgres provision`: create the roles, database and schemas
-    with the administrator URL in KOL_SERVING_POSTGRES_ADMIN_URL (and the KOL_SERVING_* settings)."""
+    with the administrator URL in KOL_SERVING_POSTGRES_ADMIN_URL (and the serving settings above)."""
     from pipeline import config
 
     args = list(argv if argv is not None else sys.argv[1:])

@@ -1,5 +1,5 @@
 """The platform sandbox: a seeded synthetic KOL world and one loopback HTTP server that
-serves Instagram, Facebook, TikTok, YouTube and X exactly as PLATFORM_APIS.md documents.
+serves Instagram, Facebook, TikTok, YouTube and X exactly as docs/platform_apis.md documents.
 
     from sandbox import SandboxServer, WorldConfig
     with SandboxServer(WorldConfig(seed=42, creators=50)) as sandbox:

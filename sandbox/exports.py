@@ -1,6 +1,6 @@
 """The roster and the campaign-management exports of a sandbox world, and its statistics.
 
-Formats follow METRICS.md "Roster and export files" exactly. Files are written streaming
+Formats follow docs/architecture.md "Inputs" exactly. Files are written streaming
 (one creator at a time), atomically (temporary name, then rename), with fixed number
 formatting, so the same config always gives byte-identical files.
 """
@@ -224,7 +224,7 @@ def _write_csv(path: Path, columns: tuple[str, ...], rows: Any) -> Path:
 
 
 def engagement_rate(world: World, acc: Any, as_of: date) -> float | None:
-    """METRICS.md engagement_rate: mean over the latest 12 posts of the last 90 days of
+    """engagement_rate (docs/metrics.md): mean over the latest 12 posts of the last 90 days of
     engagements / followers (as the marts compute it; platform engagement definitions)."""
     followers = world.followers_on(acc, as_of)
     if acc.hidden_subscribers or followers <= 0:
@@ -292,7 +292,7 @@ def world_stats(cfg: WorldConfig) -> dict[str, Any]:
 
 
 def _diversity(niches: Counter[str]) -> float:
-    """Shannon entropy of niches / ln(number of niches in the world) (METRICS.md)."""
+    """Shannon entropy of niches / ln(number of niches in the world) (docs/metrics.md)."""
     from sandbox.text import NICHES
 
     total = sum(niches.values())

@@ -96,10 +96,6 @@ class FaultConfig:
         parts.append(f"seed={self.seed}")
         return ",".join(parts)
 
-    @property
-    def active(self) -> bool:
-        return any(r > 0 for r in self.rates.values()) or self.quota_after is not None
-
 
 def header_modes(value: str | None) -> set[str]:
     """Modes forced by the `X-Sandbox-Fault` header; ValueError on an unknown one."""

@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from collections import defaultdict
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -162,9 +162,13 @@ class SandboxServer:
         return {p: f"{self.url}/{prefix}" for p, prefix in PREFIXES.items()}
 
     def env(self) -> dict[str, str]:
-        """The KOL_* settings pointing the pipeline at this sandbox (no tokens)."""
+        """The KOL_* settings pointing the pipeline at this sandbox (no tokens).
+
+        KOL_TODAY is the day after the clock: the sandbox serves the world as of the end of
+        its clock's day, as a real platform serves yesterday's counts today."""
         out = {f"KOL_{ENV_NAMES[p]}_BASE_URL": u for p, u in self.base_urls.items()}
         out["KOL_INSTAGRAM_USER_ID"] = SANDBOX_IG_USER_ID
+        out["KOL_TODAY"] = (self.clock + timedelta(days=1)).isoformat()
         return out
 
     # ---- clock and faults -------------------------------------------------------------------

@@ -228,7 +228,7 @@ FX_LEAD_DAYS = 14  # fx history starts this long before the world
 
 
 def tier_of(followers: int | None) -> str:
-    """METRICS.md tiers by followers (None = hidden = unknown)."""
+    """Tiers by followers (docs/metrics.md, seed tier_thresholds) (None = hidden = unknown)."""
     if followers is None:
         return "unknown"
     if followers < 1_000:
@@ -350,7 +350,7 @@ class Account:
     platform: str
     handle: str
     platform_id: str  # the platform's id of the account (always set)
-    roster_account_id: str  # what the roster shows (may be empty: see ARCHITECTURE.md)
+    roster_account_id: str  # what the roster shows (may be empty: see docs/architecture.md)
     known: bool  # False: the platform does not know the handle / id
     authorised: bool  # Instagram: creator authorised the app (insights, comments)
     bot: bool
@@ -572,7 +572,7 @@ class World:
         )
 
     def roster_account_id(self, c: Creator, platform: str) -> str:
-        """What the roster's account_id column shows (ARCHITECTURE.md rules per platform)."""
+        """What the roster's account_id column shows (docs/architecture.md rules per platform)."""
         if platform == "tiktok":
             return ""
         if platform == "instagram":

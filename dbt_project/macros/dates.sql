@@ -1,4 +1,4 @@
-{#- The run date D and the landing-date scope every model reads (ARCHITECTURE.md: "as of end of D"). -#}
+{#- The run date D and the landing-date scope every model reads (docs/architecture.md: "as of end of D"). -#}
 
 {#- Without --vars run_date, D is yesterday (UTC), like `kol run` without --date. -#}
 {% macro run_date_value() -%}

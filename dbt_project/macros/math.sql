@@ -1,4 +1,4 @@
-{#- A division by zero (or by NULL) is NULL everywhere (METRICS.md). -#}
+{#- A division by zero (or by NULL) is NULL everywhere (docs/metrics.md). -#}
 {% macro safe_divide(numerator, denominator) -%}
     (cast({{ numerator }} as double) / nullif(cast({{ denominator }} as double), 0))
 {%- endmacro %}

@@ -21,7 +21,6 @@ from typing import Any
 import requests
 
 from ingestion.http import (
-    AccountNotFound,
     Exchange,
     HttpClient,
     IngestionError,
@@ -409,10 +408,6 @@ class Platform:
         self, s: ExtractSession, entries: list[RosterEntry], config: dict[str, Any]
     ) -> None:
         raise NotImplementedError
-
-
-def not_found(message: str, status: int | None = None, code: str | None = None) -> AccountNotFound:
-    return AccountNotFound(message, status, code)
 
 
 def take_pages(

@@ -169,7 +169,7 @@ def reaches_before(refs: list[tuple[str, datetime | None]], start: datetime) -> 
     """Whether a page shows the walk has passed the window start, so no later page can hold
     a post in the window.
 
-    Business Discovery lists media newest first (PLATFORM_APIS.md does not promise an
+    Business Discovery lists media newest first (the platform's docs do not promise an
     order, so this is checked on the page itself): a newest-first page whose oldest item
     is at or before `start` ends the walk; any page entirely before `start` does too.
     """

@@ -44,7 +44,8 @@ class AirflowWorld:
     """One KOL_HOME and one migrated AIRFLOW_HOME (SQLite) pointed at a running sandbox."""
 
     def __init__(self, root: Path, server) -> None:
-        from pipeline import airflow_local
+        import local_airflow as airflow_local
+
         from sandbox import export_world
 
         self.server = server
@@ -66,14 +67,14 @@ class AirflowWorld:
         )
 
     def prepare(self) -> AirflowWorld:
-        from pipeline import airflow_local
+        import local_airflow as airflow_local
 
         self.airflow_home.mkdir(parents=True)
         airflow_local.prepare(self.env)
         return self
 
     def airflow(self, *args: str) -> str:
-        from pipeline import airflow_local
+        import local_airflow as airflow_local
 
         return airflow_local.airflow_cli(self.env, *args, timeout=400)
 

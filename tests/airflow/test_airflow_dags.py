@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import kol_tasks as kol
 from airflow.sdk import AssetAll, CronTriggerTimetable
 
 from ingestion.records import PLATFORMS
-from pipeline import airflow_support as kol
 
 SOURCES = [*PLATFORMS, "exports"]
 

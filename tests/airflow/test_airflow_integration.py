@@ -1,7 +1,9 @@
 """The real DAGs, run by real Airflow (`airflow dags test`, SQLite) against the sandbox.
 
-A tiny sandbox world on loopback, a throwaway AIRFLOW_HOME and KOL_HOME: kol_extract for the
-midnight run after the world's last day D, then kol_transform for D, then the published marts.
+A tiny sandbox world on loopback ending yesterday (the latest complete day, which the run
+policy extracts), a throwaway AIRFLOW_HOME and KOL_HOME: kol_extract for the midnight run
+after the world's last day D, then kol_transform for D, then the published marts — the same
+marts as a `kol run` of D gives.
 """
 
 from __future__ import annotations
@@ -13,23 +15,21 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import duckdb
 import pytest
+
+from pipeline import config
+from pipeline.policy import SOURCES, run_day, yesterday_utc
+from pipeline.published import PUBLISHED_TABLES
 
 pytestmark = pytest.mark.integration
 
-try:  # the parts these DAGs drive; only a missing part skips, and says which
-    import duckdb
 
-    from pipeline import transform  # noqa: F401
-    from pipeline.airflow_support import SOURCES
-    from pipeline.published import PUBLISHED_TABLES
-    from sandbox import SandboxServer  # noqa: F401
-except ImportError as exc:  # pragma: no cover - only while the pipeline is being assembled
-    pytest.skip(f"pipeline part missing: {exc}", allow_module_level=True)
+WORLD_END = yesterday_utc()
 
 
 @pytest.mark.timeout(900)
-def test_daily_dags_land_every_source_and_publish_the_marts_as_of_d(airflow_world, marts):
+def test_daily_dags_publish_the_same_marts_as_a_cli_run_of_d(airflow_world, marts, tmp_path):
     w, d = airflow_world, airflow_world.end
     w.airflow("dags", "test", "kol_extract", f"{d + timedelta(days=1)}T00:00:00+00:00")
 
@@ -49,6 +49,10 @@ def test_daily_dags_land_every_source_and_publish_the_marts_as_of_d(airflow_worl
     assert state["published"]["run_date"] == d.isoformat()
     assert state["gate"]["passed"] is True
 
+    cli = config.load({**w.kol_env, "KOL_HOME": str(tmp_path / "cli")}, env_file=None)
+    assert run_day(cli, d).status == "published"
+    assert marts(tmp_path / "cli") == published
+
 
 @pytest.mark.slow  # one more `airflow dags test` (~60 s): kept out of `make test`'s budget
 @pytest.mark.timeout(600)
@@ -56,13 +60,13 @@ def test_a_platform_refused_by_its_api_fails_the_run_but_is_announced_without_it
     airflow_world,
 ):
     """The Connection (set as AIRFLOW_CONN_KOL_TIKTOK) wins over the env: its token is wrong."""
-    w, d = airflow_world, airflow_world.end - timedelta(days=1)
+    w, d = airflow_world, airflow_world.end
     bad = "not-the-sandbox-token-7f3a"
     tiktok = w.kol_env["KOL_TIKTOK_BASE_URL"].replace("http://", f"http://:{bad}@")
     env = {**w.env, "AIRFLOW_CONN_KOL_TIKTOK": tiktok}
     airflow = str(Path(sys.executable).parent / "airflow")
     run = subprocess.run(
-        [airflow, "dags", "test", "kol_extract", f"{w.end}T00:00:00+00:00"],
+        [airflow, "dags", "test", "kol_extract", f"{d + timedelta(days=1)}T00:00:00+00:00"],
         env=env,
         capture_output=True,
         text=True,

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from pipeline import airflow_local
+import local_airflow as airflow_local
 
 
 def test_airflow_env_points_at_this_repos_dags_with_a_throwaway_home(tmp_path):

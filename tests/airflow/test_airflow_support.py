@@ -7,13 +7,14 @@ import logging
 from datetime import UTC, date, datetime, timedelta, timezone
 from types import SimpleNamespace
 
+import kol_tasks as kol
 import pytest
 from airflow.sdk import Connection
 from airflow.sdk.execution_time.context import TriggeringAssetEventsAccessor
 
 from ingestion.records import PLATFORMS
-from pipeline import airflow_support as kol
-from pipeline import steps
+from pipeline.policy import yesterday_utc
+from pipeline.state import StepFailed
 
 D = date(2026, 11, 24)
 SOURCES = [*PLATFORMS, "exports"]
@@ -231,7 +232,7 @@ def test_failure_line_says_step_platform_date_and_why_without_the_token(env):
     ctx = {
         "ti": SimpleNamespace(dag_id="kol_extract", task_id="extract_youtube", try_number=4),
         "dag_run": SimpleNamespace(conf={}, logical_date=datetime(2026, 11, 25, tzinfo=UTC)),
-        "exception": steps.StepFailed("youtube said 403 to key env-yt-token\nmore detail"),
+        "exception": StepFailed("youtube said 403 to key env-yt-token\nmore detail"),
     }
     assert kol.failure_line(ctx, s) == (
         "KOL kol_extract: step extract failed (platform youtube, date 2026-11-24, try 4): "
@@ -263,14 +264,14 @@ def test_failure_line_of_a_transform_task_reads_the_date_from_its_events():
 # --- landing a past date ---------------------------------------------------------------------
 
 
-def test_a_past_date_on_a_real_platform_is_skipped_and_keeps_what_was_landed(env, tmp_path):
-    closed = "http://127.0.0.1:9/graph"  # nothing listens on the discard port: not a sandbox
+def test_a_past_date_with_nothing_landed_is_skipped_without_calling_the_platform(env, tmp_path):
+    closed = "http://127.0.0.1:9/graph"  # nothing listens on the discard port
     env = {**env, "KOL_FACEBOOK_TOKEN": "t", "KOL_FACEBOOK_BASE_URL": closed}
     s = kol.settings_from_airflow(environ=env, env_file=None, get_connection=_getter())
-    past = steps.yesterday_utc() - timedelta(days=3)
+    past = yesterday_utc() - timedelta(days=3)
     m = kol.land_source(s, "facebook", past, "r1")
     assert m["status"] == "skipped"
-    assert f"not {past}'s" in m["reason"] and f"kol reparse --date {past}" in m["reason"]
+    assert f"not {past}'s, and nothing was landed for {past}" in m["reason"]
     assert not (s.landing / "raw").exists()
 
 

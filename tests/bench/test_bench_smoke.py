@@ -54,7 +54,7 @@ def smoke(tmp_path_factory):
     ]
     env = {k: v for k, v in os.environ.items() if not k.startswith("KOL_")}
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=170)
-    files = list(results.glob("*-tiny.json"))
+    files = list(results.glob("tiny.json"))
     result = json.loads(files[0].read_text()) if files else None
     return proc, result, work
 

@@ -85,3 +85,23 @@ def test_histories_the_disk_cannot_hold_are_refused_before_anything_is_copied(
 
     thirty, base30 = _bench_with_seed_day(tmp_path / "thirty", [30], mb_per_day=100)
     thirty.check_disk(base30)  # 5.7 GB: fits
+
+
+def test_each_size_keeps_one_result_file_naming_the_commit_measured(tmp_path):
+    first = run.write_result({"size": "small", "started_at": "2026-11-25T10:00:00+00:00"}, tmp_path)
+    later = {"size": "small", "started_at": "2026-11-27T10:00:00+00:00", "reps": 3}
+    second = run.write_result(later, tmp_path)
+    run.write_result({"size": "agency", "started_at": "2026-11-27T11:00:00+00:00"}, tmp_path)
+    assert first == second == tmp_path / "small.json"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["agency.json", "small.json"]
+    kept = json.loads(second.read_text())
+    assert kept["started_at"].startswith("2026-11-27") and kept["reps"] == 3
+    assert kept["commit"] == run.code_version() != ""
+
+
+def test_the_committed_results_are_one_file_per_size():
+    names = sorted(p.name for p in run.RESULTS_DIR.glob("*.json"))
+    assert names == ["agency.json", "latency.json", "small.json"]  # latency: bench.latency
+    for name in ("agency.json", "small.json"):
+        result = json.loads((run.RESULTS_DIR / name).read_text())
+        assert result["size"] == name.removesuffix(".json") and result["commit"]

@@ -49,7 +49,7 @@ def land_world(home: Path) -> None:
                         run_date=day,
                         run_id=run_id,
                         landing_root=home / "landing",
-                        roster=roster.for_platform(platform),
+                        roster=[e for e in roster.entries if e.platform == platform],
                         base_url=urls[platform],
                         token="sandbox",
                         instagram_user_id=SANDBOX_IG_USER_ID,

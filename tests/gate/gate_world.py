@@ -1,4 +1,4 @@
-"""A tiny hand-built warehouse with the METRICS.md marts, for the gate and publish tests.
+"""A tiny hand-built warehouse with the published marts (docs/metrics.md), for the gate and publish tests.
 
 Until (and independently of) the dbt project, the gate is tested against tables created here
 with the documented columns and DuckDB types, plus an extra column and non-published tables
@@ -7,6 +7,7 @@ with the documented columns and DuckDB types, plus an extra column and non-publi
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -200,3 +201,8 @@ def write_landing_accounts(landing: Path, run_date: date, platforms: tuple[str, 
         folder = landing / "records" / "accounts" / f"platform={platform}" / f"dt={run_date}"
         folder.mkdir(parents=True, exist_ok=True)
         pq.write_table(pa.Table.from_pylist(rows, schema=schema), folder / "part-test.parquet")
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes: proves a failed gate or publish left the serving file untouched."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

@@ -18,6 +18,7 @@ from gate_world import (
     ACCOUNTS,
     PLATFORMS,
     RUN_DATE,
+    file_sha256,
     followers_of,
     mutate,
     write_landing_accounts,
@@ -34,7 +35,7 @@ from expectations.gate import (
 from expectations.marts import PUBLISHED_TABLES
 from expectations.suites import build_checks
 from expectations.thresholds import load_thresholds
-from pipeline.publish import content_checksum, file_sha256, publish
+from pipeline.publish import content_checksum, publish
 
 pytestmark = pytest.mark.integration
 

@@ -13,13 +13,12 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 import pytest
-from gate_world import ACCOUNTS, RUN_DATE, mutate
+from gate_world import ACCOUNTS, RUN_DATE, file_sha256, mutate
 
 from expectations.marts import PUBLISHED_TABLES
 from pipeline.publish import (
     PublishError,
     content_checksum,
-    file_sha256,
     publish,
 )
 

@@ -1,4 +1,4 @@
-"""Parsers on payloads shaped like each platform's public docs (PLATFORM_APIS.md)."""
+"""Parsers on payloads shaped like each platform's public docs (docs/platform_apis.md)."""
 
 from __future__ import annotations
 

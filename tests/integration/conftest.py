@@ -28,7 +28,7 @@ class World:
     def kol(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "pipeline.cli", "--env-file", "", *args],
-            env=self.env,
+            env={**self.env, **self.server.env()},  # KOL_TODAY follows the sandbox clock
             capture_output=True,
             text=True,
             timeout=timeout,

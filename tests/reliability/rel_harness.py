@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import hashlib
 import json
 import os
 import signal
@@ -24,8 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
-
-from pipeline.publish import file_sha256  # noqa: F401 (re-exported to the tests)
 
 REPO = Path(__file__).resolve().parents[2]
 D = date(2026, 11, 20)  # the last day of the test world; runs use D-1 and D
@@ -200,6 +199,15 @@ def pid_alive(pid: int) -> bool:
     return state != "Z"
 
 
+def wait_for_orphans_to_exit(pids: list[int], timeout: float = 60) -> list[int]:
+    """The pids still alive after waiting up to `timeout` s (a killed run's dbt dies with it,
+    not always at once)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(pid_alive(p) for p in pids):
+        time.sleep(0.2)
+    return [p for p in pids if pid_alive(p)]
+
+
 # --- what readers can see --------------------------------------------------------------
 
 
@@ -245,6 +253,11 @@ def check_serving_readable(serving: Path) -> None:
         assert set(PUBLISHED_TABLES) <= tables
     finally:
         con.close()
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes: proves a failed or killed run left the serving file untouched."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def serving_checksum(home: Path) -> str:

@@ -9,12 +9,8 @@ run: the same published marts (sha256), the same landed files byte for byte, eac
 from __future__ import annotations
 
 import json
-import os
-import threading
-import time
 import uuid
 
-import psutil
 import pytest
 from rel_harness import (
     D,
@@ -78,91 +74,3 @@ def test_kill_9_during_extract_keeps_the_last_good_state(tmp_path):
     for folder in landing.glob("records/*/platform=tiktok/dt=*"):
         assert [p.name for p in folder.iterdir()] == [f"part-{manifest['run_id']}.parquet"]
     check_landing_readable(landing)
-
-
-def _extract_children(pid: int) -> list[psutil.Process]:
-    """The spawned per-platform extraction processes of `kol run` pid."""
-    found = []
-    try:
-        kids = psutil.Process(pid).children()
-    except psutil.NoSuchProcess:
-        return []
-    for kid in kids:
-        try:
-            if "spawn_main" in " ".join(kid.cmdline()):
-                found.append(kid)
-        except psutil.Error:  # ended (or a zombie) meanwhile
-            continue
-    return found
-
-
-def test_kill_9_of_a_run_stops_its_extraction_processes_too(tmp_path):
-    # Several platforms extract in their own processes: once the run is killed they must not
-    # go on writing the date's files behind the released run lock (PR_SET_PDEATHSIG).
-    home = tmp_path / "kol"
-    world = KolWorld(tmp_path / "world", token=f"tok-crash-{uuid.uuid4().hex}").start()
-    try:
-        env = world.env(home, KOL_EXTRACT_PROCESSES="1")  # a tiny roster would use threads
-        world.set_faults("slow=1,slow_seconds=0.2")
-        run = Watched(env, "run", "--date", str(D), "--platform", "tiktok", "--platform", "x")
-        run.wait_for(
-            lambda: len(_extract_children(run.proc.pid)) == 2, timeout=120, what="two extracts"
-        )
-        children = _extract_children(run.proc.pid)
-        landing = home / "landing"
-        run.wait_for(
-            lambda: any(landing.glob("raw/platform=*/endpoint=*/dt=*/run=*/.*.tmp")),
-            timeout=120,
-            what="raw pages being written",
-        )
-        run.kill_9()
-
-        _, alive = psutil.wait_procs(children, timeout=15)
-        assert not alive, f"extraction processes outlived the killed run: {alive}"
-        before = {p: p.read_bytes() for p in visible_files(landing)}
-        time.sleep(1.0)  # nothing is still writing
-        assert {p: p.read_bytes() for p in visible_files(landing)} == before
-        assert not list(landing.glob("manifests/dt=*/tiktok.json"))  # no run was committed
-    finally:
-        world.stop()
-
-
-def test_a_platform_whose_process_dies_fails_alone(tmp_path, monkeypatch):
-    from pipeline import config, steps
-
-    home = tmp_path / "kol"
-    world = KolWorld(tmp_path / "world", token=f"tok-crash-{uuid.uuid4().hex}").start()
-    try:
-        for k, v in world.env(home, KOL_EXTRACT_PROCESSES="1").items():
-            if k.startswith("KOL_"):
-                monkeypatch.setenv(k, v)
-        settings = config.load(env_file=None)
-        world.set_faults("slow=1,slow_seconds=0.2")
-        killed: list[int] = []
-
-        def kill_one_child() -> None:
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline and not killed:
-                kids = _extract_children(os.getpid())
-                if len(kids) == 2:
-                    time.sleep(1.0)  # both are under way
-                    kids[0].kill()
-                    killed.append(kids[0].pid)
-                time.sleep(0.05)
-
-        killer = threading.Thread(target=kill_one_child, daemon=True)
-        killer.start()
-        world.server.set_clock(D)
-        out = steps.extract_side_by_side(settings, D, ["tiktok", "x"], steps.new_run_id(D))
-        killer.join(timeout=5)
-    finally:
-        world.stop()
-
-    assert killed
-    statuses = {p: m["status"] for p, m in out.items()}
-    [dead] = [p for p, s in statuses.items() if s == "failed"]
-    [alive] = [p for p in statuses if p != dead]
-    assert f"the extract process of {dead} died (exit code -9)" in out[dead]["reason"]
-    assert statuses[alive] in ("ok", "partial")
-    assert (home / "landing" / "manifests" / f"dt={D}" / f"{alive}.json").is_file()
-    assert not (home / "landing" / "manifests" / f"dt={D}" / f"{dead}.json").exists()

@@ -122,7 +122,7 @@ def assert_books_balance(landing: Path, manifests: dict[str, dict], stats: dict[
     """served = landed + quarantined per entity, and served = what the sandbox sent.
 
     Instagram's account is counted by the sandbox on every Business Discovery media page; the
-    extractor lands it once per account (docs/internals.md), so there the check is landed =
+    extractor lands it once per account (sandbox/README.md), so there the check is landed =
     accounts ok. An unreadable page counts as one served record for the extractor and as none
     for the sandbox. Returns the number of records checked.
     """

@@ -1,4 +1,4 @@
-"""The documented calls of PLATFORM_APIS.md as an extractor makes them (test helper)."""
+"""The documented calls of docs/platform_apis.md as an extractor makes them (test helper)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ TT_VIDEO_FIELDS = (
 
 
 class Api:
-    """The documented calls of PLATFORM_APIS.md, as an extractor would make them."""
+    """The documented calls of docs/platform_apis.md, as an extractor would make them."""
 
     def __init__(self, server: SandboxServer, session: requests.Session) -> None:
         self.server = server

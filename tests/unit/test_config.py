@@ -104,29 +104,3 @@ def test_gate_and_publish_cap_duckdb_like_the_dbt_profile(monkeypatch):
     assert duckdb_limits()["memory_limit"] == "1GB"
     monkeypatch.setenv("KOL_DUCKDB_MEMORY_LIMIT", "")  # compose passes unset variables as ""
     assert duckdb_limits()["memory_limit"] == defaults["MEMORY_LIMIT"]
-
-
-def test_platforms_get_their_own_processes_from_a_roster_size_on(tmp_path, monkeypatch):
-    # spawning costs ~1.5 s of CPU a platform: worth it for an agency roster, not for a demo
-    from pipeline import steps
-
-    def roster(n: int) -> Path:
-        lines = [f"c{i},C {i},{'x' if i % 2 else 'tiktok'},h{i},,food,US,en\n" for i in range(n)]
-        path = tmp_path / f"roster-{n}.csv"
-        path.write_text(ROSTER_HEADER + "".join(lines))
-        return path
-
-    monkeypatch.delenv("KOL_EXTRACT_PROCESSES", raising=False)
-    big, small = roster(steps.PROCESS_MIN_ACCOUNTS), roster(steps.PROCESS_MIN_ACCOUNTS - 1)
-    assert steps._in_processes(big, ["x", "tiktok"])
-    assert not steps._in_processes(small, ["x", "tiktok"])
-    assert not steps._in_processes(big, ["x"])  # only the chosen platforms' accounts count
-    monkeypatch.setenv("KOL_EXTRACT_PROCESSES", "1")
-    assert steps._in_processes(small, ["x", "tiktok"])
-    monkeypatch.setenv("KOL_EXTRACT_PROCESSES", "0")
-    assert not steps._in_processes(big, ["x", "tiktok"])
-    monkeypatch.setenv("KOL_EXTRACT_PROCESSES", "yes")
-    with pytest.raises(
-        steps.StepFailed, match="KOL_EXTRACT_PROCESSES='yes': expected auto, 0 or 1"
-    ):
-        steps._in_processes(big, ["x", "tiktok"])

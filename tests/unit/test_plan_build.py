@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from pipeline.steps import plan_build
+from pipeline.policy import plan_build
 
 D = date(2026, 11, 24)
 

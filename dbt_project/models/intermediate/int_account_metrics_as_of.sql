@@ -1,4 +1,4 @@
--- Every account metric of METRICS.md "Per creator account", computed as of several dates:
+-- Every per-account metric (docs/metrics.md), computed as of several dates:
 -- the run date D and the last day of every earlier month with data (platform_comparison's
 -- months). creator_scorecard is the D slice; platform_comparison reads the month-end slices.
 --

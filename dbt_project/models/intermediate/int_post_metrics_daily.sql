@@ -4,7 +4,7 @@
     unique_key='landing_date',
     on_schema_change='fail'
 ) }}
--- One row per post and snapshot date with the unified metrics of METRICS.md "Per post".
+-- One row per post and snapshot date with the unified per-post metrics (docs/metrics.md).
 -- engagements = likes + comments + shares + saves where reported; NULL when neither likes nor
 -- comments are known (then nothing is known to add up); otherwise an unreported metric counts 0.
 -- views_gained / engagements_gained: change since the post's previous snapshot; for a post seen

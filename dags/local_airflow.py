@@ -26,14 +26,16 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import kol_tasks
 import requests
 
 from ingestion.records import PLATFORMS
-from pipeline import airflow_support, config, steps
+from pipeline import config
+from pipeline.demo import DEMO_CREATORS, DEMO_SEED
+from pipeline.policy import yesterday_utc
 
 REPO = Path(__file__).resolve().parent.parent
 DAGS = REPO / "dags"
-POOLS_FILE = REPO / "docker" / "pools.json"
 SANDBOX_TOKEN = "sandbox"
 ADMIN = "admin"
 
@@ -98,9 +100,7 @@ def sandbox(world=None) -> Iterator[dict[str, str]]:
     """
     from sandbox import SandboxServer, WorldConfig
 
-    cfg = world or WorldConfig(
-        seed=steps.DEMO_SEED, creators=steps.DEMO_CREATORS, end_date=steps.yesterday_utc()
-    )
+    cfg = world or WorldConfig(seed=DEMO_SEED, creators=DEMO_CREATORS, end_date=yesterday_utc())
     with SandboxServer(cfg, SANDBOX_TOKEN) as server:
         yield sandbox_env(server.env(), SANDBOX_TOKEN)
 
@@ -131,7 +131,7 @@ def prepare(env: Mapping[str, str]) -> None:
 
 def write_pools_file(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(airflow_support.pools_json(), indent=2) + "\n")
+    path.write_text(json.dumps(kol_tasks.pools_json(), indent=2) + "\n")
     return path
 
 
@@ -214,15 +214,6 @@ def start(
         yield LocalAirflow(url, ADMIN, _password(airflow_home, 60), airflow_home, proc)
     finally:
         stop_group(proc)
-
-
-def api_token(url: str, username: str, password: str) -> str:
-    """A JWT from the simple auth manager, for `Authorization: Bearer` on /api/v2."""
-    r = requests.post(
-        f"{url}/auth/token", json={"username": username, "password": password}, timeout=10
-    )
-    r.raise_for_status()
-    return r.json()["access_token"]
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -1,8 +1,10 @@
-"""What the Airflow DAGs share: run dates, assets, pools, Connections -> Settings, callbacks.
+"""The Airflow glue of the two DAGs: run dates, assets, pools, Connections -> Settings,
+callbacks, the ledger row of a transform run.
 
-The DAG files in `dags/` stay thin tables of contents; everything they decide lives here as
-small functions of plain values, so it is unit-tested without a scheduler. The work itself is
-`pipeline.steps`, exactly what the `kol` CLI runs.
+The DAG files beside this one stay thin tables of contents; what they need from Airflow lives
+here as small functions of plain values, so it is unit-tested without a scheduler. What a
+date's run does is decided by `pipeline.policy`, exactly as for the `kol` CLI; the work
+itself is `pipeline.steps`.
 
 Run date D. Airflow 3 cron runs have a logical date (the trigger time) and no data interval:
 the run triggered at D+1 00:00 UTC processes D = logical date - 1 day. A manual trigger with
@@ -22,24 +24,22 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from airflow.sdk import Asset, AssetAll, Param
 
 from ingestion.records import PLATFORMS
-from pipeline import config, steps
+from pipeline import config, policy
 from pipeline.config import PlatformSettings, Secret, Settings
+from pipeline.policy import SOURCES
+from pipeline.run_ledger import RunSummary, source_counts
+from pipeline.state import read_state
 
 log = logging.getLogger("kol.airflow")
-
-SOURCES: tuple[str, ...] = (*PLATFORMS, "exports")
-"""Everything kol_extract lands for a date: the five platforms and the campaign exports."""
 
 WAREHOUSE_POOL = "kol_warehouse"
 WAREHOUSE_QUEUE = os.environ.get("KOL_WAREHOUSE_QUEUE") or "default"
 """Celery queue of the writer tasks: the one worker on the machine holding warehouse.duckdb."""
 LOCK_WAIT_SECONDS = 300.0  # a `kol` CLI run may hold KOL_HOME; wait for it, then retry
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def platform_pool(platform: str) -> str:
@@ -252,7 +252,7 @@ def landed_from_manifest(source: str, run_date: date, manifest: Mapping[str, Any
         status=str(manifest.get("status") or "unknown"),
         reason=str(manifest.get("reason") or ""),
         run_id=str(manifest.get("run_id") or ""),
-        counts=steps.source_counts(dict(manifest)),
+        counts=source_counts(dict(manifest)),
     )
 
 
@@ -413,65 +413,10 @@ def writer_lock(settings: Settings, what: str) -> Iterator[None]:
 # --- landing one source for Airflow ----------------------------------------------------------
 
 
-def _is_past(run_date: date) -> bool:
-    return run_date < steps.yesterday_utc()
-
-
-def _sandbox_root(base_url: str, run_date: date) -> str | None:
-    """The sandbox behind `base_url`, probed only where one can be (loopback, or a past date)."""
-    host = urlsplit(base_url).hostname or ""
-    if host not in LOOPBACK_HOSTS and not _is_past(run_date):
-        return None
-    return steps.sandbox_root(base_url)
-
-
-def sandbox_clock_lock(settings: Settings) -> Path:
-    """Lock dir for moving a shared sandbox's clock: two dates must not extract at once."""
-    return settings.home / ".sandbox-clock"
-
-
 def land_source(settings: Settings, source: str, run_date: date, run_id: str) -> dict[str, Any]:
-    """Land one source for D; returns its manifest (status ok | partial | skipped | failed).
-
-    A real platform serves today's counts, so a past D is not extracted (the landed records
-    stay; `kol reparse --date D` rebuilds them from raw pages). The sandbox can answer for a
-    past date: its clock is moved to D first, under a lock so that two dates never interleave.
-    """
-    from pipeline.runlock import run_lock
-
-    if source == "exports":
-        return _land_exports(settings, run_date, run_id)
-    ps = settings.platforms[source]
-    if not ps.enabled:
-        return steps.extract(settings, run_date, source, run_id)  # skipped, with its reason
-    root = _sandbox_root(ps.base_url, run_date)
-    if root is None:
-        if _is_past(run_date):
-            return _past_skip(source, run_date, run_id)
-        return steps.extract(settings, run_date, source, run_id)
-    with run_lock(
-        sandbox_clock_lock(settings), f"sandbox clock {run_date}", wait_seconds=LOCK_WAIT_SECONDS
-    ):
-        steps.set_sandbox_clock(root, run_date)
-        return steps.extract(settings, run_date, source, run_id)
-
-
-def _past_skip(source: str, run_date: date, run_id: str) -> dict[str, Any]:
-    reason = (
-        f"{source} serves today's counts, not {run_date}'s: kept what was landed for "
-        f"{run_date} (rebuild it from raw pages with `kol reparse --date {run_date}`)"
-    )
-    log.warning(reason)
-    return steps.skipped_manifest(source, run_date, run_id, reason)
-
-
-def _land_exports(settings: Settings, run_date: date, run_id: str) -> dict[str, Any]:
-    """Campaign exports are today's files: for a past D only the sandbox world answers."""
-    if _is_past(run_date):
-        roots = [_sandbox_root(settings.platforms[p].base_url, run_date) for p in PLATFORMS]
-        if not steps.resolve_inputs(settings).from_sandbox and not (roots and all(roots)):
-            return _past_skip("exports", run_date, run_id)
-    return steps.load_exports(settings, run_date, run_id)
+    """Land one source for D as the run policy says (the platforms' tasks run side by side,
+    each writing only its own source's landing, as `kol run` does)."""
+    return policy.land_source(settings, source, run_date, run_id)
 
 
 # --- the ledger row of a transform run --------------------------------------------------------
@@ -483,13 +428,13 @@ def run_summary(
     run_id: str,
     started_at: str,
     build: Mapping[str, Any] | None,
-) -> steps.RunSummary:
+) -> RunSummary:
     """The ledger row for one kol_transform run, from its plan and what `build` returned.
 
     `build` is None when the build failed; the run state on disk (state.json, written by
     each step) then says which step stopped and why.
     """
-    s = steps.RunSummary(run_id=run_id, run_date=plan.run_date, started_at=started_at)
+    s = RunSummary(run_id=run_id, run_date=plan.run_date, started_at=started_at)
     s.finished_at = datetime.now(UTC).isoformat(timespec="seconds")
     partial = []
     for src, got in sorted(plan.sources.items()):
@@ -505,11 +450,11 @@ def run_summary(
         s.status = "partial" if partial else "published"
         s.message = "; ".join([*partial, *plan.notes]) if partial else "all sources landed"
         return s
-    _failed_build(s, steps.read_state(settings), plan.run_date.isoformat())
+    _failed_build(s, read_state(settings), plan.run_date.isoformat())
     return s
 
 
-def _failed_build(s: steps.RunSummary, state: Mapping[str, Any], d: str) -> None:
+def _failed_build(s: RunSummary, state: Mapping[str, Any], d: str) -> None:
     t, g = state.get("transform", {}), state.get("gate", {})
     if not (t.get("run_date") == d and t.get("ok")):
         fails = t.get("failures") or [] if t.get("run_date") == d else []
