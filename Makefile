@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(SETUP_VERSION)-$(shell cat requirements.lock pypro
 export KOL_HOME ?= $(CURDIR)/.kol
 SIZE ?= small
 
-.PHONY: setup demo test test-slow test-fast bench lint airflow clean docs-reference
+.PHONY: setup demo test test-slow test-fast bench lint airflow clean docs-reference browser bi bi-venv
 
 setup: $(STAMP)
 
@@ -30,10 +30,17 @@ $(STAMP): requirements.lock pyproject.toml
 demo: setup
 	$(BIN)/kol demo
 
-test: setup
+# Headless Chromium for the tests that check what a reader's browser shows (Debian's package).
+# Installed when missing and run as root (CI); otherwise it says what to install.
+browser:
+	@command -v chromium >/dev/null || { test "$$(id -u)" = 0 || \
+	  { echo "tests need Chromium: apt-get install chromium (as root)"; exit 1; }; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: setup browser
 	$(BIN)/python -m pytest -q -m "not slow" --timeout=900 -n 2 --dist loadfile -p no:cacheprovider
 
-test-slow: setup
+test-slow: setup browser
 	$(BIN)/python -m pytest -q -m slow --timeout=1800
 
 test-fast: setup
@@ -55,6 +62,23 @@ docs-reference: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Superset's own venv (its pins differ from the project's), from bi/requirements.lock.
+BI_VENV := .venv-bi
+BI_STAMP := $(BI_VENV)/.installed-$(shell cksum < bi/requirements.lock | cut -d' ' -f1)
+
+bi-venv: $(BI_STAMP)
+
+$(BI_STAMP): bi/requirements.lock | $(STAMP)
+	@test -x $(BI_VENV)/bin/python || $(BIN)/uv venv --quiet $(BI_VENV) --python $(BIN)/python
+	$(BIN)/uv pip install --quiet --python $(BI_VENV)/bin/python -r bi/requirements.lock
+	@rm -f $(BI_VENV)/.installed-* && touch $@
+
+# PostgreSQL serving the published marts (made by `kol demo` when there are none yet) and
+# Superset with the dashboards of bi/; prints the URLs and logins, Ctrl-C stops both.
+bi: setup bi-venv
+	@test -f "$(KOL_HOME)/serving/marts.duckdb" || $(BIN)/kol demo
+	$(BIN)/python -m pipeline.bi_stack
 
 airflow: setup
 	$(BIN)/python dags/local_airflow.py

@@ -145,7 +145,7 @@ def run_gate(
         checks, Path(warehouse), inputs.column_types, quality_dir / "gx" / "frames", duckdb_config
     )
     results, pages = _run_checkpoint(checks, batches, quality_dir, run_id)
-    failures, evaluated = _failures(results, {c.suite: c for c in checks})
+    failures, evaluated, outcomes = _failures(results, {c.suite: c for c in checks})
     gate = GateResult(
         passed=not failures,
         failures=failures,
@@ -167,6 +167,7 @@ def run_gate(
                 "extracted_platforms": list(inputs.extracted_platforms),
                 "finished_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"),
                 "pages": pages,
+                "expectations": outcomes,
             },
         ),
     )
@@ -482,16 +483,20 @@ def _pages(context: Any, result: Any, docs_dir: Path) -> dict[str, str]:
     return pages
 
 
-def _failures(results: Any, checks: dict[str, Check]) -> tuple[list[GateFailure], int]:
+def _failures(
+    results: Any, checks: dict[str, Check]
+) -> tuple[list[GateFailure], int, list[dict[str, Any]]]:
+    """The failing expectations, how many were evaluated, and every outcome (for the report)."""
     failures: list[GateFailure] = []
-    evaluated = 0
+    outcomes: list[dict[str, Any]] = []
     for validation in results.run_results.values():
         suite = validation.suite_name
         for er in validation.results:
-            evaluated += 1
+            outcome = _failure(suite, er, checks.get(suite))
+            outcomes.append({**outcome.as_dict(), "success": bool(er.success)})
             if not er.success:
-                failures.append(_failure(suite, er, checks.get(suite)))
-    return failures, evaluated
+                failures.append(outcome)
+    return failures, len(outcomes), outcomes
 
 
 def _failure(suite: str, er: Any, check: Check | None) -> GateFailure:

@@ -2,9 +2,10 @@
 
 GX's Data Docs load Bootstrap, jQuery and bootstrap-table from CDNs and fill the index with
 JavaScript, so on an offline machine (or a locked-down auditor's browser) the index is blank.
-This page needs nothing external: every gate run, its verdict, each failing expectation with
-table, column and observed value, and links to GX's per-suite validation pages.
-Each run's facts are kept as JSON in `quality/gx/runs/` and the page is re-rendered from all.
+These pages need nothing external: `gate_runs.html` lists every gate run, its verdict and each
+failing expectation with table, column and observed value; `gate_run_<run_id>.html` shows
+every expectation that run evaluated with its outcome. Both open from `file://` offline.
+Each run's facts are kept as JSON in `quality/gx/runs/` and the index is re-rendered from all.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 RUNS_DIR = ("gx", "runs")
 PAGE = "gate_runs.html"
+RUN_PAGE = "gate_run_{run_id}.html"
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#1f2933}
@@ -37,6 +39,12 @@ def write_run(quality_dir: Path, record: dict[str, Any]) -> Path:
     tmp = folder / f".tmp-{record['run_id']}.json"
     tmp.write_text(json.dumps(record, indent=1, sort_keys=True, default=str))
     os.replace(tmp, target)
+    if "expectations" in record:
+        _write_page(
+            quality_dir / "data_docs" / RUN_PAGE.format(run_id=record["run_id"]),
+            f"Quality gate run {record['run_id']}",
+            _run_page(record),
+        )
     return render(quality_dir)
 
 
@@ -50,23 +58,51 @@ def read_runs(quality_dir: Path) -> list[dict[str, Any]]:
 def render(quality_dir: Path) -> Path:
     """Write gate_runs.html from every stored run, newest first."""
     runs = read_runs(quality_dir)
-    page = quality_dir / "data_docs" / PAGE
-    page.parent.mkdir(parents=True, exist_ok=True)
     body = [
         "<h1>KOL warehouse — quality gate runs</h1>",
-        '<p class="note">Every gate run, newest first. A failed run was not published: the '
-        "previous marts stayed in place. Full GX results: <a href='index.html'>Data Docs "
-        "index</a> (needs internet for its styling and index table).</p>",
+        '<p class="note">Every gate run, newest first; a run\'s link lists every expectation it '
+        "evaluated. A failed run was not published: the previous marts stayed in place. These "
+        "pages need no internet; GX's own <a href='index.html'>Data Docs</a> load their "
+        "styling from CDNs.</p>",
         _runs_table(runs),
     ]
     body += [_run_section(r) for r in runs]
-    tmp = page.with_name(f".tmp-{PAGE}")
+    return _write_page(quality_dir / "data_docs" / PAGE, "Quality gate runs", "".join(body))
+
+
+def _write_page(page: Path, title: str, body: str) -> Path:
+    """One self-contained HTML page (inline CSS, no script), written atomically."""
+    page.parent.mkdir(parents=True, exist_ok=True)
+    tmp = page.with_name(f".tmp-{page.name}")
     tmp.write_text(
-        "<!doctype html><html><head><meta charset='utf-8'><title>Quality gate runs</title>"
-        f"<style>{_CSS}</style></head><body>{''.join(body)}</body></html>"
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{_e(title)}</title>"
+        f"<style>{_CSS}</style></head><body>{body}</body></html>"
     )
     os.replace(tmp, page)
     return page
+
+
+def _run_page(run: dict[str, Any]) -> str:
+    """Every expectation of one run, failures first, then by suite."""
+    outcomes = sorted(run["expectations"], key=lambda o: (o["success"], o["suite"]))
+    rows = "".join(
+        f"<tr><td>{_verdict(o['success'])}</td><td>{_e(o['suite'])}</td>"
+        f"<td><code>{_e(o['expectation_type'])}</code></td>"
+        f"<td>{_e(o['table'])}{'.' + _e(o['column']) if o.get('column') else ''}</td>"
+        f"<td><code>{_e(json.dumps(o['observed_value'], default=str))}</code></td>"
+        f"<td>{_e(o['message'])}</td></tr>"
+        for o in outcomes
+    )
+    failed = sum(1 for o in outcomes if not o["success"])
+    return (
+        f"<h1>Quality gate run {_e(run['run_id'])} — {_e(run['run_date'])} "
+        f"{_verdict(run['passed'])}</h1>"
+        f"<p class='note'>{len(outcomes)} expectations, {failed} failed; platforms extracted: "
+        f"{_e(', '.join(run.get('extracted_platforms', [])) or 'none')}; finished "
+        f"{_e(run.get('finished_at', ''))} UTC. <a href='{PAGE}'>All gate runs</a></p>"
+        "<table><tr><th>result</th><th>suite</th><th>expectation</th><th>table.column</th>"
+        f"<th>observed</th><th>what was checked</th></tr>{rows}</table>"
+    )
 
 
 def _verdict(passed: bool) -> str:
@@ -75,7 +111,7 @@ def _verdict(passed: bool) -> str:
 
 def _runs_table(runs: list[dict[str, Any]]) -> str:
     rows = "".join(
-        f"<tr><td><a href='#run-{_e(r['run_id'])}'>{_e(r['run_id'])}</a></td>"
+        f"<tr><td><a href='{_e(_run_link(r))}'>{_e(r['run_id'])}</a></td>"
         f"<td>{_e(r['run_date'])}</td><td>{_verdict(r['passed'])}</td>"
         f"<td>{r['evaluated']}</td><td>{len(r['failures'])}</td>"
         f"<td>{_e(', '.join(r.get('extracted_platforms', [])))}</td>"
@@ -86,6 +122,13 @@ def _runs_table(runs: list[dict[str, Any]]) -> str:
         "<table><tr><th>run</th><th>run date</th><th>gate</th><th>expectations</th>"
         f"<th>failed</th><th>platforms extracted</th><th>finished (UTC)</th></tr>{rows}</table>"
     )
+
+
+def _run_link(run: dict[str, Any]) -> str:
+    """The run's own page when it has one (runs recorded with every outcome), else its section."""
+    if "expectations" in run:
+        return RUN_PAGE.format(run_id=run["run_id"])
+    return f"#run-{run['run_id']}"
 
 
 def _run_section(run: dict[str, Any]) -> str:

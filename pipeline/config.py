@@ -81,6 +81,16 @@ class PlatformSettings:
 
 
 @dataclass(frozen=True)
+class PostgresServingSettings:
+    """PostgreSQL serving (on when KOL_SERVING_POSTGRES_URL is set): the loader's URL, which
+    carries its password, and the passwords provisioning gives the BI and auditor roles."""
+
+    url: Secret = field(repr=False)
+    bi_reader_password: Secret | None = field(repr=False, default=None)
+    auditor_password: Secret | None = field(repr=False, default=None)
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     roster: Path | None  # required by every command that lands data (`require_inputs`)
@@ -90,6 +100,7 @@ class Settings:
     env_file: Path | None = None
     today: date | None = None  # KOL_TODAY: the date the sources serve (None: today, UTC)
     quota: QuotaSettings = field(default_factory=QuotaSettings)  # KOL_* quota limits
+    serving_postgres: PostgresServingSettings | None = None
 
     # Paths of docs/architecture.md "On disk"
     @property
@@ -228,6 +239,7 @@ def load(environ: dict[str, str] | None = None, env_file: str | Path | None = ".
         env_file=file_path if file_path and file_path.is_file() else None,
         today=today,
         quota=_quota_settings(env),
+        serving_postgres=_postgres_serving(env),
     )
 
 
@@ -292,6 +304,30 @@ def _quota_settings(env: dict[str, str]) -> QuotaSettings:
             )
         values["x_access_tier"] = tier
     return QuotaSettings(**values)  # type: ignore[arg-type]
+
+
+def _postgres_serving(env: dict[str, str]) -> PostgresServingSettings | None:
+    """The PostgreSQL serving settings (never echoed: the URL holds the loader's password)."""
+    url = env.get("KOL_SERVING_POSTGRES_URL")
+    if not url:
+        return None
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(
+            "KOL_SERVING_POSTGRES_URL: must be a postgresql://kol_loader:PASSWORD@host:port/db "
+            "URL (its value is not shown: it holds a password)."
+        )
+    passwords = {
+        role: Secret(env[var]) if env.get(var) else None
+        for role, var in (
+            ("bi_reader", "KOL_SERVING_POSTGRES_BI_READER_PASSWORD"),
+            ("auditor", "KOL_SERVING_POSTGRES_AUDITOR_PASSWORD"),
+        )
+    }
+    return PostgresServingSettings(
+        url=Secret(url),
+        bi_reader_password=passwords["bi_reader"],
+        auditor_password=passwords["auditor"],
+    )
 
 
 def duckdb_limits() -> dict[str, str]:

@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 SERVING_DB = "marts.duckdb"
 PARQUET_DIR = "parquet"
 TMP_PREFIX = ".tmp-"
+# The oldest DuckDB storage format the serving file is written in: readers from DuckDB 1.4 on
+# (the Python 1.4/1.5 clients, Evidence's and most BI tools' bundled drivers) open it.
+STORAGE_VERSION = "v1.4.0"
 
 # Column names that would leak comment text or secrets into serving/. A mart carrying one is a
 # modelling bug upstream: publish refuses rather than silently dropping the column.
@@ -147,9 +150,15 @@ def _build_serving_db(
     """Create the serving DB under its temporary name and export each table to Parquet."""
     if not warehouse.exists():
         raise PublishError(f"warehouse {warehouse} does not exist: run `kol transform` first")
-    con = duckdb.connect(str(tmp_db), config=duckdb_limits())
+    # The serving file is attached in DuckDB 1.4's storage format, which DuckDB 1.4+ and 2.x
+    # readers both open (a file written in 2.x's own format is refused by every 1.x reader).
+    con = duckdb.connect(config={**duckdb_limits(), "temp_directory": f"{tmp_db}.tmp"})
     rows: dict[str, int] = {}
     try:
+        con.execute(
+            f"ATTACH '{_sql_path(tmp_db)}' AS serving (STORAGE_VERSION '{STORAGE_VERSION}')"
+        )
+        con.execute("USE serving")
         con.execute(f"ATTACH '{_sql_path(warehouse)}' AS wh (READ_ONLY)")
         available = {
             r[0]
@@ -167,14 +176,16 @@ def _build_serving_db(
             )
         for table in tables:
             _check_columns(con, table)
-            con.execute(f'CREATE TABLE main."{table}" AS SELECT * FROM wh.main."{table}"')
-            rows[table] = con.execute(f'SELECT count(*) FROM main."{table}"').fetchone()[0]
+            con.execute(f'CREATE TABLE serving.main."{table}" AS SELECT * FROM wh.main."{table}"')
+            rows[table] = con.execute(f'SELECT count(*) FROM serving.main."{table}"').fetchone()[0]
             con.execute(
-                f"COPY main.\"{table}\" TO '{_sql_path(tmp_parquet[table])}' "
+                f"COPY serving.main.\"{table}\" TO '{_sql_path(tmp_parquet[table])}' "
                 "(FORMAT parquet, COMPRESSION zstd)"
             )
         con.execute("DETACH wh")
-        con.execute("CHECKPOINT")
+        con.execute("CHECKPOINT serving")
+        con.execute("USE memory")
+        con.execute("DETACH serving")
     finally:
         con.close()
     return rows

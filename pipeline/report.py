@@ -222,7 +222,8 @@ def demo_summary(settings: Settings, last: RunSummary | None) -> str:
         "Where things are:",
         f"  marts (DuckDB, read-only for BI): {db}",
         f"  marts (Parquet):                  {settings.serving / 'parquet'}",
-        f"  quality gate Data Docs:           {settings.quality / 'data_docs'}",
+        f"  quality gate report (offline):    {settings.quality / 'data_docs' / 'gate_runs.html'}",
+        f"  quality gate Data Docs (GX):      {settings.quality / 'data_docs' / 'index.html'}",
         f"  dbt docs:                         {settings.quality / 'dbt_docs' / 'index.html'}",
         f"  run ledger:                       {settings.quality / 'ledger'}  (kol status)",
     ]

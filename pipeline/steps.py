@@ -356,6 +356,16 @@ def publish(settings: Settings, progress: Progress | None = None) -> dict[str, A
     result = _publish(settings.warehouse, settings.serving, list(PUBLISHED_TABLES))
     out = {"checksum": result.checksum, "rows": dict(result.rows), "path": str(result.path)}
     update_state(settings, published={**out, "at": now_iso(), "run_date": t.get("run_date")})
+    if settings.serving_postgres is not None:  # the same marts, served by PostgreSQL
+        from pipeline.serve_postgres import PostgresServingError, publish_to_postgres
+
+        try:
+            served = publish_to_postgres(
+                settings.serving_postgres, result.path, PUBLISHED_TABLES, settings.quality
+            )
+        except PostgresServingError as exc:
+            raise StepFailed(f"{exc} (serving/ holds the new marts)") from None
+        out["postgres"] = served.where
     say(
         progress,
         f"published {len(result.rows)} marts to {result.path} (checksum {result.checksum[:12]})",

@@ -42,7 +42,10 @@ PROJECT_DIR = Path(
 )
 EMPTY_PARTITION = "dt=1970-01-01"
 EMPTY_FILE = "_kol_empty_schema.parquet"
-DOCS_FILES = ("index.html", "manifest.json", "catalog.json")
+# dbt's `--static` page inlines the manifest and catalog, so it opens from `file://` (the plain
+# index.html fetches them, which browsers refuse for file:// pages); the JSON files stay for tools.
+DOCS_FILES = ("manifest.json", "catalog.json")
+STATIC_DOCS_PAGE = "static_index.html"
 # dbt log events worth a progress line: one per finished node (model, seed, test, unit test).
 PROGRESS_EVENTS = frozenset(
     {"LogModelResult", "LogSeedResult", "LogTestResult", "LogNodeResult", "LogSnapshotResult"}
@@ -224,26 +227,28 @@ def run_dbt(
 
 
 def docs_generate(home: Path, out_dir: Path) -> Path:
-    """Write dbt docs (index.html, manifest.json, catalog.json) for the warehouse to `out_dir`.
+    """Write dbt docs for the warehouse to `out_dir`: one self-contained index.html, plus the
+    manifest.json and catalog.json it was built from.
 
     dbt's own target (compiled SQL, partial-parse cache) stays under `<home>/dbt/docs_target`;
-    only the three files a browser needs are copied. Raises RuntimeError naming dbt's error.
+    only these three files are copied. Raises RuntimeError naming dbt's error.
     """
     home = Path(home).resolve()
     out_dir = Path(out_dir).resolve()
     target = home / "dbt" / "docs_target"
     ensure_source_files(home)
     proc = subprocess.run(
-        _dbt_command(home, ["docs", "generate"], target),
+        _dbt_command(home, ["docs", "generate", "--static"], target),
         env=_environment(home),
         capture_output=True,
         text=True,
         check=False,
     )
-    if proc.returncode != 0 or not (target / "index.html").is_file():
+    if proc.returncode != 0 or not (target / STATIC_DOCS_PAGE).is_file():
         tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-20:])
         raise RuntimeError(f"dbt docs generate failed for {home}: {tail}")
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in DOCS_FILES:
         shutil.copyfile(target / name, out_dir / name)
+    shutil.copyfile(target / STATIC_DOCS_PAGE, out_dir / "index.html")
     return out_dir / "index.html"

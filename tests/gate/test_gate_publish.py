@@ -234,3 +234,27 @@ def test_bi_reader_never_sees_a_broken_file_during_ten_publishes(clean_warehouse
     assert len(report["seen"]) >= 11
     # The reader saw both versions: the swaps really happened under it.
     assert set(report["seen"]) == {RUN_DATE.isoformat(), (RUN_DATE - timedelta(days=1)).isoformat()}
+
+
+# The storage version DuckDB 1.4 writes and reads (the number in the file header); DuckDB 2
+# writes 999 when left to its own format, which every 1.x reader refuses.
+DUCKDB_1_4_STORAGE_NUMBER = 67
+
+
+def test_serving_file_is_in_a_storage_format_duckdb_1_readers_open(clean_warehouses, tmp_path):
+    result = publish(clean_warehouses["today"], tmp_path / "serving", PUBLISHED_TABLES)
+
+    header = result.path.read_bytes()[:64]
+    assert header[8:12] == b"DUCK"
+    assert int.from_bytes(header[12:20], "little") == DUCKDB_1_4_STORAGE_NUMBER
+    con = duckdb.connect(str(result.path), read_only=True)
+    try:
+        (tags,) = con.execute(
+            "SELECT tags FROM duckdb_databases() WHERE database_name = 'marts'"
+        ).fetchone()
+        assert tags["storage_version"].startswith("v1.4")
+        assert con.execute("SELECT count(*) FROM creator_scorecard").fetchone()[0] == sum(
+            len(p) for p in ACCOUNTS.values()
+        )
+    finally:
+        con.close()
