@@ -185,11 +185,11 @@ def extract_platform(req: ExtractRequest, progress: Progress | None = None) -> d
 def account_outcomes(s: ExtractSession, entries: list[RosterEntry]) -> dict[str, str]:
     """Each roster account's outcome in this run: `landed` only when its fetch finished
     without error (the session's per-account success flag) and every page of it parsed."""
-    landed = set(s.landed_accounts)
+    landed = set(s.outcomes.landed)
     return {
         e.key: LANDED
         if e.key in landed and e.key not in s.collected.unreadable
-        else ("skipped" if e.key not in landed and not s.has_failed(e) else "failed")
+        else ("skipped" if e.key not in landed and not s.outcomes.has_failed(e) else "failed")
         for e in entries
     }
 
@@ -199,9 +199,8 @@ def _fail_unreadable(s: ExtractSession, entries: list[RosterEntry]) -> None:
     JSON, an error body on HTTP 200) is failed with the reason, not landed."""
     for entry in entries:
         reason = s.collected.unreadable.get(entry.key)
-        if reason and entry.key in s.landed_accounts:
-            s.landed_accounts.remove(entry.key)
-            s.fail(entry, f"unreadable page: {reason}")
+        if reason:
+            s.outcomes.fail_landed(entry, s.client.redactor.text(f"unreadable page: {reason}"))
 
 
 def _rebuildable(
@@ -216,7 +215,7 @@ def _rebuildable(
             check_raw_files(root, {**(previous or {}), "raw_files": files_of_runs(files, [run])})
         except ReparseError as exc:
             broken.add(run)
-            s.warn_once(f"earlier data cannot be kept: {exc}")
+            s.outcomes.warn_once(f"earlier data cannot be kept: {exc}")
     return {k: r for k, r in before.items() if r.run_id not in broken}
 
 
@@ -253,36 +252,37 @@ def _finish(
     }
     drift, drift_warnings = s.collected.drift()
     for warning in drift_warnings:
-        s.warn_once(warning)
+        s.outcomes.warn_once(warning)
     problems = []
     if req.deferred:
         problems.append(f"{len(req.deferred)} accounts deferred by the quota plan")
-    if s.stopped:
-        problems.append(s.stopped)
-    if s.failed:
-        problems.append(f"{len(s.failed)} of {total} accounts failed")
-    problems.extend(s.warnings)
+    o = s.outcomes
+    if o.stopped:
+        problems.append(o.stopped)
+    if o.failed:
+        problems.append(f"{len(o.failed)} of {total} accounts failed")
+    problems.extend(o.warnings)
     manifest = base_manifest(req.platform, req.run_id, req.run_date, started)
     manifest.update(
-        status=status_of(total, len(s.landed_accounts), problems, quota_hit=s.quota_hit),
+        status=status_of(total, len(o.landed), problems, quota_hit=o.quota_hit),
         reason="; ".join(problems),
         finished_at=now_iso(),
         entities=committed["entities"],
         quarantine=committed["quarantine"],
         accounts={
             "total": total,
-            "ok": len(s.landed_accounts),
-            "failed": [{"account": f.account, "error": f.error} for f in s.failed],
-            "skipped": [{"account": f.account, "error": f.error} for f in s.skipped],
-            "landed": sorted(s.landed_accounts),
-            "first_sight": sorted(s.first_sight & set(s.landed_accounts)),
+            "ok": len(o.landed),
+            "failed": [{"account": f.account, "error": f.error} for f in o.failed],
+            "skipped": [{"account": f.account, "error": f.error} for f in o.skipped],
+            "landed": sorted(o.landed),
+            "first_sight": sorted(s.first_sight & set(o.landed)),
             "kept_from_earlier_runs": kept,
             "by_key": {k: r.as_dict() for k, r in view.items()},
         },
         requests=s.client.requests,
         retries=s.client.retries,
         waited_seconds=round(s.client.waited, 3),
-        warnings=s.warnings,
+        warnings=o.warnings,
         field_checks=drift,
         raw_dir=f"raw/platform={req.platform}/endpoint=*/dt={req.run_date}/run={req.run_id}",
         raw_files=dict(sorted(raw_files.items())),
@@ -306,7 +306,7 @@ def _counts(platform: str, total: int, s: ExtractSession) -> dict[str, Any]:
     """Where the run stands (every progress event carries it, the final one too)."""
     return {
         "platform": platform,
-        "accounts_done": min(s.accounts_done(), total),
+        "accounts_done": min(s.outcomes.done(), total),
         "accounts_total": total,
         "records": sum(s.collected.landed.values()),
         "quarantined": len(s.collected.quarantined),

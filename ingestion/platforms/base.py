@@ -35,6 +35,7 @@ from ingestion.http import (
 )
 from ingestion.landing import RawWriter
 from ingestion.parsing import Collected, EndpointSpec, FieldMap, parse_line, unreadable_reason
+from ingestion.platforms.outcomes import AccountOutcomes
 from ingestion.roster import RosterEntry
 
 log = logging.getLogger(__name__)
@@ -43,9 +44,6 @@ POSTS_DAYS = 30  # trailing re-pull window (metrics keep changing, arrive up to 
 FIRST_SIGHT_DAYS = 90  # engagement-rate window, pulled once when an account is new
 COMMENTS_DAYS = 7
 MAX_COMMENTS_PER_POST = 500
-# After this many accounts in a row gave up on retries, the platform is stopped for the run:
-# a persistent 429/5xx would otherwise cost every remaining account its full retry budget.
-GIVE_UP_AFTER_EXHAUSTED = 3
 
 
 @dataclass(frozen=True)
@@ -89,20 +87,14 @@ class PlatformStopped(IngestionError):
 
 
 @dataclass
-class AccountFailure:
-    account: str
-    error: str
-
-
-@dataclass
 class ExtractSession:
     """One platform's run: HTTP client, raw writer, collected records, account outcomes.
 
     `run_accounts` spreads accounts over `workers` threads. What they share is guarded by
     one lock: the raw writer and the parse into `collected` happen together under it (so
     the raw files hold lines in the order records were collected, and a reparse sees
-    duplicates in the same order), and so do the account outcomes and progress events.
-    Each account's own requests stay in order on one worker.
+    duplicates in the same order), and so do the account outcomes (`outcomes`, same lock)
+    and progress events. Each account's own requests stay in order on one worker.
     """
 
     platform: str
@@ -114,24 +106,17 @@ class ExtractSession:
     specs: dict[str, EndpointSpec]
     salt: str
     first_sight: set[str]  # roster keys never landed before this date
-    window: Window = field(init=False)
-    failed: list[AccountFailure] = field(default_factory=list)
-    skipped: list[AccountFailure] = field(default_factory=list)
-    landed_accounts: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    stopped: str | None = None
-    quota_hit: bool = False
     on_account_done: Callable[[], None] | None = None
     workers: int = 1
     max_pages: int = 5000  # per account, over all its paging chains (KOL_MAX_PAGES_PER_ACCOUNT)
-    _exhausted_streak: int = 0
+    window: Window = field(init=False)
+    outcomes: AccountOutcomes = field(init=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _local: threading.local = field(default_factory=threading.local, repr=False)
-    _failed_labels: set[str] = field(default_factory=set, repr=False)
-    _landed_keys: set[str] = field(default_factory=set, repr=False)
 
     def __post_init__(self) -> None:
         self.window = Window(self.run_date)
+        self.outcomes = AccountOutcomes(self.platform, lock=self._lock)
         self.client.on_exchange = self._record
 
     # --- fetching -------------------------------------------------------------------
@@ -180,12 +165,12 @@ class ExtractSession:
             "context": context or {},
         }
         self._local.parsed = None
-        if self.stopped:
-            raise PlatformStopped(self.stopped)
+        if self.outcomes.stopped:
+            raise PlatformStopped(self.outcomes.stopped)
         try:
             self.client.request(method, path, params, json_body, label=endpoint)
         except QuotaExceeded as exc:
-            self._quota_hit(exc)  # at once: the other workers send nothing more
+            self.outcomes.stop_for_quota(str(exc))  # at once: the other workers send nothing more
             raise
         parsed = self._local.parsed
         assert parsed is not None and parsed[0]["outcome"] == "ok"
@@ -261,9 +246,8 @@ class ExtractSession:
             done, _ = wait(futures, return_when=FIRST_EXCEPTION)
             for future in done:
                 error = future.exception()
-                if error is not None:
-                    with self._lock:  # accounts in flight send nothing more
-                        self.stopped = self.stopped or f"internal error: {type(error).__name__}"
+                if error is not None:  # accounts in flight send nothing more
+                    self.outcomes.stop(f"internal error: {type(error).__name__}")
                     for other in futures:
                         other.cancel()
                     raise error
@@ -284,36 +268,17 @@ class ExtractSession:
         Safe from worker threads. The exhausted streak counts accounts in the order they
         finish: any account that finishes without exhausting its retries resets it.
         """
-        with self._lock:
-            stopped = self.stopped
-            if stopped:
-                self.skipped.extend(AccountFailure(_label(e), stopped) for e in entries)
-        if stopped:
+        if self.outcomes.skip_if_stopped(entries):
             return
         self._local.pages = 0
         try:
             work(entries)
         except (QuotaExceeded, PlatformStopped) as exc:
             if isinstance(exc, QuotaExceeded):
-                self._quota_hit(exc)
-            with self._lock:
-                self.skipped.extend(
-                    AccountFailure(_label(e), self.stopped or str(exc))
-                    for e in entries
-                    if e.key not in self._landed_keys and not self.has_failed(e)
-                )
+                self.outcomes.stop_for_quota(str(exc))
+            self.outcomes.skip_unfinished(entries, str(exc))
         except RetriesExhausted as exc:
-            with self._lock:
-                for entry in entries:
-                    self.fail(entry, exc)
-                self._exhausted_streak += 1
-                if self._exhausted_streak >= GIVE_UP_AFTER_EXHAUSTED and not self.stopped:
-                    self.stopped = (
-                        f"{self._exhausted_streak} accounts in a row exhausted their retries; "
-                        "platform stopped for this run (rate limited or down), the next run "
-                        "resumes"
-                    )
-                    log.warning("%s: %s", self.platform, self.stopped)
+            self.outcomes.exhausted(entries, self.client.redactor.text(str(exc)))
         except IngestionError as exc:
             for entry in entries:
                 self.fail(entry, exc)
@@ -321,23 +286,12 @@ class ExtractSession:
             for entry in entries:
                 self.fail(entry, IngestionError(self.client.redactor.text(type(exc).__name__)))
         else:
-            with self._lock:
-                self._exhausted_streak = 0
-                if final:
-                    for entry in entries:
-                        if not self.has_failed(entry) and entry.key not in self._landed_keys:
-                            self._landed_keys.add(entry.key)
-                            self.landed_accounts.append(entry.key)
+            if final:
+                self.outcomes.land(entries)
+            else:
+                self.outcomes.land([])  # the batch step finished: the exhausted streak resets
         finally:
             self._done()
-
-    def _quota_hit(self, exc: QuotaExceeded) -> None:
-        with self._lock:
-            if self.quota_hit:
-                return
-            self.stopped = f"quota exceeded, platform stopped for the day: {exc}"
-            self.quota_hit = True
-        log.warning("%s: %s", self.platform, self.stopped)
 
     def _done(self) -> None:
         """One progress event per account step, one at a time (listeners keep state)."""
@@ -346,32 +300,8 @@ class ExtractSession:
                 self.on_account_done()
 
     def fail(self, entry: RosterEntry, error: Exception | str) -> None:
-        message = self.client.redactor.text(str(error))
-        with self._lock:
-            if self.has_failed(entry):
-                return
-            self._failed_labels.add(_label(entry))
-            self.failed.append(AccountFailure(_label(entry), message))
-        log.warning("%s @%s failed: %s", self.platform, entry.handle, message)
-
-    def has_failed(self, entry: RosterEntry) -> bool:
-        return _label(entry) in self._failed_labels
-
-    def pending(self, entries: list[RosterEntry]) -> list[RosterEntry]:
-        """Accounts a batch step has not already failed."""
-        return [e for e in entries if not self.has_failed(e)]
-
-    def accounts_done(self) -> int:
-        with self._lock:
-            labels = self._failed_labels | {f.account for f in self.skipped}
-            return len(labels) + len(self.landed_accounts)
-
-    def warn_once(self, message: str) -> None:
-        with self._lock:
-            if message in self.warnings:
-                return
-            self.warnings.append(message)
-        log.warning("%s: %s", self.platform, message)
+        """An account failed: its error (credentials scrubbed) goes into the manifest."""
+        self.outcomes.fail(entry, self.client.redactor.text(str(error)))
 
     def is_first_sight(self, entry: RosterEntry) -> bool:
         return entry.key in self.first_sight
@@ -385,10 +315,6 @@ def _check_readable(endpoint: str, body: str) -> None:
     except (ValueError, RecursionError) as exc:
         start = " ".join(body[:60].split())
         raise BadPage(f"{endpoint}: {unreadable_reason(exc)}; it starts {start!r}") from None
-
-
-def _label(entry: RosterEntry) -> str:
-    return f"@{entry.handle} ({entry.creator_id})"
 
 
 class Platform:

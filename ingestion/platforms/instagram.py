@@ -265,7 +265,7 @@ class Instagram(graph.GraphPlatform):
         except HttpError as exc:
             if type(exc) is not HttpError:  # not-found, quota: the account's problem
                 raise
-            s.warn_once(f"insights unavailable for some media (first: {media_id}: {exc})")
+            s.outcomes.warn_once(f"insights unavailable for some media (first: {media_id}: {exc})")
         if s.window.wants_comments(published):
             pages = s.pages(
                 "comments",

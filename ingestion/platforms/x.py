@@ -190,7 +190,7 @@ class X(Platform):
             s.run_group(batch, lambda b: ids.update(self._users(s, b)), final=False)
         state = {"replies": True}
         s.run_accounts(
-            s.pending(entries),
+            s.outcomes.pending(entries),
             lambda e: self._account(s, e, e.account_id or ids.get(e.key), state),
         )
 
@@ -269,7 +269,7 @@ class X(Platform):
                 take_pages(pages, lambda b: list_len(b, "data"))
             except AccessDenied as exc:
                 state["replies"] = False
-                s.warn_once(f"replies (comments) skipped for this run: {exc}")
+                s.outcomes.warn_once(f"replies (comments) skipped for this run: {exc}")
 
 
 def _recent_ids(body: Any, s: ExtractSession) -> list[str]:

@@ -203,7 +203,8 @@ class YouTube(Platform):
         for batch in chunks(entries, BATCH):
             s.run_group(batch, lambda b: uploads.update(self._channels(s, b)), final=False)
         s.run_accounts(
-            s.pending(entries), lambda e: self._account(s, e, uploads.get(e.account_id or ""))
+            s.outcomes.pending(entries),
+            lambda e: self._account(s, e, uploads.get(e.account_id or "")),
         )
 
     def _channels(self, s: ExtractSession, batch: list[RosterEntry]) -> dict[str, str]:
@@ -284,7 +285,7 @@ class YouTube(Platform):
         except HttpError as exc:
             if type(exc) is not HttpError:
                 raise
-            s.warn_once(f"comments unavailable for some videos (first: {video_id}: {exc})")
+            s.outcomes.warn_once(f"comments unavailable for some videos (first: {video_id}: {exc})")
 
 
 def _uploads(body: Any) -> list[tuple[str, datetime | None]]:

@@ -20,7 +20,7 @@ from ingestion.arrowrows import rows_to_table
 from ingestion.extract import first_sight_keys
 from ingestion.http import Auth, HttpClient, RetryPolicy
 from ingestion.limits import workers_from_env
-from ingestion.platforms.base import GIVE_UP_AFTER_EXHAUSTED
+from ingestion.platforms.outcomes import GIVE_UP_AFTER_EXHAUSTED
 from ingestion.redaction import Redactor
 
 END = datetime(2026, 11, 25, tzinfo=UTC)  # end of the run date, UTC
@@ -297,7 +297,7 @@ def test_a_programming_error_in_one_account_stops_the_pool_and_is_raised(tmp_pat
     entries = [E("x", f"h{i}") for i in range(8)]
     with pytest.raises(KeyError, match="a bug"):
         session.run_accounts(entries, work)
-    assert session.stopped == "internal error: KeyError"
+    assert session.outcomes.stopped == "internal error: KeyError"
     assert len(started) < len(entries)  # the accounts not yet started were not run
 
 
