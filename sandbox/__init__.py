@@ -10,8 +10,9 @@ See README.md in this folder for the world's intended platform differences and f
 
 from sandbox.exports import export_world, world_stats
 from sandbox.faults import FAULT_HEADER, MODES, FaultConfig
+from sandbox.profiles import SANDBOX_IG_USER_ID
 from sandbox.server import SandboxServer, serve_forever
-from sandbox.world import SANDBOX_IG_USER_ID, World, WorldConfig
+from sandbox.world import World, WorldConfig
 
 __all__ = [
     "FAULT_HEADER",

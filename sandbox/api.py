@@ -11,7 +11,8 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from sandbox._rng import mix, str_key
-from sandbox.world import World, b64_token, unb64_token
+from sandbox.encoding import b64_token, unb64_token
+from sandbox.world import World
 
 if TYPE_CHECKING:
     from email.message import Message

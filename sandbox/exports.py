@@ -18,15 +18,9 @@ from typing import Any
 
 from ingestion.records import EXPORT_SCHEMAS
 from sandbox._rng import rng, str_key
-from sandbox.world import (
-    PLATFORMS,
-    PROFILES,
-    Campaign,
-    CampaignCreator,
-    World,
-    WorldConfig,
-    tier_of,
-)
+from sandbox.entities import Campaign, CampaignCreator
+from sandbox.profiles import PLATFORMS, PROFILES, tier_of
+from sandbox.world import World, WorldConfig
 
 # The CSV headers the agency's exports and roster use: the landing contract's columns.
 FILES: dict[str, tuple[str, ...]] = {

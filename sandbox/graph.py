@@ -22,12 +22,9 @@ from sandbox.api import (
     parse_offset_token,
     trace_id,
 )
-from sandbox.world import (
-    SANDBOX_IG_USER_ID,
-    Account,
-    Post,
-    iso_graph,
-)
+from sandbox.encoding import iso_graph
+from sandbox.entities import Account, Post
+from sandbox.profiles import SANDBOX_IG_USER_ID
 
 # Meta answers rate limiting with HTTP 400 (sometimes 403) and the meaning in `error.code`
 # (4, 17, 32, 613): clients must read the code, not just the status.

@@ -24,9 +24,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from sandbox.api import ApiError, PlatformApi, Request, Response, request_key
 from sandbox.faults import FAULT_HEADER, FaultConfig, FaultPlan, apply_drift, header_modes
 from sandbox.graph import FacebookApi, InstagramApi
+from sandbox.profiles import SANDBOX_IG_USER_ID
 from sandbox.quotas import QuotaLimits, QuotaMeter
 from sandbox.tiktok import TikTokApi
-from sandbox.world import SANDBOX_IG_USER_ID, World, WorldConfig
+from sandbox.world import World, WorldConfig
 from sandbox.xapi import XApi
 from sandbox.youtube import YouTubeApi
 

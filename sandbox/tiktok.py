@@ -11,7 +11,8 @@ from typing import Any
 
 from sandbox._rng import mix, str_key
 from sandbox.api import PlatformApi, Request, Response, with_records
-from sandbox.world import Account, Post, day_start
+from sandbox.encoding import day_start
+from sandbox.entities import Account, Post
 
 USER_FIELDS = (
     "display_name",

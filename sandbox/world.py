@@ -14,48 +14,52 @@ comments, higher fees).
 
 from __future__ import annotations
 
-import base64
 import bisect
 import math
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import cached_property
 from typing import Any
 
 from sandbox import text
-from sandbox._rng import mix, normal_ppf, pick, rng, str_key, unit
-
-PLATFORMS: tuple[str, ...] = ("instagram", "facebook", "tiktok", "youtube", "x")
-PCODE: dict[str, int] = {p: n for n, p in enumerate(PLATFORMS, start=1)}
-
-# The IG business account the app discovers others through (KOL_INSTAGRAM_USER_ID).
-SANDBOX_IG_USER_ID = "17841400000000417"
-
-PREHISTORY_DAYS = 90  # posts exist this long before the world starts (first-sight pull)
-FUTURE_DAYS = 7  # posts scheduled after the world's end (never served: the clock hides them)
-COMMENT_CAP = 1000  # comments generated per post; counts may be higher (like real APIs)
-IG_AUTHORISED_SHARE = 0.6
-X_ID_IN_ROSTER_SHARE = 0.7
-GHOST_PERIOD = 25  # creator i with i % 25 == offset has an unknown handle on that platform
-GHOST_OFFSET: dict[str, int] = {"instagram": 7, "x": 11, "youtube": 17}
-LATE_SHARE = 0.25  # posts whose counts arrive late (lag up to 48 h)
-_DAY = 86400
-
-# Id spaces: each id encodes the creator index (and post / comment number) so any id can be
-# resolved without an index of the world.
-IG_USER_BASE = 17_841_450_000_000_000
-IG_MEDIA_BASE = 17_900_000_000_000_000
-IG_COMMENT_BASE = 18_000_000_000_000_000
-FB_PAGE_BASE = 100_000_000_000_000
-TT_VIDEO_BASE = 7_300_000_000_000_000_000
-TT_COMMENT_BASE = 7_310_000_000_000_000_000
-X_USER_BASE = 1_400_000_000_000_000_000
-X_TWEET_BASE = 1_800_000_000_000_000_000
-X_REPLY_BASE = 1_900_000_000_000_000_000
-X_AUTHOR_BASE = 1_600_000_000_000_000_000
-_B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+from sandbox._rng import mix, normal_ppf, pick, rng, unit
+from sandbox.campaigns import PAST_CAMPAIGNS_MAX, PAST_CAMPAIGNS_PER_CREATOR, WorldCampaigns
+from sandbox.encoding import (
+    FB_PAGE_BASE,
+    IG_COMMENT_BASE,
+    IG_MEDIA_BASE,
+    IG_USER_BASE,
+    TT_COMMENT_BASE,
+    TT_VIDEO_BASE,
+    X_REPLY_BASE,
+    X_TWEET_BASE,
+    X_USER_BASE,
+    b64_hash,
+    b64_int,
+    day_start,
+    int_b64,
+)
+from sandbox.entities import Account, Comment, Creator, Metrics, Post
+from sandbox.profiles import (
+    _DAY,
+    COMMENT_CAP,
+    FUTURE_DAYS,
+    GHOST_OFFSET,
+    GHOST_PERIOD,
+    IG_AUTHORISED_SHARE,
+    LAGGING_PLATFORM,
+    LATE_SHARE,
+    LEADING_PLATFORM,
+    NICHE_WEIGHTS,
+    PCODE,
+    PLATFORMS,
+    PREHISTORY_DAYS,
+    PROFILES,
+    SANDBOX_IG_USER_ID,
+    X_ID_IN_ROSTER_SHARE,
+    PlatformProfile,
+)
 
 
 @dataclass(frozen=True)
@@ -78,369 +82,6 @@ class WorldConfig:
         if self.past_campaigns is not None:
             return self.past_campaigns
         return min(PAST_CAMPAIGNS_MAX, round(PAST_CAMPAIGNS_PER_CREATOR * self.creators))
-
-
-@dataclass(frozen=True)
-class PlatformProfile:
-    """The intended character of a platform's KOL landscape (ground truth for the marts)."""
-
-    name: str
-    presence: float  # share of creators with an account (outside `niches`: see below)
-    niches: tuple[str, ...] | None  # None = every niche; else accounts concentrate here
-    off_niche_presence: float  # presence for creators outside `niches`
-    log10_followers: tuple[float, float]  # mean, sd of log10(followers) at the world's end
-    daily_growth: float  # mean daily log-growth of established accounts
-    new_voice_share: float  # accounts that start posting inside the world (fast growers)
-    posts_per_day: tuple[float, float]
-    engagement_rate: float  # likes / followers of a 10k-follower account
-    er_trend_per_100d: float  # relative change of engagement per 100 days
-    comment_ratio: float  # comments per like
-    share_ratio: float  # shares per like
-    save_ratio: float  # saves per like (Instagram, X bookmarks)
-    views_per_follower: float
-    saturation_hours: float  # time constant of a post's counts growing to their final value
-    sentiment: tuple[float, float, float, float]  # positive, neutral, negative, spam shares
-    fee_usd_per_1k_followers: float
-    bot_share: float  # accounts with bought followers and bot comments
-
-
-PROFILES: dict[str, PlatformProfile] = {
-    "tiktok": PlatformProfile(
-        name="tiktok",
-        presence=0.70,
-        niches=None,
-        off_niche_presence=0.70,
-        log10_followers=(3.7, 0.95),
-        daily_growth=0.0045,
-        new_voice_share=0.35,
-        posts_per_day=(0.5, 1.4),
-        engagement_rate=0.085,
-        er_trend_per_100d=0.0,
-        comment_ratio=0.03,
-        share_ratio=0.08,
-        save_ratio=0.0,
-        views_per_follower=2.2,
-        saturation_hours=30,
-        sentiment=(0.62, 0.25, 0.08, 0.05),
-        fee_usd_per_1k_followers=6.0,
-        bot_share=0.06,
-    ),
-    "instagram": PlatformProfile(
-        name="instagram",
-        presence=0.75,
-        niches=None,
-        off_niche_presence=0.75,
-        log10_followers=(4.3, 1.0),
-        daily_growth=0.0015,
-        new_voice_share=0.10,
-        posts_per_day=(0.3, 0.9),
-        engagement_rate=0.032,
-        er_trend_per_100d=-0.05,
-        comment_ratio=0.035,
-        share_ratio=0.02,
-        save_ratio=0.04,
-        views_per_follower=0.6,
-        saturation_hours=20,
-        sentiment=(0.55, 0.27, 0.10, 0.08),
-        fee_usd_per_1k_followers=10.0,
-        bot_share=0.09,
-    ),
-    "youtube": PlatformProfile(
-        name="youtube",
-        presence=0.40,
-        niches=None,
-        off_niche_presence=0.40,
-        log10_followers=(4.6, 1.0),
-        daily_growth=0.0012,
-        new_voice_share=0.08,
-        posts_per_day=(0.08, 0.3),
-        engagement_rate=0.025,
-        er_trend_per_100d=-0.03,
-        comment_ratio=0.06,
-        share_ratio=0.0,
-        save_ratio=0.0,
-        views_per_follower=0.35,
-        saturation_hours=72,
-        sentiment=(0.50, 0.30, 0.14, 0.06),
-        fee_usd_per_1k_followers=18.0,
-        bot_share=0.06,
-    ),
-    "x": PlatformProfile(
-        name="x",
-        presence=0.35,
-        niches=None,
-        off_niche_presence=0.35,
-        log10_followers=(4.0, 1.0),
-        daily_growth=0.0005,
-        new_voice_share=0.05,
-        posts_per_day=(0.5, 2.0),
-        engagement_rate=0.009,
-        er_trend_per_100d=-0.10,
-        comment_ratio=0.12,
-        share_ratio=0.15,
-        save_ratio=0.05,
-        views_per_follower=0.45,
-        saturation_hours=6,
-        sentiment=(0.38, 0.32, 0.24, 0.06),
-        fee_usd_per_1k_followers=5.0,
-        bot_share=0.10,
-    ),
-    "facebook": PlatformProfile(
-        name="facebook",
-        presence=0.55,
-        niches=("food", "lifestyle", "parenting", "travel"),
-        off_niche_presence=0.04,
-        log10_followers=(5.5, 0.8),
-        daily_growth=-0.0004,
-        new_voice_share=0.0,
-        posts_per_day=(0.3, 1.0),
-        engagement_rate=0.006,
-        er_trend_per_100d=-0.35,
-        comment_ratio=0.08,
-        share_ratio=0.12,
-        save_ratio=0.0,
-        views_per_follower=0.0,
-        saturation_hours=12,
-        sentiment=(0.30, 0.28, 0.34, 0.08),
-        fee_usd_per_1k_followers=30.0,
-        bot_share=0.15,
-    ),
-}
-LEADING_PLATFORM = "tiktok"
-LAGGING_PLATFORM = "facebook"
-
-NICHE_WEIGHTS: dict[str, float] = {
-    "beauty": 12,
-    "fashion": 12,
-    "gaming": 9,
-    "tech": 8,
-    "food": 10,
-    "travel": 8,
-    "fitness": 8,
-    "lifestyle": 11,
-    "parenting": 5,
-    "finance": 5,
-    "music": 6,
-    "education": 6,
-}
-CURRENCIES: tuple[str, ...] = ("USD", "EUR", "GBP", "IDR", "BRL", "JPY")
-FX_BASE: dict[str, float] = {
-    "USD": 1.0,
-    "EUR": 1.08,
-    "GBP": 1.27,
-    "IDR": 0.000064,
-    "BRL": 0.19,
-    "JPY": 0.0067,
-}
-FX_WEEKEND_GAP = "BRL"  # published on weekdays only: the 7-day fallback matters
-FX_LEAD_DAYS = 14  # fx history starts this long before the world
-
-# Ground truth of matching (never exported): niches whose audiences overlap. A campaign
-# placed with a creator of the brand's niche, an adjacent one or an unrelated one gets a
-# different hidden response (`World.campaign_fit`).
-NICHE_ADJACENCY: dict[str, tuple[str, ...]] = {
-    "beauty": ("fashion", "lifestyle"),
-    "fashion": ("beauty", "lifestyle"),
-    "gaming": ("tech", "music"),
-    "tech": ("gaming", "finance", "education"),
-    "food": ("lifestyle", "travel", "parenting", "fitness"),
-    "travel": ("food", "lifestyle"),
-    "fitness": ("food", "lifestyle"),
-    "lifestyle": ("beauty", "fashion", "food", "travel", "fitness", "parenting", "music"),
-    "parenting": ("lifestyle", "food", "education"),
-    "finance": ("tech", "education"),
-    "music": ("gaming", "lifestyle"),
-    "education": ("tech", "finance", "parenting"),
-}
-# log-multiplier of a campaign post's engagement and of a contract's clicks (campaign_fit),
-# centred on the brand's own niche so that the brands' mostly in-niche campaigns keep about
-# the engagement and conversions they had before the fit existed
-FIT_NICHE = {"same": 0.0, "adjacent": -0.7, "unrelated": -1.8}
-FIT_TARGET_COUNTRY = 0.35
-FIT_OTHER_COUNTRY = -0.2
-FIT_BOT = -1.0
-FIT_NOISE_SD = 0.3
-PAST_CAMPAIGN_WINDOW_DAYS = 75  # past campaigns start within the world's last 75 days
-PAST_CAMPAIGNS_PER_CREATOR = 1.2
-PAST_CAMPAIGNS_MAX = 240
-
-
-def tier_of(followers: int | None) -> str:
-    """Tiers by followers (docs/metrics.md, seed tier_thresholds) (None = hidden = unknown)."""
-    if followers is None:
-        return "unknown"
-    if followers < 1_000:
-        return "emerging"
-    if followers < 10_000:
-        return "nano"
-    if followers < 50_000:
-        return "micro"
-    if followers < 500_000:
-        return "mid"
-    if followers < 1_000_000:
-        return "macro"
-    return "mega"
-
-
-def b64_int(n: int, width: int = 11) -> str:
-    """Fixed-width base64url rendering of a non-negative int (YouTube-style ids)."""
-    out = []
-    for _ in range(width):
-        out.append(_B64[n & 63])
-        n >>= 6
-    return "".join(reversed(out))
-
-
-def b64_hash(width: int, *keys: int) -> str:
-    """A deterministic base64url string of any width (etags, opaque ids)."""
-    out = ""
-    part = 0
-    while len(out) < width:
-        out += b64_int(mix(*keys, part), 10)
-        part += 1
-    return out[:width]
-
-
-def int_b64(s: str) -> int:
-    n = 0
-    for ch in s:
-        n = (n << 6) | _B64.index(ch)
-    return n
-
-
-def iso_graph(ts: int) -> str:
-    """Graph API timestamp: `2026-11-20T10:00:00+0000`."""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
-
-
-def iso_z(ts: int, millis: bool = False) -> str:
-    """RFC 3339 UTC with Z (YouTube, X: X adds milliseconds)."""
-    s = datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    return s + (".000Z" if millis else "Z")
-
-
-def day_start(d: date) -> int:
-    return int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp())
-
-
-@dataclass(frozen=True, slots=True)
-class Creator:
-    index: int
-    creator_id: str
-    display_name: str
-    slug: str
-    niche: str
-    country: str
-    language: str
-    platforms: tuple[str, ...]
-
-
-@dataclass(slots=True)
-class Post:
-    """One post's final counts and flags; counts at a time come from `World.metrics`."""
-
-    k: int
-    ts: int
-    likes: int
-    comments: int
-    shares: int
-    saves: int
-    views: int
-    reach: int
-    lag_h: float
-    tau_h: float
-    hide_likes: bool
-    comments_off: bool
-    missing_insight: str | None
-    kind: str
-    hashtag: str | None  # campaign hashtag carried in the caption (with '#', brand case)
-    caption: str
-    tags: list[str]
-
-
-@dataclass(slots=True)
-class Metrics:
-    likes: int
-    comments: int
-    shares: int
-    saves: int
-    views: int
-    reach: int
-
-
-@dataclass(slots=True)
-class Comment:
-    j: int
-    ts: int
-    text: str
-    like_count: int
-    reply_count: int
-    author: int  # commenter number (ids per platform derive from it)
-    sentiment: str  # positive | neutral | negative | spam
-    language: str
-
-
-@dataclass(slots=True)
-class Account:
-    """A creator's account on one platform; daily followers over the world's days."""
-
-    creator: Creator
-    platform: str
-    handle: str
-    platform_id: str  # the platform's id of the account (always set)
-    roster_account_id: str  # what the roster shows (may be empty: see docs/architecture.md)
-    known: bool  # False: the platform does not know the handle / id
-    authorised: bool  # Instagram: creator authorised the app (insights, comments)
-    bot: bool
-    new_voice: bool
-    join_day: int
-    organic: list[int]  # followers without bought ones, per world day
-    followers: list[int]  # per world day (with bought followers)
-    jump_days: list[int]
-    following: int
-    verified: bool
-    hidden_subscribers: bool
-    created_ts: int
-    er: float
-    times: list[int]  # post publish times (unix seconds), ascending; index = k
-    campaign_posts: dict[int, str]  # k -> campaign hashtag
-    _posts: dict[int, Post] = field(default_factory=dict)
-
-    @property
-    def index(self) -> int:
-        return self.creator.index
-
-
-@dataclass(frozen=True, slots=True)
-class Brand:
-    brand_id: str
-    name: str
-    category: str
-    target_countries: tuple[str, ...]
-    currency: str
-
-
-@dataclass(frozen=True, slots=True)
-class CampaignCreator:
-    creator_index: int
-    platform: str
-    explicit: bool  # post_ids listed in the export (else hashtag attribution)
-    n_posts: int
-
-
-@dataclass(frozen=True, slots=True)
-class Campaign:
-    campaign_id: str
-    brand: Brand
-    name: str
-    objective: str
-    start: date
-    end: date
-    budget: float
-    currency: str
-    hashtag: str  # with '#', brand casing, e.g. '#LuminaGlow3'
-    brief: str
-    creators: tuple[CampaignCreator, ...]
 
 
 class _LRU:
@@ -469,7 +110,7 @@ class _LRU:
         return len(self._d)
 
 
-class World:
+class World(WorldCampaigns):
     """A lazily generated world; every method is deterministic for a given config."""
 
     def __init__(self, cfg: WorldConfig, cache_size: int = 256) -> None:
@@ -969,219 +610,6 @@ class World:
         js = range(total - 1 - offset, max(-1, total - 1 - offset - limit), -1)
         return [self.comment(acc, post, j) for j in js], total
 
-    # ---- brands and campaigns -----------------------------------------------------------
-    @cached_property
-    def brands(self) -> list[Brand]:
-        n = max(3, round(self.cfg.creators / 12))
-        out, seen = [], set()
-        for b in range(n):
-            r = rng(self.seed, 10, b)
-            category = pick(r.random(), NICHE_WEIGHTS)
-            name = f"{r.choice(text.BRAND_PREFIXES)} {r.choice(text.BRAND_SUFFIXES[category])}"
-            if name in seen:
-                name = f"{name} {b + 1}"
-            seen.add(name)
-            home = pick(r.random(), text.COUNTRY_WEIGHTS)
-            targets = {home}
-            while r.random() < 0.55 and len(targets) < 4:
-                targets.add(pick(r.random(), text.COUNTRY_WEIGHTS))
-            out.append(
-                Brand(
-                    f"B{b + 1:04d}", name, category, tuple(sorted(targets)), text.COUNTRIES[home][1]
-                )
-            )
-        return out
-
-    @cached_property
-    def campaigns(self) -> list[Campaign]:
-        out: list[Campaign] = []
-        n = self.n_days
-        for brand in self.brands:
-            r = rng(self.seed, 11, str_key(brand.brand_id))
-            for _ in range(1 + int(r.random() * 2.2)):
-                num = len(out) + 1
-                length = max(1, min(n, 10 + int(r.random() * 26)))
-                start = self.start + timedelta(days=int(r.random() * (n - length + 1)))
-                theme = r.choice(text.CAMPAIGN_THEMES)
-                hashtag = "#" + brand.name.split()[0] + theme + str(num)
-                words = r.sample(text.NICHE_WORDS[brand.category], 5)
-                brief = (
-                    f"{brand.name} {theme.lower()} campaign: show our {words[0]} and {words[1]} "
-                    f"in your {words[2]} {words[3]} content, mention {words[4]}, use {hashtag}."
-                )
-                out.append(
-                    Campaign(
-                        campaign_id=f"CMP{num:04d}",
-                        brand=brand,
-                        name=f"{brand.name} {theme} {start.year}",
-                        objective=r.choice(text.OBJECTIVES),
-                        start=start,
-                        end=start + timedelta(days=length - 1),
-                        budget=0.0,  # set from fees at export time
-                        currency=brand.currency,
-                        hashtag=hashtag,
-                        brief=brief,
-                        creators=self._pick_campaign_creators(r, brand),
-                    )
-                )
-        out.extend(self._past_campaigns(len(out)))
-        return out
-
-    def _past_campaigns(self, numbered: int) -> list[Campaign]:
-        """`cfg.resolved_past_campaigns()` short campaigns of random brands, ending before the world's
-        end, with creators of the brand's niche, adjacent niches and unrelated ones (so that
-        the outcomes show what fit is worth)."""
-        out: list[Campaign] = []
-        n = self.n_days
-        for k in range(self.cfg.resolved_past_campaigns()):
-            r = rng(self.seed, 17, k)
-            brand = self.brands[int(r.random() * len(self.brands))]
-            length = min(n, 5 + int(r.random() * 10))
-            hi = n - length - 3 if n - length - 3 >= 0 else n - length
-            lo = min(max(0, n - PAST_CAMPAIGN_WINDOW_DAYS), hi)
-            start = self.start + timedelta(days=lo + int(r.random() * (hi - lo + 1)))
-            num = numbered + k + 1
-            theme = r.choice(text.CAMPAIGN_THEMES)
-            hashtag = "#" + brand.name.split()[0] + theme + str(num)
-            words = r.sample(text.NICHE_WORDS[brand.category], 5)
-            out.append(
-                Campaign(
-                    campaign_id=f"CMP{num:04d}",
-                    brand=brand,
-                    name=f"{brand.name} {theme} {start.year} {num}",
-                    objective=r.choice(text.OBJECTIVES),
-                    start=start,
-                    end=start + timedelta(days=length - 1),
-                    budget=0.0,
-                    currency=brand.currency,
-                    hashtag=hashtag,
-                    brief=(
-                        f"{brand.name} {theme.lower()} campaign: show our {words[0]} and "
-                        f"{words[1]} in your {words[2]} {words[3]} content, mention {words[4]}, "
-                        f"use {hashtag}."
-                    ),
-                    creators=self._pick_mixed_creators(r, brand),
-                )
-            )
-        return out
-
-    def niche_relation(self, niche: str, category: str) -> str:
-        """same | adjacent | unrelated (ground truth: NICHE_ADJACENCY)."""
-        if niche == category:
-            return "same"
-        return "adjacent" if niche in NICHE_ADJACENCY.get(category, ()) else "unrelated"
-
-    def _pick_mixed_creators(self, r: Any, brand: Brand) -> tuple[CampaignCreator, ...]:
-        """3-6 creators: about 45% of the brand's niche, 25% adjacent, 30% anything."""
-        chosen: list[CampaignCreator] = []
-        seen: set[int] = set()
-        want = 3 + int(r.random() * 4)
-        for _ in range(want * 40):
-            if len(seen) >= want:
-                break
-            u = r.random()
-            wanted = "same" if u < 0.45 else ("adjacent" if u < 0.7 else None)
-            for _attempt in range(40):
-                i = int(r.random() * self.cfg.creators)
-                relation = self.niche_relation(self.creator(i).niche, brand.category)
-                if wanted is None or relation == wanted:
-                    break
-            if i in seen:
-                continue
-            c = self.creator(i)
-            usable = [p for p in c.platforms if i % GHOST_PERIOD != GHOST_OFFSET.get(p, -1)]
-            if not usable:
-                continue
-            seen.add(i)
-            platforms = r.sample(usable, 2 if len(usable) > 1 and r.random() < 0.2 else 1)
-            for p in platforms:
-                chosen.append(CampaignCreator(i, p, r.random() < 0.4, 1 + int(r.random() * 3)))
-        return tuple(chosen)
-
-    def campaign_fit(self, camp: Campaign, creator_index: int, platform: str) -> float:
-        """Hidden response multiplier of one contract (README "Campaign outcomes"): niche
-        affinity with the brand, audience country vs the brand's targets, audience
-        authenticity (bots' bought followers do not respond), and noise."""
-        c = self.creator(creator_index)
-        log_fit = FIT_NICHE[self.niche_relation(c.niche, camp.brand.category)]
-        in_target = c.country in camp.brand.target_countries
-        log_fit += FIT_TARGET_COUNTRY if in_target else FIT_OTHER_COUNTRY
-        if self.is_bot(creator_index, platform):
-            log_fit += FIT_BOT
-        r = rng(self.seed, 16, str_key(camp.campaign_id), creator_index, PCODE[platform])
-        return math.exp(log_fit + r.gauss(0, FIT_NOISE_SD))
-
-    @cached_property
-    def campaigns_by_hashtag(self) -> dict[str, Campaign]:
-        return {camp.hashtag: camp for camp in self.campaigns}
-
-    def _pick_campaign_creators(self, r: Any, brand: Brand) -> tuple[CampaignCreator, ...]:
-        chosen: list[CampaignCreator] = []
-        seen: set[int] = set()
-        want = 2 + int(r.random() * 5)
-        for _ in range(want * 30):
-            if len(chosen) >= want:
-                break
-            i = int(r.random() * self.cfg.creators)
-            c = self.creator(i)
-            if i in seen or (c.niche != brand.category and r.random() > 0.25):
-                continue
-            usable = [p for p in c.platforms if i % GHOST_PERIOD != GHOST_OFFSET.get(p, -1)]
-            if not usable:
-                continue
-            seen.add(i)
-            platforms = r.sample(usable, 2 if len(usable) > 1 and r.random() < 0.2 else 1)
-            for p in platforms:
-                chosen.append(CampaignCreator(i, p, r.random() < 0.4, 1 + int(r.random() * 3)))
-        return tuple(chosen)
-
-    @cached_property
-    def assignments(self) -> dict[tuple[int, str], list[tuple[Campaign, CampaignCreator]]]:
-        """(creator index, platform) -> the campaigns that account posts for."""
-        out: dict[tuple[int, str], list[tuple[Campaign, CampaignCreator]]] = {}
-        for camp in self.campaigns:
-            for cc in camp.creators:
-                out.setdefault((cc.creator_index, cc.platform), []).append((camp, cc))
-        return out
-
-    def campaign_post_ids(self, camp: Campaign, cc: CampaignCreator) -> list[str]:
-        """Ids of the creator's posts for that campaign published within the world."""
-        acc = self.account(cc.creator_index, cc.platform)
-        if acc is None:
-            return []
-        limit = self.instant(self.end)
-        return [
-            self.post_id(acc, k)
-            for k, tag in sorted(acc.campaign_posts.items())
-            if tag == camp.hashtag and acc.times[k] < limit
-        ]
-
-    # ---- fx --------------------------------------------------------------------------
-    @cached_property
-    def fx(self) -> dict[tuple[str, date], float]:
-        """usd_per_unit per (currency, date); BRL has no weekend rows (7-day fallback)."""
-        out: dict[tuple[str, date], float] = {}
-        first = self.start - timedelta(days=FX_LEAD_DAYS)
-        for cur in CURRENCIES:
-            r = rng(self.seed, 12, str_key(cur))
-            level = FX_BASE[cur]
-            for n in range(self.n_days + FX_LEAD_DAYS):
-                d = first + timedelta(days=n)
-                if cur != "USD":
-                    level *= math.exp(r.gauss(0, 0.004))
-                if cur == FX_WEEKEND_GAP and d.weekday() >= 5:
-                    continue
-                out[(cur, d)] = float(f"{level:.6g}")
-        return out
-
-    def fx_rate(self, currency: str, d: date) -> float:
-        """The rate on d, else the latest of the 7 days before (as the marts do)."""
-        for back in range(8):
-            v = self.fx.get((currency, d - timedelta(days=back)))
-            if v is not None:
-                return v
-        raise KeyError(f"no {currency} rate within 7 days before {d}")
-
     @staticmethod
     def truth_platforms() -> tuple[str, str]:
         """(leading, lagging) platform by design."""
@@ -1231,13 +659,3 @@ def _profile_dict(p: PlatformProfile) -> dict[str, Any]:
         if isinstance(v, tuple):
             d[k] = list(v)
     return d
-
-
-def b64_token(payload: str) -> str:
-    """Opaque paging token (Graph cursors, YouTube pageToken, X next_token)."""
-    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
-
-
-def unb64_token(token: str) -> str:
-    pad = "=" * (-len(token) % 4)
-    return base64.urlsafe_b64decode((token + pad).encode()).decode()

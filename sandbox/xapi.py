@@ -20,7 +20,8 @@ from sandbox.api import (
     parse_offset_token,
     with_records,
 )
-from sandbox.world import X_AUTHOR_BASE, Account, Comment, Post, iso_z
+from sandbox.encoding import X_AUTHOR_BASE, iso_z
+from sandbox.entities import Account, Comment, Post
 
 MAX_USERNAMES = 100
 SEARCH_WINDOW_S = 7 * 86400

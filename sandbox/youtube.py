@@ -20,7 +20,8 @@ from sandbox.api import (
     parse_offset_token,
     with_records,
 )
-from sandbox.world import Account, Post, b64_hash, iso_z
+from sandbox.encoding import b64_hash, iso_z
+from sandbox.entities import Account, Post
 
 MAX_IDS = 50
 STATUS_TEXT = {

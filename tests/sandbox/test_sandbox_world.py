@@ -11,7 +11,7 @@ import pytest
 
 from sandbox import FaultConfig, World, WorldConfig, export_world, world_stats
 from sandbox.exports import FILES, roster_rows
-from sandbox.world import tier_of
+from sandbox.profiles import tier_of
 
 END = date(2026, 11, 24)
 SMALL = WorldConfig(seed=7, creators=20, days=30, end_date=END)

@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 DBT = REPO / "dbt_project"
 # The only places the platform list is written out: Python, dbt, and the sandbox (a stand-in
 # for the platforms that shares no code with production; its world is seeded in this order).
-LIST_HOMES = {"ingestion/records.py", "dbt_project/dbt_project.yml", "sandbox/world.py"}
+LIST_HOMES = {"ingestion/records.py", "dbt_project/dbt_project.yml", "sandbox/profiles.py"}
 SOURCE_DIRS = ("bench", "bi", "dags", "dbt_project", "docker", "expectations", "ingestion")
 SOURCE_DIRS += ("pipeline", "sandbox")
 
