@@ -20,7 +20,7 @@ from datetime import date
 
 import duckdb
 
-from expectations.marts import PUBLISHED_TABLES
+from pipeline.published import PUBLISHED_TABLES
 
 FLOAT_TYPES = {"DOUBLE", "FLOAT", "REAL"}
 
