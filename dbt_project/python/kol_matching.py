@@ -48,11 +48,29 @@ GROUPS: tuple[str, ...] = tuple(dict.fromkeys(FEATURES.values()))
 NICHE_AFFINITY = {"same": 1.0, "adjacent": 0.5, "unrelated": 0.0}
 
 
+SIGNIFICANT_DIGITS = 10
+
+
+def stable(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every float column rounded to SIGNIFICANT_DIGITS: an engine's parallel sums differ in
+    the last bits from run to run, and a rank, a tie or a calibration step must not."""
+    out = frame.copy()
+    for name in out.columns:
+        if pd.api.types.is_float_dtype(out[name]):
+            v = out[name].to_numpy(dtype="float64")
+            with np.errstate(divide="ignore", invalid="ignore"):
+                magnitude = np.floor(np.log10(np.abs(v)))
+            decimals = np.where(np.isfinite(magnitude), SIGNIFICANT_DIGITS - 1 - magnitude, 0)
+            scale = np.power(10.0, decimals)
+            out[name] = np.where(np.isfinite(v) & (v != 0), np.round(v * scale) / scale, v)
+    return out
+
+
 def to_pandas(relation: Any) -> pd.DataFrame:
-    """The engine-neutral read: a DuckDB relation or a Spark DataFrame as pandas."""
-    if hasattr(relation, "df"):
-        return relation.df()
-    return relation.toPandas()
+    """The engine-neutral read: a DuckDB relation or a Spark DataFrame as pandas, floats
+    made `stable`."""
+    frame = relation.df() if hasattr(relation, "df") else relation.toPandas()
+    return stable(frame)
 
 
 def columns(relation: Any, names: list[str]) -> pd.DataFrame:

@@ -34,7 +34,14 @@ from ingestion.http import (
     default_classify,
 )
 from ingestion.landing import RawWriter
-from ingestion.parsing import Collected, EndpointSpec, FieldMap, parse_line, unreadable_reason
+from ingestion.parsing import (
+    BadRecord,
+    Collected,
+    EndpointSpec,
+    FieldMap,
+    parse_line,
+    unreadable_reason,
+)
 from ingestion.platforms.outcomes import AccountOutcomes
 from ingestion.roster import RosterEntry
 
@@ -78,6 +85,26 @@ def split_days(first: date, last: date, max_days: int) -> list[tuple[date, date]
         lo = max(first, hi - timedelta(days=max_days - 1))
         out.append((lo, hi))
         hi = lo - timedelta(days=1)
+    return out
+
+
+def ids_wanting_comments(
+    items: Any,
+    window: Window,
+    published: Callable[[dict[str, Any]], datetime | None],
+    id_types: tuple[type, ...] = (str,),
+) -> list[str]:
+    """Ids of a page's posts published inside the comments window. A post whose time does
+    not parse is left out here (its own record is quarantined by the parse)."""
+    out = []
+    for item in items or []:
+        if isinstance(item, dict) and isinstance(item.get("id"), id_types):
+            try:
+                when = published(item)
+            except BadRecord:
+                continue
+            if window.wants_comments(when):
+                out.append(str(item["id"]))
     return out
 
 

@@ -22,7 +22,7 @@ from ingestion.parsing import (
     ts_iso,
 )
 from ingestion.platforms import graph
-from ingestion.platforms.base import ExtractSession, list_len, take_pages
+from ingestion.platforms.base import ExtractSession, ids_wanting_comments, list_len, take_pages
 from ingestion.records import I64
 from ingestion.roster import RosterEntry
 
@@ -141,16 +141,9 @@ class Facebook(graph.GraphPlatform):
 
 
 def _recent_ids(body: Any, s: ExtractSession) -> list[str]:
-    out = []
-    for item in dig(body, "data") or []:
-        if isinstance(item, dict) and isinstance(item.get("id"), str):
-            try:
-                published = ts_iso(item.get("created_time"), "created_time")
-            except BadRecord:
-                continue
-            if s.window.wants_comments(published):
-                out.append(item["id"])
-    return out
+    return ids_wanting_comments(
+        dig(body, "data"), s.window, lambda p: ts_iso(p.get("created_time"), "created_time")
+    )
 
 
 PLATFORM = Facebook()

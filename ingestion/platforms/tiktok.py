@@ -19,7 +19,6 @@ from ingestion.http import (
     dig,
 )
 from ingestion.parsing import (
-    BadRecord,
     BadShape,
     FieldMap,
     PageContext,
@@ -38,7 +37,14 @@ from ingestion.parsing import (
     ts_unix,
     unix_time,
 )
-from ingestion.platforms.base import ExtractSession, Platform, list_len, split_days, take_pages
+from ingestion.platforms.base import (
+    ExtractSession,
+    Platform,
+    ids_wanting_comments,
+    list_len,
+    split_days,
+    take_pages,
+)
 from ingestion.records import STR
 from ingestion.roster import RosterEntry
 
@@ -223,16 +229,12 @@ class TikTok(Platform):
 
 
 def _recent_ids(body: Any, s: ExtractSession) -> list[str]:
-    out = []
-    for item in dig(body, "data", "videos") or []:
-        if isinstance(item, dict) and isinstance(item.get("id"), int | str):
-            try:
-                published = ts_unix(item.get("create_time"), "create_time")
-            except BadRecord:
-                continue
-            if s.window.wants_comments(published):
-                out.append(str(item["id"]))
-    return out
+    return ids_wanting_comments(
+        dig(body, "data", "videos"),
+        s.window,
+        lambda p: ts_unix(p.get("create_time"), "create_time"),
+        id_types=(int, str),
+    )
 
 
 PLATFORM = TikTok()

@@ -40,7 +40,13 @@ from ingestion.parsing import (
     text,
     ts_iso,
 )
-from ingestion.platforms.base import ExtractSession, Platform, list_len, take_pages
+from ingestion.platforms.base import (
+    ExtractSession,
+    Platform,
+    ids_wanting_comments,
+    list_len,
+    take_pages,
+)
 from ingestion.records import STR, STRLIST
 from ingestion.roster import RosterEntry
 
@@ -273,16 +279,9 @@ class X(Platform):
 
 
 def _recent_ids(body: Any, s: ExtractSession) -> list[str]:
-    out = []
-    for item in dig(body, "data") or []:
-        if isinstance(item, dict) and isinstance(item.get("id"), str):
-            try:
-                published = ts_iso(item.get("created_at"), "created_at")
-            except BadRecord:
-                continue
-            if s.window.wants_comments(published):
-                out.append(item["id"])
-    return out
+    return ids_wanting_comments(
+        dig(body, "data"), s.window, lambda p: ts_iso(p.get("created_at"), "created_at")
+    )
 
 
 PLATFORM = X()

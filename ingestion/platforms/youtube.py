@@ -43,7 +43,13 @@ from ingestion.parsing import (
     texts,
     ts_iso,
 )
-from ingestion.platforms.base import ExtractSession, Platform, list_len, take_pages
+from ingestion.platforms.base import (
+    ExtractSession,
+    Platform,
+    ids_wanting_comments,
+    list_len,
+    take_pages,
+)
 from ingestion.records import I64, STR
 from ingestion.roster import RosterEntry
 
@@ -305,16 +311,11 @@ def _uploads(body: Any) -> list[tuple[str, datetime | None]]:
 
 
 def _recent_videos(body: Any, s: ExtractSession) -> list[str]:
-    out = []
-    for item in dig(body, "items") or []:
-        if isinstance(item, dict) and isinstance(item.get("id"), str):
-            try:
-                published = ts_iso(dig(item, "snippet", "publishedAt"), "publishedAt")
-            except BadRecord:
-                continue
-            if s.window.wants_comments(published):
-                out.append(item["id"])
-    return out
+    return ids_wanting_comments(
+        dig(body, "items"),
+        s.window,
+        lambda v: ts_iso(dig(v, "snippet", "publishedAt"), "publishedAt"),
+    )
 
 
 PLATFORM = YouTube()

@@ -87,6 +87,7 @@ def build_warehouse(path: Path, run_date: date = RUN_DATE, *, days: int = 3) -> 
         con.execute(DDL)
         _fill(con, run_date, days)
         _complete_contracts(con)
+        _cover_campaign_ratios(con)
     finally:
         con.close()
     return path
@@ -185,6 +186,16 @@ def _complete_contracts(con: duckdb.DuckDBPyConnection) -> None:
         for column, data_type in columns.items():
             if column not in present:
                 con.execute(f'ALTER TABLE "{table}" ADD COLUMN "{column}" {data_type}')
+
+
+def _cover_campaign_ratios(con: duckdb.DuckDBPyConnection) -> None:
+    """The one campaign's views and engagements are known on its one post: its ratios cover
+    all of its cost (cpm 500 / 1000 views x 1000 = 500, cpe 500 / 117 engagements)."""
+    for table in ("fct_campaign_creator_performance", "campaign_summary"):
+        con.execute(
+            f"UPDATE {table} SET views_cost_coverage = 1.0, engagements_cost_coverage = 1.0, "
+            "cpm_usd = 500.0, cpv_usd = 0.5, cpe_usd = 500.0 / 117"
+        )
 
 
 def mutate(path: Path, *sql: str) -> Path:

@@ -7,8 +7,8 @@ from gate_world import PLATFORMS, RUN_DATE, mutate, write_landing_accounts
 from headless_chromium import render
 
 from expectations.gate import run_gate
-from expectations.marts import PUBLISHED_TABLES
 from pipeline.publish import publish
+from pipeline.published import PUBLISHED_TABLES
 
 pytestmark = pytest.mark.integration
 

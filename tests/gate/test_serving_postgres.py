@@ -26,11 +26,11 @@ import duckdb
 import pytest
 from gate_world import ACCOUNTS, PLATFORMS, RUN_DATE, mutate, write_landing_accounts
 
-from expectations.marts import PUBLISHED_TABLES
 from pipeline import config, steps
 from pipeline.config import PostgresServingSettings, Secret
 from pipeline.local_postgres import LocalPostgres
 from pipeline.publish import publish
+from pipeline.published import PUBLISHED_TABLES
 from pipeline.serve_postgres import (
     AUDIT_TABLES,
     PostgresServingError,
