@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(SETUP_VERSION)-$(shell cat requirements.lock pypro
 export KOL_HOME ?= $(CURDIR)/.kol
 SIZE ?= small
 
-.PHONY: setup demo test test-slow test-fast bench lint airflow clean docs-reference browser bi bi-venv
+.PHONY: setup demo test test-slow test-fast bench lint airflow clean docs-reference browser bi bi-venv postgres-binaries
 
 setup: $(STAMP)
 
@@ -37,10 +37,16 @@ browser:
 	  { echo "tests need Chromium: apt-get install chromium (as root)"; exit 1; }; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-test: setup browser
+# PostgreSQL server binaries for the serving tests (Debian's package; not started here).
+postgres-binaries:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || { \
+	  test "$$(id -u)" = 0 || { echo "tests need PostgreSQL: apt-get install postgresql (as root)"; exit 1; }; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
+test: setup browser postgres-binaries
 	$(BIN)/python -m pytest -q -m "not slow" --timeout=900 -n 2 --dist loadfile -p no:cacheprovider
 
-test-slow: setup browser
+test-slow: setup browser postgres-binaries
 	$(BIN)/python -m pytest -q -m slow --timeout=1800
 
 test-fast: setup
