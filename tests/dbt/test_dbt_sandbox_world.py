@@ -133,3 +133,34 @@ def test_planted_new_voices_start_when_they_joined(sandbox_home: Path) -> None:
             # an established account: its first-sight pull finds posts from the window's start
             assert started_by is None, (platform, handle, started_on)
     assert checked > 0
+
+
+def test_planted_new_voices_are_counted_in_the_months_they_started(sandbox_home: Path) -> None:
+    """platform_comparison.new_creators counts, per month, the accounts that started then,
+    months before the first snapshot included (the first-sight pull's whole months)."""
+    joined = {
+        (p, h): date.fromisoformat(d) for p, h, d in World(CONFIG).truth()["new_voice_accounts"]
+    }
+    with duckdb.connect(str(sandbox_home / "warehouse.duckdb"), read_only=True) as con:
+        counted = {
+            (p, m): n
+            for p, m, n in con.execute(
+                "select platform, month, new_creators from platform_comparison where tier = 'all'"
+            ).fetchall()
+        }
+        starts = con.execute(
+            "select platform, handle, started_on from dim_creator_accounts "
+            "where started_on is not null"
+        ).fetchall()
+    expected: dict[tuple[str, date], int] = {}
+    planted_in_spine = 0
+    for platform, handle, started_on in starts:
+        month = started_on.replace(day=1)
+        if (platform, month) in counted:
+            expected[(platform, month)] = expected.get((platform, month), 0) + 1
+            planted_in_spine += (platform, handle) in joined
+    assert planted_in_spine > 0, "planted new voices should start inside the compared months"
+    first_snapshot_month = END.replace(day=1) - timedelta(days=DAYS)
+    assert any(m < first_snapshot_month.replace(day=1) for _, m in expected), expected
+    for key, n in counted.items():
+        assert n == expected.get(key, 0), (key, n, expected.get(key, 0))
