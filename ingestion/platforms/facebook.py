@@ -67,7 +67,7 @@ POST = FieldMap(
         count("comments_count", "comments.summary.total_count"),
     ),
 )
-COMMENT = graph.comment_fields(text_field="message", time_field="created_time")
+COMMENT = graph.comment_fields(text_field="message", time_field="created_time", author_field=None)
 FIELDS = {"accounts": PAGE, "posts": POST, "comments": COMMENT}
 
 

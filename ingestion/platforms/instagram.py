@@ -123,7 +123,7 @@ POST_INSIGHTS = FieldMap(
         *(derived(metric, I64, _metric(metric)) for metric in INSIGHT_METRICS),
     ),
 )
-COMMENT = graph.comment_fields(text_field="text", time_field="timestamp")
+COMMENT = graph.comment_fields(text_field="text", time_field="timestamp", author_field="username")
 FIELDS = {
     "accounts": ACCOUNT,
     "posts": POST,
@@ -273,7 +273,7 @@ class Instagram(graph.GraphPlatform):
                 "GET",
                 f"/{media_id}/comments",
                 NextUrl(),
-                params={"fields": "id,text,timestamp,like_count", "limit": PAGE_SIZE},
+                params={"fields": "id,text,timestamp,like_count,username", "limit": PAGE_SIZE},
                 context={"post_id": media_id},
             )
             take_pages(pages, lambda b: list_len(b, "data"))
