@@ -171,6 +171,7 @@ class X(Platform):
     identity_fields = ("author_id",)
     specs = SPECS
     fields = FIELDS
+    comment_count_column = "reply_count"
 
     def classify(self, resp: requests.Response, body: Any) -> Retry | None:
         if resp.status_code == 429 and _usage_capped(body):
@@ -258,17 +259,21 @@ class X(Platform):
         for tweet_id in dict.fromkeys(recent):
             if not state["replies"]:
                 return
+            params: dict[str, Any] = {
+                "query": f"conversation_id:{tweet_id} is:reply",
+                "tweet.fields": REPLY_FIELDS,
+                "max_results": 100,
+            }
+            since = s.history.newest_id(tweet_id)
+            if since is not None:
+                params["since_id"] = str(since)  # only replies newer than the newest landed
             pages = s.pages(
                 "replies",
                 [entry],
                 "GET",
                 SEARCH_PATH,
                 PageToken("next_token", ("meta", "next_token")),
-                params={
-                    "query": f"conversation_id:{tweet_id} is:reply",
-                    "tweet.fields": REPLY_FIELDS,
-                    "max_results": 100,
-                },
+                params=params,
                 context={"user_id": user_id, "post_id": tweet_id},
             )
             try:
@@ -280,7 +285,11 @@ class X(Platform):
 
 def _recent_ids(body: Any, s: ExtractSession) -> list[str]:
     return ids_wanting_comments(
-        dig(body, "data"), s.window, lambda p: ts_iso(p.get("created_at"), "created_at")
+        dig(body, "data"),
+        s.window,
+        lambda p: ts_iso(p.get("created_at"), "created_at"),
+        comment_count=lambda p: dig(p, "public_metrics", "reply_count"),
+        history=s.history,
     )
 
 

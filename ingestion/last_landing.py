@@ -1,0 +1,130 @@
+"""What earlier landings hold about each recent post, so a run asks only for what changed.
+
+A post's comments are asked for when its fetched comment count says there may be new ones:
+not when the count is 0, and not when it equals the count the post's last landing held and
+that landing (or an earlier one) holds comments of it. A post younger than the comments
+window was last landed inside that window, so the window's partitions (plus one day) are
+all this reads: the posts' id and comment count, the comments' post, id and time.
+Where a platform lists comments newest first (YouTube `order=time`) or filters by id (X
+`since_id`), the newest landed comment of a post also ends its comment paging early.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ingestion.landing import records_dir
+
+
+@dataclass
+class PostHistory:
+    """Per recent post: its comment count and other counts at its last landing, and its
+    newest landed comment. `full=True` answers "ask" for everything (a full pull)."""
+
+    counts: dict[str, int | None] = field(default_factory=dict)
+    commented: set[str] = field(default_factory=set)
+    newest: dict[str, tuple[datetime, str]] = field(default_factory=dict)
+    metrics: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    full: bool = False
+
+    def wants_comments(self, post_id: str, count: int | None) -> bool:
+        """Whether the post's comments may hold something not landed yet."""
+        if count == 0:
+            return False  # nothing to list, whatever the history
+        if self.full or count is None or post_id not in self.counts:
+            return True
+        return self.counts[post_id] != count or post_id not in self.commented
+
+    def counts_changed(self, post_id: str, metrics: tuple[Any, ...]) -> bool:
+        """Whether a post's public counts differ from its last landing (unknown: changed)."""
+        return self.full or self.metrics.get(post_id) != metrics
+
+    def newest_time(self, post_id: str) -> datetime | None:
+        """When the post's newest landed comment was published (None: none landed)."""
+        found = None if self.full else self.newest.get(post_id)
+        return found[0] if found else None
+
+    def newest_id(self, post_id: str) -> int | None:
+        """The largest numeric comment id landed for the post (X `since_id`)."""
+        if self.full:
+            return None
+        found = self.newest.get(post_id)
+        return int(found[1]) if found and found[1].isdigit() else None
+
+
+def _table(path_dir: Path, columns: list[str]) -> pa.Table | None:
+    """The partition's columns, or None when it is missing, unreadable or lacks one of them
+    (history only saves calls: without it the run asks, it never skips)."""
+    tables = []
+    for path in sorted(path_dir.glob("part-*.parquet")):
+        try:
+            schema = pq.read_schema(path)
+            if any(c not in schema.names for c in columns):
+                return None
+            tables.append(pq.read_table(path, columns=columns))
+        except (OSError, pa.ArrowInvalid):
+            return None
+    return pa.concat_tables(tables) if tables else None
+
+
+def read_post_history(
+    root: Path,
+    platform: str,
+    before: date,
+    count_column: str,
+    days: int,
+    metric_columns: tuple[str, ...] = (),
+) -> PostHistory:
+    """The history of posts landed in the `days` dates before `before` (newest date wins)."""
+    out = PostHistory()
+    for back in range(1, days + 1):
+        day = before - timedelta(days=back)
+        posts = _table(
+            records_dir(root, "posts", day, platform), ["post_id", count_column, *metric_columns]
+        )
+        if posts is not None:
+            ids = posts["post_id"].to_pylist()
+            counts = posts[count_column].to_pylist()
+            metrics = list(zip(*(posts[c].to_pylist() for c in metric_columns), strict=True))
+            for i, (pid, n) in enumerate(zip(ids, counts, strict=True)):
+                if pid is not None and pid not in out.counts:
+                    out.counts[pid] = n
+                    if metric_columns:
+                        out.metrics[pid] = metrics[i]
+        comments = _table(
+            records_dir(root, "comments", day, platform), ["post_id", "comment_id", "published_at"]
+        )
+        if comments is not None:
+            _add_comments(out, comments)
+    return out
+
+
+def _add_comments(out: PostHistory, table: pa.Table) -> None:
+    for pid, cid, when in zip(
+        table["post_id"].to_pylist(),
+        table["comment_id"].to_pylist(),
+        table["published_at"].to_pylist(),
+        strict=True,
+    ):
+        if pid is None or cid is None:
+            continue
+        out.commented.add(pid)
+        if when is None:
+            continue
+        when = when if when.tzinfo else when.replace(tzinfo=UTC)
+        if pid not in out.newest or (when, _id_key(cid)) > (
+            out.newest[pid][0],
+            _id_key(out.newest[pid][1]),
+        ):
+            out.newest[pid] = (when, cid)
+
+
+def _id_key(comment_id: str) -> tuple[int, str]:
+    """Numeric ids compare as numbers (X snowflakes), others as text."""
+    return (int(comment_id), "") if comment_id.isdigit() else (-1, comment_id)
