@@ -85,9 +85,8 @@ def read_post_history(
     out = PostHistory()
     for back in range(1, days + 1):
         day = before - timedelta(days=back)
-        posts = _table(
-            records_dir(root, "posts", day, platform), ["post_id", count_column, *metric_columns]
-        )
+        columns = list(dict.fromkeys(["post_id", count_column, *metric_columns]))
+        posts = _table(records_dir(root, "posts", day, platform), columns)
         if posts is not None:
             ids = posts["post_id"].to_pylist()
             counts = posts[count_column].to_pylist()
