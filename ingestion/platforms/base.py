@@ -151,7 +151,8 @@ class ExtractSession:
     workers: int = 1
     # what earlier landings hold about recent posts (comment counts, newest comments)
     history: PostHistory = field(default_factory=PostHistory)
-    max_pages: int = 5000  # per account, over all its paging chains (KOL_MAX_PAGES_PER_ACCOUNT)
+    # per account and step (uploads, a batch, comments), over its paging chains
+    max_pages: int = 5000  # (KOL_MAX_PAGES_PER_ACCOUNT)
     window: Window = field(init=False)
     outcomes: AccountOutcomes = field(init=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
@@ -264,10 +265,12 @@ class ExtractSession:
             page += 1
 
     def _count_page(self, endpoint: str) -> None:
-        """The page cap of the account this worker runs (counted from its first request)."""
+        """The page cap of the account(s) this worker runs (counted from the step's first
+        request; a batch step of N accounts may take N accounts' pages)."""
         count = getattr(self._local, "pages", 0) + 1
         self._local.pages = count
-        if count > self.max_pages:
+        accounts = getattr(self._local, "accounts", 1)
+        if count > self.max_pages * accounts:
             raise PagingStopped(
                 f"{endpoint}: more than {self.max_pages} pages for one account "
                 "(KOL_MAX_PAGES_PER_ACCOUNT); paging stopped"
@@ -325,6 +328,7 @@ class ExtractSession:
         if self.outcomes.skip_if_stopped(entries):
             return
         self._local.pages = 0
+        self._local.accounts = max(1, len(entries))  # a batch step pages for all of them
         try:
             work(entries)
         except (QuotaExceeded, PlatformStopped) as exc:
