@@ -205,6 +205,8 @@ def day_figures(
         per_account = {m: v / n for m, v in spent.items()}
         roster_size = sum(1 for e in roster if e.platform == platform)
         plan = manifest.get("quota_plan") or {}
+        budget = daily_budget(platform, quota, day)
+        planned = plan.get("per_account") or {}
         out[platform] = {
             "accounts": n,
             "calls_per_account": sum(by_endpoint.values()) / n,
@@ -216,11 +218,13 @@ def day_figures(
             "calls_by_endpoint": dict(by_endpoint),
             "min_calls_by_endpoint": minimum["calls_by_endpoint"],
             "roster_accounts": roster_size,
-            "default_budget": daily_budget(platform, quota, day),
-            "days_for_roster": days_to_cover(
-                per_account, daily_budget(platform, quota, day), roster_size
-            ),
-            "plan_days_for_roster": plan.get("days_for_roster"),
+            "default_budget": budget,
+            "days_for_roster": days_to_cover(per_account, budget, roster_size),
+            # the plan's own per-account estimate (its history) under the default quota
+            "plan_per_account": planned,
+            "plan_days_for_roster": days_to_cover(planned, budget, roster_size)
+            if planned
+            else None,
             "plan_estimate": plan.get("estimate"),
         }
     return out
@@ -233,7 +237,7 @@ def _ratio(actual: float, minimum: float) -> float | None:
 def markdown(figures: dict[str, dict[str, Any]]) -> str:
     """The side-by-side table: actual against the documented minimum, per account-day."""
     lines = [
-        "| platform | accounts | calls / account-day | documented minimum | ratio | quota measure / account-day (minimum) | ratio | days a default quota needs for the roster (plan's estimate) |",
+        "| platform | accounts | calls / account-day | documented minimum | ratio | quota measure / account-day (minimum) | ratio | days the default quota needs for the roster: measured (plan's estimate) |",
         "|---|---:|---:|---:|---:|---|---:|---|",
     ]
     for platform, f in figures.items():
