@@ -54,7 +54,12 @@ def _pages(items: int, page: int) -> int:
 
 
 def _comment_need(
-    platform: str, post_id: str, count: int | None, history: PostHistory, new: int
+    platform: str,
+    post_id: str,
+    count: int | None,
+    history: PostHistory,
+    new: int,
+    since_ok: bool = True,
 ) -> tuple[int, int]:
     """(calls, comments returned) the minimum spends on one post of the comments window;
     `new` = the post's comments landed on the day and newer than any landed before (a
@@ -63,7 +68,7 @@ def _comment_need(
     known = post_id in history.commented and previous is not None
     if count is None or count == 0 or (known and previous == count):
         return 0, 0  # nothing listed, or nothing new since the comments already landed
-    if platform in NEWEST_FIRST and known:
+    if platform in NEWEST_FIRST and known and since_ok:
         return _pages(new, COMMENT_PAGE[platform]), new
     listed = min(count, MAX_COMMENTS_PER_POST)
     return _pages(listed, COMMENT_PAGE[platform]), listed
@@ -114,7 +119,12 @@ def documented_minimum(
         if platform == "instagram" and p["creator_id"] not in authorised:
             continue
         count = p[plat.comment_count_column]
-        calls, got = _comment_need(platform, p["post_id"], count, history, new[p["post_id"]])
+        newest = history.newest_time(p["post_id"])
+        # X: recent search takes a since_id only inside its 7 days (one day of margin)
+        since_ok = platform != "x" or (newest is not None and newest > end - timedelta(days=6))
+        calls, got = _comment_need(
+            platform, p["post_id"], count, history, new[p["post_id"]], since_ok
+        )
         comment_calls += calls
         comments += got
     listing = sum(math.floor(n / POST_PAGE[platform]) + 1 for n in per_account.values()) + (

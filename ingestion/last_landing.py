@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ingestion.landing import records_dir
@@ -81,41 +82,58 @@ def read_post_history(
     days: int,
     metric_columns: tuple[str, ...] = (),
 ) -> PostHistory:
-    """The history of posts landed in the `days` dates before `before` (newest date wins)."""
+    """The history of posts landed in the `days` dates before `before` (newest date wins).
+
+    Aggregated in Arrow, a date at a time: what reaches Python is one row per post, never
+    one per comment (an agency day lands millions)."""
     out = PostHistory()
     for back in range(1, days + 1):
         day = before - timedelta(days=back)
         columns = list(dict.fromkeys(["post_id", count_column, *metric_columns]))
         posts = _table(records_dir(root, "posts", day, platform), columns)
         if posts is not None:
-            ids = posts["post_id"].to_pylist()
-            counts = posts[count_column].to_pylist()
-            metrics = list(zip(*(posts[c].to_pylist() for c in metric_columns), strict=True))
-            for i, (pid, n) in enumerate(zip(ids, counts, strict=True)):
-                if pid is not None and pid not in out.counts:
-                    out.counts[pid] = n
-                    if metric_columns:
-                        out.metrics[pid] = metrics[i]
+            _add_posts(out, posts, count_column, metric_columns)
         comments = _table(
             records_dir(root, "comments", day, platform), ["post_id", "comment_id", "published_at"]
         )
-        if comments is not None:
+        if comments is not None and comments.num_rows:
             _add_comments(out, comments)
     return out
 
 
+def _add_posts(
+    out: PostHistory, posts: pa.Table, count_column: str, metric_columns: tuple[str, ...]
+) -> None:
+    """Posts not seen on a later date (the newest landing of a post wins)."""
+    if out.counts:
+        seen = pa.array(list(out.counts), pa.string())
+        posts = posts.filter(pc.invert(pc.is_in(posts["post_id"], value_set=seen)))
+    ids = posts["post_id"].to_pylist()
+    counts = posts[count_column].to_pylist()
+    metrics = list(zip(*(posts[c].to_pylist() for c in metric_columns), strict=True))
+    for i, (pid, n) in enumerate(zip(ids, counts, strict=True)):
+        if pid is not None and pid not in out.counts:
+            out.counts[pid] = n
+            if metric_columns:
+                out.metrics[pid] = metrics[i]
+
+
 def _add_comments(out: PostHistory, table: pa.Table) -> None:
+    """Per post: that it has comments landed, and its newest one (time, then id)."""
+    table = table.filter(pc.and_(pc.is_valid(table["post_id"]), pc.is_valid(table["comment_id"])))
+    out.commented.update(pc.unique(table["post_id"]).to_pylist())
+    timed = table.filter(pc.is_valid(table["published_at"]))
+    if not timed.num_rows:
+        return
+    latest = timed.group_by("post_id").aggregate([("published_at", "max")])
+    joined = timed.join(latest, "post_id")
+    at_latest = joined.filter(pc.equal(joined["published_at"], joined["published_at_max"]))
     for pid, cid, when in zip(
-        table["post_id"].to_pylist(),
-        table["comment_id"].to_pylist(),
-        table["published_at"].to_pylist(),
+        at_latest["post_id"].to_pylist(),
+        at_latest["comment_id"].to_pylist(),
+        at_latest["published_at"].to_pylist(),
         strict=True,
     ):
-        if pid is None or cid is None:
-            continue
-        out.commented.add(pid)
-        if when is None:
-            continue
         when = when if when.tzinfo else when.replace(tzinfo=UTC)
         if pid not in out.newest or (when, _id_key(cid)) > (
             out.newest[pid][0],

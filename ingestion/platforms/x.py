@@ -55,6 +55,7 @@ USER_FIELDS = "created_at,description,verified,public_metrics"
 TWEET_FIELDS = "created_at,public_metrics,conversation_id,entities"
 REPLY_FIELDS = "created_at,public_metrics,author_id"
 SEARCH_PATH = "/2/tweets/search/recent"
+SINCE_DAYS = 6  # a since_id younger than this at D's end is inside recent search's 7 days
 
 
 def _check_metrics(item: dict[str, Any]) -> None:
@@ -265,8 +266,11 @@ class X(Platform):
                 "max_results": 100,
             }
             since = s.history.newest_id(tweet_id)
-            if since is not None:
-                params["since_id"] = str(since)  # only replies newer than the newest landed
+            newest = s.history.newest_time(tweet_id)
+            # only replies newer than the newest landed; recent search refuses a since_id
+            # older than its 7 days, and the run may start a day after D's end
+            if since is not None and newest is not None and newest > s.window.start(SINCE_DAYS):
+                params["since_id"] = str(since)
             pages = s.pages(
                 "replies",
                 [entry],

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -170,6 +170,14 @@ def test_comment_calls_are_exactly_those_the_landed_counts_call_for(roster, runs
     start = day + timedelta(days=1) - timedelta(days=7)
     previous = {r["post_id"]: r[column] for r in _rows(full, "posts", platform, before)}
     had = {r["post_id"] for r in _rows(full, "comments", platform, before)}
+    newest: dict[str, date] = {}
+    for d in DAYS[:-1]:
+        for r in _rows(full, "comments", platform, d):
+            newest[r["post_id"]] = max(
+                newest.get(r["post_id"], r["published_at"]), r["published_at"]
+            )
+    # X sends since_id only for a newest reply younger than 6 days at D's end
+    since_floor = datetime.combine(day + timedelta(days=1), time(0), tzinfo=UTC) - timedelta(days=6)
     expected = full_calls = 0
     for post in _rows(full, "posts", platform, day):
         if post["published_at"].date() < start or post["creator_id"] not in _commented(
@@ -183,7 +191,8 @@ def test_comment_calls_are_exactly_those_the_landed_counts_call_for(roster, runs
         if count == 0 or (previous.get(pid) == count and pid in had):
             continue
         new = None
-        if pid in had and previous.get(pid) is not None:
+        usable = platform != "x" or (pid in newest and newest[pid] > since_floor)
+        if pid in had and previous.get(pid) is not None and usable:
             new = min(count, COMMENT_CAP) - min(previous[pid], COMMENT_CAP)
         expected += _comment_pages(platform, count, new)
     got = manifests[platform, day]["requests_by_endpoint"].get(COMMENT_ENDPOINT[platform], 0)
