@@ -52,7 +52,8 @@ class PostHistory:
         return found[0] if found else None
 
     def newest_id(self, post_id: str) -> int | None:
-        """The largest numeric comment id landed for the post (X `since_id`)."""
+        """The id of the post's newest landed comment when numeric (X `since_id`: reply ids
+        grow with time)."""
         if self.full:
             return None
         found = self.newest.get(post_id)

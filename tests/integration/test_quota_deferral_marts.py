@@ -5,6 +5,7 @@ each account's data was last refreshed (`data_as_of`)."""
 
 from __future__ import annotations
 
+import math
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import duckdb
 import pytest
 
 from ingestion.landing import read_manifest
+from ingestion.quota import per_account_from_history
 from ingestion.roster import read_roster
 from pipeline import config, policy
 from sandbox import FaultConfig, SandboxServer, WorldConfig, export_world
@@ -47,7 +49,9 @@ def test_a_planned_deferral_is_published_with_each_accounts_data_as_of(tmp_path:
         policy.run_day(s, DAY1, platforms=["youtube"], build=False)
         assert not read_manifest(s.landing, "youtube", DAY1).get("deferred")
         server.set_clock(DAY2)
-        s = _settings(server, world, home, "9")  # ~4.3 units a channel: 2 of the 4 fit
+        # the plan prices a channel-day at day 1's mean cost: a budget of twice that fits 2
+        per, _ = per_account_from_history("youtube", [read_manifest(s.landing, "youtube", DAY1)])
+        s = _settings(server, world, home, str(math.ceil(2 * per["units"])))
         summary = policy.run_day(s, DAY2, platforms=["youtube"])
     assert summary.stages.get("gate") == "passed", summary.message
     assert summary.status == "partial" and "deferred by the quota plan" in summary.message
