@@ -375,20 +375,30 @@ def topic_similarity_as_of(
     by_account = {key: g for key, g in posts.groupby(["platform", "creator_id"], sort=False)}
     window = np.timedelta64(int(window_days), "D")
 
-    brand_docs, account_docs = [], []
-    for row, start in zip(contracts.itertuples(index=False), starts, strict=True):
-        mine = campaigns[(campaigns["brand_id"] == row.brand_id) & (campaigns["start"] <= start)]
-        brand_docs.append(category.get(row.brand_id, "") + " " + " ".join(mine["text"]))
-        account = by_account.get((row.platform, row.creator_id))
+    # one document per (brand, start) and per (account, start): contracts share them
+    brand_doc: dict[tuple[Any, Any], str] = {}
+    for brand_id, start in set(zip(contracts["brand_id"], starts, strict=True)):
+        mine = campaigns[(campaigns["brand_id"] == brand_id) & (campaigns["start"] <= start)]
+        brand_doc[(brand_id, start)] = category.get(brand_id, "") + " " + " ".join(mine["text"])
+    account_doc: dict[tuple[Any, Any, Any], str] = {}
+    for platform, creator_id, start in set(
+        zip(contracts["platform"], contracts["creator_id"], starts, strict=True)
+    ):
+        account = by_account.get((platform, creator_id))
         if account is None:
-            account_docs.append("")
+            account_doc[(platform, creator_id, start)] = ""
             continue
         times = account["at"].to_numpy()
         lo, hi = (
             np.searchsorted(times, start - window, "left"),
             np.searchsorted(times, start, "left"),
         )
-        account_docs.append(" ".join(account["text"].iloc[lo:hi]))
+        account_doc[(platform, creator_id, start)] = " ".join(account["text"].iloc[lo:hi])
+    brand_docs = [brand_doc[key] for key in zip(contracts["brand_id"], starts, strict=True)]
+    account_docs = [
+        account_doc[key]
+        for key in zip(contracts["platform"], contracts["creator_id"], starts, strict=True)
+    ]
 
     distinct = sorted(set(brand_docs))
     space = topic_space(distinct)

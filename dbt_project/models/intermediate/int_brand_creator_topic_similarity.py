@@ -141,18 +141,23 @@ def model(dbt, session):
         current = pd.DataFrame(
             {name: pd.Series(dtype="string") for name in [*KEY, "account_fingerprint"]}
         )
-    else:
+    elif not dbt.is_incremental:  # every account: its document at once
+        todo = account_docs.df()
+    else:  # fingerprints first: unchanged documents never reach pandas
         current = account_docs.project("platform, creator_id, account_fingerprint").df()
     gone = pd.DataFrame(columns=KEY)
     if dbt.is_incremental:
         stored = session.sql(
-            f"select distinct platform, creator_id, account_fingerprint, brands_fingerprint from {dbt.this}"
+            "select distinct platform, creator_id, account_fingerprint, brands_fingerprint "
+            f"from {dbt.this}"
         ).df()
         current, gone = to_recompute(current, stored, fingerprint)
-    if current.empty:
-        return typed(markers(gone))
-    wanted = session.from_df(current[KEY].astype("object"))
-    todo = account_docs.join(wanted, "platform, creator_id", how="semi").df()
+        if current.empty:
+            return typed(markers(gone))
+        wanted = session.from_df(current[KEY].astype("object"))
+        todo = account_docs.join(wanted, "platform, creator_id", how="semi").df()
+    elif space is None or todo.empty:
+        return typed(pd.DataFrame())
     todo = todo.sort_values(KEY, kind="stable").reset_index(drop=True)
     similarity = similarity_matrix(space, list(todo["document"]))
     return typed(pd.concat([pairs(documents, todo, fingerprint, similarity), markers(gone)]))
