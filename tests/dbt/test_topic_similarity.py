@@ -130,11 +130,12 @@ def _store(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, table: str = "st
 
 
 def _apply_incremental(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> None:
-    """What dbt-duckdb's delete+insert on (platform, creator_id) and the YAML post-hook do."""
+    """What dbt-duckdb's delete+insert on unique_key 'platform, creator_id' and the YAML
+    post-hook do."""
     _store(con, frame, "batch")
     con.execute(
-        "delete from stored using batch where stored.platform = batch.platform "
-        "and stored.creator_id = batch.creator_id"
+        "delete from stored where (platform, creator_id) in "
+        "(select (platform, creator_id) from batch)"
     )
     con.execute("insert into stored select * from batch")
     con.execute("delete from stored where brand_id is null")

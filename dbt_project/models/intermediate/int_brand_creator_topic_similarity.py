@@ -110,7 +110,10 @@ def model(dbt, session):
     dbt.config(
         materialized="incremental",
         incremental_strategy="delete+insert",
-        unique_key=["platform", "creator_id"],
+        # one string, not a list: dbt-duckdb then deletes with `(platform, creator_id) in
+        # (select ...)`, a semi join; a list becomes `delete ... using`, which joins every
+        # stored pair with each of its account's 700 new rows (30x the CPU at agency size)
+        unique_key="platform, creator_id",
     )
     # without --vars run_date, D is yesterday (UTC), as in the run_date() macro
     run_date = dbt.config.get("run_date") or str((datetime.now(UTC) - timedelta(days=1)).date())
