@@ -234,10 +234,39 @@ def platform_seconds(landing: Path, day: date, platforms: Sequence[str]) -> dict
     return out
 
 
+# the brand x creator matching step (docs/matching.md): the models whose execution times
+# `dbt_matching` reports; training is int_matching_model_trained, the matches step the rest
+MATCHING_TRAINING = "int_matching_model_trained"
+MATCHING_STEP = (
+    "int_brand_creator_topic_similarity",
+    "int_brand_creator_candidates",
+    "int_brand_creator_predictions",
+    "brand_creator_matches",
+)
+
+
+def matching_timings(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The matching models' execution times (dbt's own, per node) and their sums: the
+    training and the matches step; {} when the build ran none of them."""
+    seconds = {
+        r["unique_id"].rsplit(".", 1)[-1]: round(float(r.get("execution_time") or 0.0), 3)
+        for r in results
+        if r["unique_id"].startswith("model.")
+        and r["unique_id"].rsplit(".", 1)[-1] in (MATCHING_TRAINING, *MATCHING_STEP)
+    }
+    if not seconds:
+        return {}
+    return {
+        "model_training_s": seconds.get(MATCHING_TRAINING),
+        "matches_step_s": round(sum(seconds.get(m, 0.0) for m in MATCHING_STEP), 3),
+        "by_model": seconds,
+    }
+
+
 def dbt_timings(home: Path, top: int = 8) -> dict[str, Any]:
     """Where one `dbt build` spent its time, from its run_results.json: dbt's own elapsed
     time (the rest of the process is start-up and parsing), the summed execution time of
-    each kind of node, and the slowest nodes."""
+    each kind of node, the slowest nodes and the matching step's models."""
     path = home / "dbt" / "target" / "run_results.json"
     try:
         rr = json.loads(path.read_text())
@@ -257,6 +286,7 @@ def dbt_timings(home: Path, top: int = 8) -> dict[str, Any]:
             {"node": r["unique_id"], "seconds": round(float(r.get("execution_time") or 0.0), 3)}
             for r in slowest
         ],
+        "dbt_matching": matching_timings(results),
     }
 
 
