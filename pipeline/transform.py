@@ -12,8 +12,9 @@ target/ and logs/ live under `<home>/dbt/`, so parallel runs with different home
 A platform that was never extracted has no Parquet files, and DuckDB's `read_parquet` fails on a
 glob that matches nothing. So before each build, every (entity, platform) of ingestion.records
 without any landed file gets ONE 0-row Parquet with the exact landing schema at
-`landing/records/<entity>/[platform=<p>/]dt=1970-01-01/_kol_empty_schema.parquet` (a partition
-date no run ever uses); it is removed again as soon as real files exist in that folder.
+`landing/records/<entity>/[platform=<p>/]dt=1970-01-01/kol_empty_schema.parquet` (a partition
+date no run ever uses); it is removed again as soon as real files exist in that folder. Its name
+starts with no `_` or `.`, which Spark's Parquet reader would skip as hidden.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ PROJECT_DIR = Path(
     os.environ.get("KOL_DBT_PROJECT_DIR") or Path(__file__).resolve().parents[1] / "dbt_project"
 )
 EMPTY_PARTITION = "dt=1970-01-01"
-EMPTY_FILE = "_kol_empty_schema.parquet"
+EMPTY_FILE = "kol_empty_schema.parquet"
 # dbt's `--static` page inlines the manifest and catalog, so it opens from `file://` (the plain
 # index.html fetches them, which browsers refuse for file:// pages); the JSON files stay for tools.
 DOCS_FILES = ("manifest.json", "catalog.json")
