@@ -44,8 +44,9 @@
 {%- endmacro %}
 
 {#- `select_sql` keeping the first row of each `partition_by` group in `order_by` order (DuckDB:
-    QUALIFY; Spark, which has no QUALIFY: a row_number column filtered, then left out). The
-    expressions name the columns select_sql returns. -#}
+    QUALIFY; Spark, which has no QUALIFY: each row as a struct beside its row_number, the
+    struct's fields selected). The expressions name the columns select_sql returns; select_sql
+    may name the CTEs of the query it is part of. -#}
 {% macro keep_first(select_sql, partition_by, order_by) -%}
     {{ return(adapter.dispatch('keep_first')(select_sql, partition_by, order_by)) }}
 {%- endmacro %}
@@ -58,14 +59,15 @@ qualify row_number() over (partition by {{ partition_by }} order by {{ order_by 
 {%- endmacro %}
 
 {% macro spark__keep_first(select_sql, partition_by, order_by) -%}
-    {%- set columns = get_columns_in_query(select_sql) if execute else ['*'] -%}
-select {% for c in columns %}`{{ c }}`{% if not loop.last %}, {% endif %}{% endfor %} from (
-    select *, row_number() over (partition by {{ partition_by }} order by {{ order_by }}) as _kol_row
+select kept._kol_row.* from (
+    select
+        struct(*) as _kol_row,
+        row_number() over (partition by {{ partition_by }} order by {{ order_by }}) as _kol_rank
     from (
 {{ select_sql }}
     ) as ranked
 ) as kept
-where _kol_row = 1
+where kept._kol_rank = 1
 {%- endmacro %}
 
 {#- A timestamp with time zone as the naive UTC timestamp the models compare. -#}
@@ -158,4 +160,128 @@ where _kol_row = 1
 
 {% macro spark__strip_leading(expr, chars) -%}
     trim(leading '{{ chars }}' from {{ expr }})
+{%- endmacro %}
+
+{#- Aggregates. `order_by` is a comma-separated list of expressions, compared in that order. -#}
+{#- The value of `expr` on the row where `order_by` is greatest, NULL included (a NULL on that
+    row is the answer, not skipped). -#}
+{% macro latest_value(expr, order_by) -%}
+    {{ return(adapter.dispatch('latest_value')(expr, order_by)) }}
+{%- endmacro %}
+
+{% macro default__latest_value(expr, order_by) -%}
+    arg_max_null({{ expr }}, ({{ order_by }}))
+{%- endmacro %}
+
+{% macro spark__latest_value(expr, order_by) -%}
+    max_by({{ expr }}, struct({{ order_by }}))
+{%- endmacro %}
+
+{#- The value of `expr` on the row where `order_by` is greatest among the rows where `expr` is
+    not NULL. -#}
+{% macro latest_known_value(expr, order_by) -%}
+    {{ return(adapter.dispatch('latest_known_value')(expr, order_by)) }}
+{%- endmacro %}
+
+{% macro default__latest_known_value(expr, order_by) -%}
+    arg_max({{ expr }}, {{ order_by }})
+{%- endmacro %}
+
+{% macro spark__latest_known_value(expr, order_by) -%}
+    max_by({{ expr }}, case when {{ expr }} is not null then struct({{ order_by }}) end)
+{%- endmacro %}
+
+{#- The distinct values of a text expression, sorted, joined by `separator`. -#}
+{% macro sorted_distinct_join(expr, separator) -%}
+    {{ return(adapter.dispatch('sorted_distinct_join')(expr, separator)) }}
+{%- endmacro %}
+
+{% macro default__sorted_distinct_join(expr, separator) -%}
+    string_agg(distinct {{ expr }}, '{{ separator }}' order by {{ expr }})
+{%- endmacro %}
+
+{% macro spark__sorted_distinct_join(expr, separator) -%}
+    nullif(array_join(array_sort(collect_set({{ expr }})), '{{ separator }}'), '')
+{%- endmacro %}
+
+{#- Dates. -#}
+{#- One row per calendar date from `start` to `stop` (both dates, inclusive): a select-list
+    expression. -#}
+{% macro date_series(start, stop) -%}
+    {{ return(adapter.dispatch('date_series')(start, stop)) }}
+{%- endmacro %}
+
+{% macro default__date_series(start, stop) -%}
+    cast(unnest(generate_series({{ start }}, {{ stop }}, interval 1 day)) as date)
+{%- endmacro %}
+
+{% macro spark__date_series(start, stop) -%}
+    explode(sequence({{ start }}, {{ stop }}, interval 1 day))
+{%- endmacro %}
+
+{#- Whole days from date `start` to date `stop` (a BIGINT). -#}
+{% macro days_between(start, stop) -%}
+    {{ return(adapter.dispatch('days_between')(start, stop)) }}
+{%- endmacro %}
+
+{% macro default__days_between(start, stop) -%}
+    ({{ stop }} - {{ start }})
+{%- endmacro %}
+
+{% macro spark__days_between(start, stop) -%}
+    cast(datediff({{ stop }}, {{ start }}) as bigint)
+{%- endmacro %}
+
+{#- An interval of `days` days (an integer expression). -#}
+{% macro days_interval(days) -%}
+    {{ return(adapter.dispatch('days_interval')(days)) }}
+{%- endmacro %}
+
+{% macro default__days_interval(days) -%}
+    to_days(cast({{ days }} as integer))
+{%- endmacro %}
+
+{% macro spark__days_interval(days) -%}
+    make_dt_interval(cast({{ days }} as integer))
+{%- endmacro %}
+
+{#- Incremental models (documented per model in dbt_project/README.md): DuckDB builds them
+    incrementally (delete+insert); on Spark, which offers no delete+insert without Delta or
+    Iceberg, each is rebuilt whole as a table (a full refresh gives the same rows). -#}
+{% macro incremental_materialized() -%}
+    {{ return(adapter.dispatch('incremental_materialized')()) }}
+{%- endmacro %}
+
+{% macro default__incremental_materialized() -%}
+    {{ return('incremental') }}
+{%- endmacro %}
+
+{% macro spark__incremental_materialized() -%}
+    {{ return('table') }}
+{%- endmacro %}
+
+{#- Model contracts name DuckDB's types (varchar, double[], ...); Spark checks a contract with
+    its own names for the same types (string, array<double>). dbt's default, each data_type
+    translated. -#}
+{% macro spark_type(data_type) -%}
+    {%- set name = data_type.strip().lower() -%}
+    {%- if name.endswith('[]') -%}
+        {{ return('array<' ~ spark_type(name[:-2]) ~ '>') }}
+    {%- elif name in ('varchar', 'text') -%}
+        {{ return('string') }}
+    {%- else -%}
+        {{ return(name) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro spark__get_empty_schema_sql(columns) -%}
+    {%- set translated = {} -%}
+    {%- for name, column in columns.items() -%}
+        {%- set copy = column.copy() if column is mapping else column -%}
+        {%- if copy.get('data_type') -%}
+            {%- do copy.update({'data_type': spark_type(copy['data_type'])}) -%}
+        {%- endif -%}
+        {%- do translated.update({name: copy}) -%}
+    {%- endfor -%}
+    {{ return(default__get_empty_schema_sql(translated)) }}
 {%- endmacro %}
