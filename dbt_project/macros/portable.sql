@@ -285,3 +285,80 @@ where kept._kol_rank = 1
     {%- endfor -%}
     {{ return(default__get_empty_schema_sql(translated)) }}
 {%- endmacro %}
+
+{#- More lists. -#}
+{#- Elements in a list: NULL for a NULL list on DuckDB, -1 on Spark; compare it with > 0 or = 0
+    only where the list is never NULL, or where both answers mean "no". -#}
+{% macro list_length(list_expr) -%}
+    {{ return(adapter.dispatch('list_length')(list_expr)) }}
+{%- endmacro %}
+
+{% macro default__list_length(list_expr) -%}
+    len({{ list_expr }})
+{%- endmacro %}
+
+{% macro spark__list_length(list_expr) -%}
+    size({{ list_expr }})
+{%- endmacro %}
+
+{% macro list_has(list_expr, value) -%}
+    {{ return(adapter.dispatch('list_has')(list_expr, value)) }}
+{%- endmacro %}
+
+{% macro default__list_has(list_expr, value) -%}
+    list_contains({{ list_expr }}, {{ value }})
+{%- endmacro %}
+
+{% macro spark__list_has(list_expr, value) -%}
+    array_contains({{ list_expr }}, {{ value }})
+{%- endmacro %}
+
+{#- One row per element of a list: a select-list expression. -#}
+{% macro list_elements(list_expr) -%}
+    {{ return(adapter.dispatch('list_elements')(list_expr)) }}
+{%- endmacro %}
+
+{% macro default__list_elements(list_expr) -%}
+    unnest({{ list_expr }})
+{%- endmacro %}
+
+{% macro spark__list_elements(list_expr) -%}
+    explode({{ list_expr }})
+{%- endmacro %}
+
+{#- A struct of the named columns (fields compared in order, as max() does). -#}
+{% macro struct_of(columns) -%}
+    {{ return(adapter.dispatch('struct_of')(columns)) }}
+{%- endmacro %}
+
+{% macro default__struct_of(columns) -%}
+    struct_pack({% for c in columns %}{{ c }} := {{ c }}{% if not loop.last %}, {% endif %}{% endfor %})
+{%- endmacro %}
+
+{% macro spark__struct_of(columns) -%}
+    named_struct({% for c in columns %}'{{ c }}', {{ c }}{% if not loop.last %}, {% endif %}{% endfor %})
+{%- endmacro %}
+
+{#- A CTE the planner must not materialize (DuckDB's hint; Spark inlines CTEs anyway). -#}
+{% macro not_materialized() -%}
+    {{ return(adapter.dispatch('not_materialized')()) }}
+{%- endmacro %}
+
+{% macro default__not_materialized() -%}
+    not materialized
+{%- endmacro %}
+
+{% macro spark__not_materialized() -%}
+{%- endmacro %}
+
+{#- The column names of a built relation but `excluded`, in the relation's order (DuckDB's
+    `columns(* exclude (...))`, which Spark lacks). Empty before the relation exists (parsing). -#}
+{% macro columns_except(relation, excluded) -%}
+    {%- set names = [] -%}
+    {%- if execute -%}
+        {%- for column in adapter.get_columns_in_relation(relation) if column.name not in excluded -%}
+            {%- do names.append(column.name) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{ return(names) }}
+{%- endmacro %}
