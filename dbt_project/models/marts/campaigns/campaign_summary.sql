@@ -60,13 +60,13 @@ revenue as (
 )
 
 select
-    cast(campaigns.campaign_id as varchar) as campaign_id,
-    cast(campaigns.brand_id as varchar) as brand_id,
-    cast(campaigns.campaign_name as varchar) as name,
-    cast(campaigns.objective as varchar) as objective,
+    cast(campaigns.campaign_id as {{ dbt.type_string() }}) as campaign_id,
+    cast(campaigns.brand_id as {{ dbt.type_string() }}) as brand_id,
+    cast(campaigns.campaign_name as {{ dbt.type_string() }}) as name,
+    cast(campaigns.objective as {{ dbt.type_string() }}) as objective,
     cast(campaigns.start_date as date) as start_date,
     cast(campaigns.end_date as date) as end_date,
-    cast(campaigns.hashtag as varchar) as hashtag,
+    cast(campaigns.hashtag as {{ dbt.type_string() }}) as hashtag,
     cast(coalesce(creators.creators, 0) as integer) as creators,
     cast(coalesce(posts.posts, 0) as integer) as posts,
     cast(creators.cost_usd as double) as cost_usd,

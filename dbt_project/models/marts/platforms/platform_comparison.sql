@@ -228,8 +228,8 @@ lag as (
 
 select
     cast(comparison.month as date) as month,
-    cast(comparison.platform as varchar) as platform,
-    cast(comparison.tier as varchar) as tier,
+    cast(comparison.platform as {{ dbt.type_string() }}) as platform,
+    cast(comparison.tier as {{ dbt.type_string() }}) as tier,
     cast(comparison.tracked_creators as integer) as tracked_creators,
     cast(comparison.active_creators as integer) as active_creators,
     cast(comparison.new_creators as integer) as new_creators,
