@@ -232,7 +232,8 @@ def transform(
     excluded = excluded_dates(settings)
     state = read_state(settings)
     excluded_iso = [d.isoformat() for d in excluded]
-    last_engine = state.get("transform", {}).get("engine", "duckdb")
+    last_build = state.get("transform") or {}
+    last_engine = last_build.get("engine", "duckdb") if last_build else engine
     if engine != last_engine and not full_refresh:
         say(progress, f"the last build ran on {last_engine}, this one on {engine}: full refresh")
     full_refresh = full_refresh or engine == "spark" or engine != last_engine
