@@ -115,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("transform", help="one dbt build as of D")
     p.add_argument("--date", type=_run_date, default=None)
     p.add_argument("--full-refresh", action="store_true")
+    p.add_argument(
+        "--engine", choices=("duckdb", "spark"), default=None, help="default: KOL_ENGINE"
+    )
 
     p = sub.add_parser("gate", help="run the quality gate over the current build")
     p.add_argument("--date", type=_run_date, default=None)
@@ -218,7 +221,9 @@ def cmd_transform(s: config.Settings, a: argparse.Namespace) -> int:
     from pipeline.runlock import run_lock
 
     with run_lock(s.home, "kol transform"):
-        out = steps.transform(s, _day(a), full_refresh=a.full_refresh, progress=_progress)
+        out = steps.transform(
+            s, _day(a), full_refresh=a.full_refresh, progress=_progress, engine=a.engine
+        )
     print(f"dbt build ok as of {out['run_date']} in {out['elapsed']}s")
     return 0
 

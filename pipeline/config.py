@@ -37,6 +37,7 @@ PIPELINE_SETTINGS = (
     Setting("KOL_SENTIMENT_WORKERS", "", int, 0, 64, empty_ok=True),
     Setting("KOL_AIRFLOW_RETRIES", "3", int, 0, 20),
     Setting("KOL_DBT_UNIT_TESTS", "0", str, choices=("0", "1")),
+    Setting("KOL_ENGINE", "duckdb", str, choices=("duckdb", "spark")),
     Setting("KOL_DEMO_DAILY_BUILDS", "0", str, choices=("0", "1")),
 )
 _MEMORY_RE = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)

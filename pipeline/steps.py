@@ -220,14 +220,23 @@ def transform(
     run_date: date,
     full_refresh: bool = False,
     progress: Progress | None = None,
+    engine: str | None = None,
 ) -> dict[str, Any]:
-    """One `dbt build` as of `run_date`, incremental or full as the run policy decides."""
+    """One `dbt build` as of `run_date`, incremental or full as the run policy decides, on
+    `engine` (default KOL_ENGINE, else duckdb). Spark rebuilds every table, and a build on
+    another engine than the last one is a full refresh (its tables replace the other's)."""
     from pipeline.policy import plan_build
     from pipeline.transform import run_dbt
 
+    engine = engine or os.environ.get("KOL_ENGINE") or "duckdb"
     excluded = excluded_dates(settings)
     state = read_state(settings)
     excluded_iso = [d.isoformat() for d in excluded]
+    last_build = state.get("transform") or {}
+    last_engine = last_build.get("engine", "duckdb") if last_build else engine
+    if engine != last_engine and not full_refresh:
+        say(progress, f"the last build ran on {last_engine}, this one on {engine}: full refresh")
+    full_refresh = full_refresh or engine == "spark" or engine != last_engine
     full_refresh, from_date, why = plan_build(
         state, run_date, excluded_iso, settings.warehouse.exists(), full_refresh
     )
@@ -242,10 +251,12 @@ def transform(
         excluded_dates=excluded,
         progress=_dbt_progress(progress),
         from_date=from_date,
-        unit_tests=os.environ.get("KOL_DBT_UNIT_TESTS", "") == "1",
+        unit_tests=os.environ.get("KOL_DBT_UNIT_TESTS", "") == "1" and engine == "duckdb",
+        engine=engine,
     )
     out = {
         "ok": result.ok,
+        "engine": engine,
         "run_date": run_date.isoformat(),
         "full_refresh": full_refresh,
         "from_date": from_date.isoformat() if from_date else None,

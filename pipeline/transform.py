@@ -12,8 +12,9 @@ target/ and logs/ live under `<home>/dbt/`, so parallel runs with different home
 A platform that was never extracted has no Parquet files, and DuckDB's `read_parquet` fails on a
 glob that matches nothing. So before each build, every (entity, platform) of ingestion.records
 without any landed file gets ONE 0-row Parquet with the exact landing schema at
-`landing/records/<entity>/[platform=<p>/]dt=1970-01-01/_kol_empty_schema.parquet` (a partition
-date no run ever uses); it is removed again as soon as real files exist in that folder.
+`landing/records/<entity>/[platform=<p>/]dt=1970-01-01/kol_empty_schema.parquet` (a partition
+date no run ever uses); it is removed again as soon as real files exist in that folder. Its name
+starts with no `_` or `.`, which Spark's Parquet reader would skip as hidden.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ingestion.records import EXPORT_SCHEMAS, api_schemas
+from pipeline import spark_handover
 
 # The repo's dbt_project/ (editable install); KOL_DBT_PROJECT_DIR points elsewhere when the
 # package is installed without its source tree (e.g. the Docker image).
@@ -41,12 +43,13 @@ PROJECT_DIR = Path(
     os.environ.get("KOL_DBT_PROJECT_DIR") or Path(__file__).resolve().parents[1] / "dbt_project"
 )
 EMPTY_PARTITION = "dt=1970-01-01"
-EMPTY_FILE = "_kol_empty_schema.parquet"
+EMPTY_FILE = "kol_empty_schema.parquet"
 # dbt's `--static` page inlines the manifest and catalog, so it opens from `file://` (the plain
 # index.html fetches them, which browsers refuse for file:// pages); the JSON files stay for tools.
 DOCS_FILES = ("manifest.json", "catalog.json")
 STATIC_DOCS_PAGE = "static_index.html"
 # dbt log events worth a progress line: one per finished node (model, seed, test, unit test).
+ENGINES = ("duckdb", "spark")
 PROGRESS_EVENTS = frozenset(
     {"LogModelResult", "LogSeedResult", "LogTestResult", "LogNodeResult", "LogSnapshotResult"}
 )
@@ -173,6 +176,7 @@ def run_dbt(
     exclude: str | None = None,
     from_date: date | None = None,
     unit_tests: bool = True,
+    engine: str = "duckdb",
 ) -> DbtResult:
     """Run ONE `dbt build` (seeds, models, data tests, unit tests) as of `run_date`.
 
@@ -180,9 +184,13 @@ def run_dbt(
     the build (dbt selection syntax). `from_date`: the first landing date an incremental
     build (re)processes (default: D alone); its data tests then check only what it rewrote.
     `unit_tests=False` leaves out dbt's unit tests: they test the SQL, not the day's data, so
-    daily runs skip them (`make test` runs them). Never raises for a failed build: the result
-    names what failed.
+    daily runs skip them (`make test` runs them). `engine="spark"` builds on the dbt profile's
+    spark target, without the Python models and what depends on them (they run on DuckDB
+    only), and hands every model it built to warehouse.duckdb (pipeline.spark_handover).
+    Never raises for a failed build: the result names what failed.
     """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     home = Path(home).resolve()
     started = time.monotonic()
     ensure_source_files(home)
@@ -202,6 +210,9 @@ def run_dbt(
         args += ["--exclude-resource-type", "unit_test"]
     if select:
         args += ["--select", select]
+    if engine == "spark":
+        args += ["--target", "spark"]
+        exclude = " ".join(filter(None, [exclude, *python_models()]))
     if exclude:
         args += ["--exclude", exclude]
     proc = subprocess.Popen(
@@ -217,6 +228,8 @@ def run_dbt(
     if returncode != 0 and not failures:
         tail = "\n".join(other[-20:]) or f"exit status {returncode}"
         failures = [f"dbt: {tail}"]
+    if engine == "spark" and returncode == 0 and not failures:
+        failures = _hand_over_from_spark(home, _built_models(run_results), variables)
     return DbtResult(
         ok=returncode == 0 and not failures,
         failures=failures,
@@ -224,6 +237,42 @@ def run_dbt(
         elapsed=time.monotonic() - started,
         returncode=returncode,
     )
+
+
+def python_models() -> list[str]:
+    """The Python models, each with its descendants (dbt selection syntax)."""
+    return sorted(f"{path.stem}+" for path in (PROJECT_DIR / "models").rglob("*.py"))
+
+
+def _built_models(run_results: Path) -> list[str]:
+    results = json.loads(run_results.read_text()).get("results", [])
+    return sorted(
+        r["unique_id"].split(".")[-1]
+        for r in results
+        if r["unique_id"].startswith("model.") and r.get("status") == "success"
+    )
+
+
+def _hand_over_from_spark(home: Path, models: list[str], variables: dict) -> list[str]:
+    """Spark's built models as Parquet (dbt run-operation export_models), then into
+    warehouse.duckdb; the failures, if any."""
+    folder = spark_handover.export_dir(home)
+    shutil.rmtree(folder, ignore_errors=True)
+    operation = {"export_dir": str(folder), "models": models}
+    args = ["run-operation", "export_models", "--args", json.dumps(operation), "--target", "spark"]
+    proc = subprocess.run(
+        # its own target path: the build's run_results.json stays
+        _dbt_command(home, [*args, "--vars", json.dumps(variables)], home / "dbt" / "export"),
+        env=_environment(home),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-20:])
+        return [f"export from Spark: {tail}"]
+    spark_handover.load_into_duckdb(home)
+    return []
 
 
 def docs_generate(home: Path, out_dir: Path) -> Path:

@@ -61,6 +61,6 @@
 
 {#- "The last N days" = published in (end of D - N days, end of D]. -#}
 {% macro in_last_days(ts_column, as_of, days) -%}
-    ({{ ts_column }} > {{ end_of_day(as_of) }} - to_days(cast({{ days }} as integer))
+    ({{ ts_column }} > {{ end_of_day(as_of) }} - {{ days_interval(days) }}
      and {{ ts_column }} <= {{ end_of_day(as_of) }})
 {%- endmacro %}

@@ -4,16 +4,13 @@
     Parquet scan (partition pruning). A window, not a GROUP BY: the groups are nearly all of
     one row, and DuckDB's hash aggregate over them (text included) is ~3x slower and spills;
     the int_ models collapse the versions of a key with arg_max_null instead. -#}
-{% macro dedupe_latest(keys) -%}
-    qualify row_number() over (
-        partition by {{ keys | join(', ') }}, snapshot_date, landing_date
-        order by extracted_at desc, run_id desc
-    ) = 1
+{% macro dedupe_latest(select_sql, keys) -%}
+    {{ keep_first(select_sql, keys | join(', ') ~ ', snapshot_date, landing_date', 'extracted_at desc, run_id desc') }}
 {%- endmacro %}
 
 {#- The columns every API record carries (ingestion/records.py COMMON) plus the hive path. -#}
 {% macro common_columns() -%}
-        cast(platform as varchar) as platform,
+        cast(platform as {{ dbt.type_string() }}) as platform,
         creator_id,
         account_id,
         snapshot_date,
@@ -27,8 +24,9 @@
     A staging model is only its renames:
     {% call platform_staging('x', 'posts', ['post_id']) %} text as caption, ... {% endcall %} -#}
 {% macro platform_staging(platform, entity, keys) -%}
+{%- set renamed_sql -%}
 with source as (
-    select * from {{ source(platform, entity) }}
+    select * from {{ landing_relation(platform, entity) }}
     where {{ landing_scope('cast(dt as date)') }}
 ),
 
@@ -40,7 +38,8 @@ renamed as (
 )
 
 select * from renamed
-{{ dedupe_latest(keys) }}
+{%- endset %}
+{{ dedupe_latest(renamed_sql, keys) }}
 {%- endmacro %}
 
 {#- Comments have the same shape on every platform: one macro, five thin staging views.
@@ -51,7 +50,7 @@ select * from renamed
     extraction run (a run never lands a key twice: ingestion/parsing.py quarantines it). -#}
 {% macro stg_comments(platform) -%}
 with source as (
-    select * from {{ source(platform, 'comments') }}
+    select * from {{ landing_relation(platform, 'comments') }}
     where {{ landing_scope('cast(dt as date)') }}
 ),
 
@@ -61,7 +60,7 @@ renamed as (
         comment_id,
         post_id,
         text as comment_text,
-        timezone('UTC', published_at) as published_at,
+        {{ utc_timestamp('published_at') }} as published_at,
         like_count,
         reply_count,
         author_hash
@@ -73,14 +72,11 @@ select * from renamed
 
 {#- Hashtags of a post, lower-case without '#': listed ones plus those written in the text. -#}
 {% macro hashtags_from(text_expr, list_expr=none) -%}
-    list_distinct(list_concat(
-        {%- if list_expr is not none %}
-        coalesce(list_transform({{ list_expr }}, lambda t: lower(ltrim(t, '#'))), []),
-        {%- else %}
-        [],
-        {%- endif %}
-        coalesce(regexp_extract_all(lower({{ text_expr }}), '#(\w+)', 1), [])
-    ))
+    {{ list_union(
+        (('coalesce(' ~ list_map(list_expr, 't', 'lower(' ~ strip_leading('t', '#') ~ ')') ~ ', ' ~ empty_text_list() ~ ')')
+            if list_expr is not none else empty_text_list()),
+        'coalesce(' ~ regex_extract_all('lower(' ~ text_expr ~ ')', '#(\\w+)', 1) ~ ', ' ~ empty_text_list() ~ ')'
+    ) }}
 {%- endmacro %}
 
 {#- Export snapshots (full files per landing date): the latest landed date up to D counts.
@@ -88,8 +84,23 @@ select * from renamed
     the view is built, and the view reads only that date's folder: every export is landed
     whole each day, so a view over every date's copy made each model and test that reads it
     scan the history to keep one day (365 copies per export at a year; bench/README.md).
-    Like every view, it is rebuilt by each `dbt build`. -#}
+    Like every view, it is rebuilt by each `dbt build`. Spark: the latest date is a subquery
+    over the folder's partition column (the filter prunes the other dates' files). -#}
 {% macro latest_export_snapshot(entity) -%}
+    {{ return(adapter.dispatch('latest_export_snapshot')(entity)) }}
+{%- endmacro %}
+
+{% macro spark__latest_export_snapshot(entity) -%}
+    {%- set relation = landing_relation('exports', entity) -%}
+    select *, cast(dt as date) as landing_date
+    from {{ relation }}
+    where cast(dt as date) = (
+        select max(cast(dt as date)) from {{ relation }}
+        where {{ landing_scope('cast(dt as date)') }}
+    )
+{%- endmacro %}
+
+{% macro default__latest_export_snapshot(entity) -%}
     {%- set relation = source('exports', entity) | string -%}
     {%- set every_date = '/**/*.parquet' -%}
     {%- if not execute -%}

@@ -22,6 +22,7 @@ BAD_SETTINGS = [
     ("KOL_DUCKDB_MEMORY_LIMIT", "lots", "expected a size such as 2500MB"),
     ("KOL_SENTIMENT_WORKERS", "-1", "expected a whole number from 0 to 64"),
     ("KOL_DBT_UNIT_TESTS", "true", "expected one of '0', '1'"),
+    ("KOL_ENGINE", "Spark", "expected one of 'duckdb', 'spark'"),
 ]
 
 

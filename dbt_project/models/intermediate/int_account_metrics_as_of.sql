@@ -10,7 +10,7 @@
 -- searching the daily snapshots. Earlier slices hold the dates of earlier runs too; readers
 -- take the latest slice of each month (platform_comparison) or the D slice (creator_scorecard).
 {{ config(
-    materialized='incremental',
+    materialized=incremental_materialized(),
     incremental_strategy='delete+insert',
     unique_key='as_of_date',
     on_schema_change='fail'

@@ -17,9 +17,9 @@ posts as (
 ),
 
 listed as (
-    select campaign_id, creator_id, platform, unnest(post_ids) as post_id
+    select campaign_id, creator_id, platform, {{ list_elements('post_ids') }} as post_id
     from campaign_creators
-    where len(post_ids) > 0
+    where {{ list_length('post_ids') }} > 0
 ),
 
 by_post_id as (
@@ -41,8 +41,8 @@ by_hashtag as (
         on posts.creator_id = campaign_creators.creator_id
         and posts.platform = campaign_creators.platform
         and cast(posts.published_at as date) between campaigns.start_date and campaigns.end_date
-        and list_contains(posts.hashtags, campaigns.hashtag)
-    where len(campaign_creators.post_ids) = 0
+        and {{ list_has('posts.hashtags', 'campaigns.hashtag') }}
+    where {{ list_length('campaign_creators.post_ids') }} = 0
         and campaigns.hashtag is not null and campaigns.hashtag <> ''
 )
 

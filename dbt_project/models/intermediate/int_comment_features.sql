@@ -4,7 +4,7 @@
 -- comment_is_spam: per commenter where the platform names one).
 -- Incremental: a daily run normalises only the comments (re)seen in [from_date, D].
 {{ config(
-    materialized='incremental',
+    materialized=incremental_materialized(),
     incremental_strategy='delete+insert',
     unique_key=['platform', 'comment_id'],
     on_schema_change='fail'

@@ -1,5 +1,5 @@
 {{ config(
-    materialized='incremental',
+    materialized=incremental_materialized(),
     incremental_strategy='delete+insert',
     unique_key=['platform', 'comment_id'],
     on_schema_change='fail'
@@ -8,7 +8,7 @@
 
 
 -- Not materialized: read twice (keys, then the rows they pick), never held in full.
-with unioned as not materialized (
+with unioned as {{ not_materialized() }} (
     {% for p in var('platforms') %}
     select platform, comment_id, post_id, creator_id, account_id, comment_text, published_at,
            like_count, reply_count, author_hash, snapshot_date, extracted_at, run_id
@@ -26,8 +26,7 @@ latest as (
     select
         platform,
         comment_id,
-        max(struct_pack(snapshot_date := snapshot_date, extracted_at := extracted_at,
-                        run_id := run_id)) as version
+        max({{ struct_of(['snapshot_date', 'extracted_at', 'run_id']) }}) as version
     from unioned
     group by platform, comment_id
 )

@@ -1,5 +1,5 @@
 {{ config(
-    materialized='incremental',
+    materialized=incremental_materialized(),
     incremental_strategy='delete+insert',
     unique_key='month',
     on_schema_change='fail'

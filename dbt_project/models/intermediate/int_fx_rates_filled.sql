@@ -12,19 +12,26 @@ bounds as (
 ),
 
 calendar as (
-    select currency, cast(unnest(generate_series(first_date, last_date, interval 1 day)) as date) as date
+    select currency, {{ date_series('first_date', 'last_date') }} as date
     from bounds
 ),
 
 filled as (
+    -- the latest rate on or before each date, among the fx_fallback_days before it (an older
+    -- one is never used)
+    {%- set candidates -%}
     select
         calendar.currency,
         calendar.date,
         rates.rate_date,
         rates.usd_per_unit
     from calendar
-    asof left join rates
-        on calendar.currency = rates.currency and calendar.date >= rates.rate_date
+    inner join rates
+        on calendar.currency = rates.currency
+        and rates.rate_date <= calendar.date
+        and rates.rate_date >= calendar.date - {{ var('fx_fallback_days') }}
+    {%- endset %}
+    {{ keep_first(candidates, 'currency, date', 'rate_date desc') }}
 )
 
 select
@@ -32,7 +39,7 @@ select
     date,
     rate_date,
     usd_per_unit,
-    date - rate_date as days_since_rate
+    {{ days_between('rate_date', 'date') }} as days_since_rate
 from filled
 where rate_date is not null
-    and date - rate_date <= {{ var('fx_fallback_days') }}
+    and {{ days_between('rate_date', 'date') }} <= {{ var('fx_fallback_days') }}

@@ -1,5 +1,5 @@
 {{ config(
-    materialized='incremental',
+    materialized=incremental_materialized(),
     incremental_strategy='delete+insert',
     unique_key=['platform', 'post_id'],
     on_schema_change='fail'
@@ -33,7 +33,9 @@ latest as (
     select
         platform,
         post_id,
-        arg_max_null(columns(* exclude (platform, post_id)), (snapshot_date, extracted_at))
+        {%- for column in columns_except(ref('int_post_metrics_daily'), ['platform', 'post_id']) %}
+        {{ latest_value(column, 'snapshot_date, extracted_at') }} as {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from candidates
     group by platform, post_id
 )

@@ -1,5 +1,5 @@
 {{ config(
-    materialized='incremental',
+    materialized=incremental_materialized(),
     incremental_strategy='delete+insert',
     unique_key=['platform', 'post_id'],
     on_schema_change='fail'
@@ -22,8 +22,9 @@ latest as (
     select
         platform,
         post_id,
-        arg_max_null(columns(* exclude (platform, post_id, snapshot_date, landing_date, extracted_at)),
-                     (snapshot_date, extracted_at)),
+        {%- for column in ['creator_id', 'account_id', 'published_at', 'caption', 'hashtags'] %}
+        {{ latest_value(column, 'snapshot_date, extracted_at') }} as {{ column }},
+        {%- endfor %}
         max(snapshot_date) as snapshot_date,
         min(snapshot_date) as first_seen_date
     from unioned

@@ -64,13 +64,13 @@ revenue as (
 )
 
 select
-    cast(campaigns.campaign_id as varchar) as campaign_id,
-    cast(campaigns.brand_id as varchar) as brand_id,
-    cast(campaigns.campaign_name as varchar) as name,
-    cast(campaigns.objective as varchar) as objective,
+    cast(campaigns.campaign_id as {{ dbt.type_string() }}) as campaign_id,
+    cast(campaigns.brand_id as {{ dbt.type_string() }}) as brand_id,
+    cast(campaigns.campaign_name as {{ dbt.type_string() }}) as name,
+    cast(campaigns.objective as {{ dbt.type_string() }}) as objective,
     cast(campaigns.start_date as date) as start_date,
     cast(campaigns.end_date as date) as end_date,
-    cast(campaigns.hashtag as varchar) as hashtag,
+    cast(campaigns.hashtag as {{ dbt.type_string() }}) as hashtag,
     cast(coalesce(creators.creators, 0) as integer) as creators,
     cast(coalesce(posts.posts, 0) as integer) as posts,
     cast(creators.cost_usd as double) as cost_usd,
@@ -91,7 +91,7 @@ select
     cast(coalesce(revenue.clicks, 0) as bigint) as clicks,
     cast({{ safe_divide('creators.ctr_clicks', 'creators.ctr_views') }} as double) as ctr,
     cast({{ safe_divide('creators.cost_usd', 'coalesce(revenue.clicks, 0)') }} as double) as cpc_usd,
-    cast(brands.brand_name as varchar) as brand_name
+    cast(brands.brand_name as {{ dbt.type_string() }}) as brand_name
 from campaigns
 left join brands on campaigns.brand_id = brands.brand_id
 left join creators on campaigns.campaign_id = creators.campaign_id

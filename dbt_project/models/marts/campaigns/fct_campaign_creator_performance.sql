@@ -167,14 +167,14 @@ joined as (
 )
 
 select
-    cast(campaign_id as varchar) as campaign_id,
-    cast(creator_id as varchar) as creator_id,
-    cast(platform as varchar) as platform,
-    cast(brand_id as varchar) as brand_id,
+    cast(campaign_id as {{ dbt.type_string() }}) as campaign_id,
+    cast(creator_id as {{ dbt.type_string() }}) as creator_id,
+    cast(platform as {{ dbt.type_string() }}) as platform,
+    cast(brand_id as {{ dbt.type_string() }}) as brand_id,
     cast(start_date as date) as start_date,
     cast(end_date as date) as end_date,
     cast(fee as double) as fee,
-    cast(fee_currency as varchar) as fee_currency,
+    cast(fee_currency as {{ dbt.type_string() }}) as fee_currency,
     cast(posts as integer) as posts,
     cast(views as bigint) as views,
     cast(reach as bigint) as reach,

@@ -2,12 +2,12 @@
 -- Creator account metrics as of the run date D: the D slice of int_account_metrics_as_of.
 select
     cast(as_of_date as date) as as_of_date,
-    cast(creator_id as varchar) as creator_id,
-    cast(platform as varchar) as platform,
-    cast(account_id as varchar) as account_id,
+    cast(creator_id as {{ dbt.type_string() }}) as creator_id,
+    cast(platform as {{ dbt.type_string() }}) as platform,
+    cast(account_id as {{ dbt.type_string() }}) as account_id,
     cast(followers as bigint) as followers,
     cast(followers_snapshot_date as date) as followers_snapshot_date,
-    cast(tier as varchar) as tier,
+    cast(tier as {{ dbt.type_string() }}) as tier,
     cast(er_posts as integer) as er_posts,
     cast(engagement_rate as double) as engagement_rate,
     cast(view_engagement_rate as double) as view_engagement_rate,

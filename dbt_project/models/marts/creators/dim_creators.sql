@@ -5,12 +5,12 @@ with roster as (
 )
 
 select
-    cast(creator_id as varchar) as creator_id,
-    cast(min(display_name) as varchar) as display_name,
-    cast(mode(niche) as varchar) as niche,
-    cast(mode(country) as varchar) as country,
-    cast(mode(language) as varchar) as language,
-    cast(string_agg(distinct platform, ',' order by platform) as varchar) as platforms,
+    cast(creator_id as {{ dbt.type_string() }}) as creator_id,
+    cast(min(display_name) as {{ dbt.type_string() }}) as display_name,
+    cast(mode(niche) as {{ dbt.type_string() }}) as niche,
+    cast(mode(country) as {{ dbt.type_string() }}) as country,
+    cast(mode(language) as {{ dbt.type_string() }}) as language,
+    cast({{ sorted_distinct_join('platform', ',') }} as {{ dbt.type_string() }}) as platforms,
     cast(count(distinct platform) as integer) as platform_count
 from roster
 group by creator_id

@@ -1,5 +1,5 @@
 {{ config(
-    materialized='incremental',
+    materialized=incremental_materialized(),
     incremental_strategy='delete+insert',
     unique_key='date',
     on_schema_change='fail',
@@ -17,13 +17,15 @@ today as (
     where {{ incremental_landing_scope('snapshot_date') }}
 ),
 
+-- the followers of each snapshot's previous one (platform x creator_id x snapshot_date is unique)
 previous as (
-    select today.platform, today.creator_id, today.snapshot_date, earlier.followers as previous_followers
-    from today
-    asof inner join (select * from snapshots where {{ landing_scope('snapshot_date') }}) as earlier
-        on today.platform = earlier.platform
-        and today.creator_id = earlier.creator_id
-        and today.snapshot_date > earlier.snapshot_date
+    select
+        platform,
+        creator_id,
+        snapshot_date,
+        lag(followers) over (partition by platform, creator_id order by snapshot_date) as previous_followers
+    from snapshots
+    where {{ landing_scope('snapshot_date') }}
 ),
 
 -- new posts: first seen on that date's snapshot and published since the start of the day before
@@ -51,9 +53,9 @@ gained as (
 
 select
     cast(today.snapshot_date as date) as date,
-    cast(today.creator_id as varchar) as creator_id,
-    cast(today.platform as varchar) as platform,
-    cast(today.account_id as varchar) as account_id,
+    cast(today.creator_id as {{ dbt.type_string() }}) as creator_id,
+    cast(today.platform as {{ dbt.type_string() }}) as platform,
+    cast(today.account_id as {{ dbt.type_string() }}) as account_id,
     cast(today.followers as bigint) as followers,
     cast(today.followers - previous.previous_followers as bigint) as followers_change,
     cast(coalesce(published.posts_published, 0) as integer) as posts_published,

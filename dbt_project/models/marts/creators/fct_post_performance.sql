@@ -18,14 +18,14 @@ campaigns as (
         count(distinct campaign_id) as campaign_count,
         min(campaign_id) as only_campaign_id
     from {{ ref('int_campaign_posts_attributed') }}
-    group by all
+    group by platform, post_id
 )
 
 select
-    cast(metrics.post_id as varchar) as post_id,
-    cast(metrics.platform as varchar) as platform,
-    cast(metrics.creator_id as varchar) as creator_id,
-    cast(metrics.account_id as varchar) as account_id,
+    cast(metrics.post_id as {{ dbt.type_string() }}) as post_id,
+    cast(metrics.platform as {{ dbt.type_string() }}) as platform,
+    cast(metrics.creator_id as {{ dbt.type_string() }}) as creator_id,
+    cast(metrics.account_id as {{ dbt.type_string() }}) as account_id,
     cast(metrics.published_at as timestamp) as published_at,
     cast({{ run_date() }} as date) as as_of_date,
     cast(metrics.snapshot_date as date) as metrics_snapshot_date,
@@ -44,7 +44,7 @@ select
             + coalesce(metrics.saves, 0) * rate_card.per_save
             + coalesce(metrics.views, 0) / 1000.0 * rate_card.per_1000_views
     end as double) as emv_usd,
-    cast(case when campaigns.campaign_count = 1 then campaigns.only_campaign_id end as varchar) as campaign_id,
+    cast(case when campaigns.campaign_count = 1 then campaigns.only_campaign_id end as {{ dbt.type_string() }}) as campaign_id,
     cast(coalesce(campaigns.campaign_count, 0) as integer) as campaign_count,
     cast(metrics.insights_as_of as date) as insights_as_of
 from metrics

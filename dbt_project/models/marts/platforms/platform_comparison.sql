@@ -50,7 +50,7 @@ history_accounts as (
         history_months.month,
         starts.platform,
         starts.creator_id,
-        cast(null as varchar) as tier,
+        cast(null as {{ dbt.type_string() }}) as tier,
         cast(null as double) as engagement_rate,
         cast(null as double) as follower_growth_30d,
         cast(null as double) as follower_growth_7d,
@@ -274,8 +274,8 @@ lag as (
 
 select
     cast(comparison.month as date) as month,
-    cast(comparison.platform as varchar) as platform,
-    cast(comparison.tier as varchar) as tier,
+    cast(comparison.platform as {{ dbt.type_string() }}) as platform,
+    cast(comparison.tier as {{ dbt.type_string() }}) as tier,
     cast(comparison.tracked_creators as integer) as tracked_creators,
     cast(comparison.active_creators as integer) as active_creators,
     cast(comparison.new_creators as integer) as new_creators,

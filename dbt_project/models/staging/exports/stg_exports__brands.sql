@@ -1,3 +1,4 @@
+{%- set selected -%}
 with source as (
     {{ latest_export_snapshot('brands') }}
 )
@@ -6,7 +7,8 @@ select
     brand_id,
     name as brand_name,
     category,
-    coalesce(list_transform(target_countries, lambda c: upper(trim(c))), []) as target_countries,
+    coalesce({{ list_map('target_countries', 'c', 'upper(trim(c))') }}, {{ empty_text_list() }}) as target_countries,
     landing_date
 from source
-qualify row_number() over (partition by brand_id order by name) = 1
+{%- endset -%}
+{{ keep_first(selected, 'brand_id', 'brand_name') }}

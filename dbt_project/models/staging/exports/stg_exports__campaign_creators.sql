@@ -1,3 +1,4 @@
+{%- set selected -%}
 with source as (
     {{ latest_export_snapshot('campaign_creators') }}
 )
@@ -8,7 +9,8 @@ select
     lower(platform) as platform,
     fee,
     upper(currency) as currency,
-    coalesce(list_filter(post_ids, lambda p: p is not null and p <> ''), []) as post_ids,
+    coalesce({{ list_where('post_ids', 'p', "p is not null and p <> ''") }}, {{ empty_text_list() }}) as post_ids,
     landing_date
 from source
-qualify row_number() over (partition by campaign_id, creator_id, lower(platform) order by fee desc) = 1
+{%- endset -%}
+{{ keep_first(selected, 'campaign_id, creator_id, platform', 'fee desc') }}

@@ -1,3 +1,4 @@
+{%- set selected -%}
 with source as (
     {{ latest_export_snapshot('campaigns') }}
 )
@@ -11,8 +12,9 @@ select
     end_date,
     budget,
     upper(currency) as currency,
-    lower(ltrim(hashtag, '#')) as hashtag,
+    lower({{ strip_leading('hashtag', '#') }}) as hashtag,
     brief,
     landing_date
 from source
-qualify row_number() over (partition by campaign_id order by start_date) = 1
+{%- endset -%}
+{{ keep_first(selected, 'campaign_id', 'start_date') }}

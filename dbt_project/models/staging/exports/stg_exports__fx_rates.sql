@@ -1,3 +1,4 @@
+{%- set selected -%}
 with source as (
     {{ latest_export_snapshot('fx_rates') }}
 )
@@ -8,4 +9,5 @@ select
     usd_per_unit,
     landing_date
 from source
-qualify row_number() over (partition by date, upper(currency) order by usd_per_unit desc) = 1
+{%- endset -%}
+{{ keep_first(selected, 'rate_date, currency', 'usd_per_unit desc') }}

@@ -1,3 +1,4 @@
+{%- set selected -%}
 with source as (
     {{ latest_export_snapshot('roster') }}
 )
@@ -13,4 +14,5 @@ select
     lower(language) as language,
     landing_date
 from source
-qualify row_number() over (partition by creator_id, lower(platform) order by handle) = 1
+{%- endset -%}
+{{ keep_first(selected, 'creator_id, platform', 'handle') }}

@@ -1,5 +1,5 @@
 {% call platform_staging('facebook', 'accounts', ['account_id']) %}
-        cast(null as varchar) as handle,
+        cast(null as {{ dbt.type_string() }}) as handle,
         name as display_name,
         -- followers_count, or fan_count when the page does not report followers_count
         coalesce(followers_count, fan_count) as followers,

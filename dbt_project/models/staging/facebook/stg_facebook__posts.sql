@@ -2,7 +2,7 @@
         post_id,
         message as caption,
         {{ hashtags_from('message') }} as hashtags,
-        timezone('UTC', published_at) as published_at,
+        {{ utc_timestamp('published_at') }} as published_at,
         permalink_url as permalink,
         reactions_count as likes,  -- Facebook reactions are `likes`
         comments_count as comments,

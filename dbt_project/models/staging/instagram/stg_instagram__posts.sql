@@ -3,7 +3,7 @@
         post_id,
         caption,
         {{ hashtags_from('caption') }} as hashtags,
-        timezone('UTC', published_at) as published_at,
+        {{ utc_timestamp('published_at') }} as published_at,
         media_type,
         media_product_type,
         permalink,

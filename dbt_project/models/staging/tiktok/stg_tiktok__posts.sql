@@ -3,7 +3,7 @@
         username as handle,
         video_description as caption,
         {{ hashtags_from('video_description', 'hashtag_names') }} as hashtags,
-        timezone('UTC', published_at) as published_at,
+        {{ utc_timestamp('published_at') }} as published_at,
         region_code,
         like_count as likes,
         comment_count as comments,

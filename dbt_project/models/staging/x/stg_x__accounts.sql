@@ -7,6 +7,6 @@
         tweet_count as posts_count,
         listed_count,
         verified as is_verified,
-        timezone('UTC', created_at) as account_created_at,
+        {{ utc_timestamp('created_at') }} as account_created_at,
         false as followers_hidden
 {% endcall %}

@@ -2,7 +2,7 @@
         post_id,
         text as caption,
         {{ hashtags_from('text', 'hashtags') }} as hashtags,
-        timezone('UTC', published_at) as published_at,
+        {{ utc_timestamp('published_at') }} as published_at,
         conversation_id,
         retweet_count,
         quote_count,

@@ -9,6 +9,6 @@
         country,
         uploads_playlist_id,
         -- snippet.publishedAt of the channel: when it was created
-        timezone('UTC', published_at) as account_created_at,
+        {{ utc_timestamp('published_at') }} as account_created_at,
         coalesce(hidden_subscriber_count, false) as followers_hidden
 {% endcall %}

@@ -1,8 +1,8 @@
 {% call platform_staging('youtube', 'posts', ['post_id']) %}
         post_id,
-        concat_ws(E'\n', title, description) as caption,
+        concat_ws(chr(10), title, description) as caption,
         {{ hashtags_from("concat_ws(' ', title, description)", 'tags') }} as hashtags,
-        timezone('UTC', published_at) as published_at,
+        {{ utc_timestamp('published_at') }} as published_at,
         title,
         like_count as likes,  -- NULL when the creator hides likes
         comment_count as comments,  -- NULL when comments are off

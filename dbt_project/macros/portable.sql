@@ -1,0 +1,364 @@
+{#- SQL that DuckDB and Apache Spark write differently (docs/architecture.md "Running on Spark").
+    Models call these macros, or dbt's cross-database macros (dbt.type_string, dbt.dateadd,
+    ...), and never name their engine: adapter.dispatch picks duckdb__ on the DuckDB target,
+    spark__ on the spark target. Spark runs with spark.sql.session.timeZone = UTC, so its
+    TIMESTAMP is DuckDB's naive UTC timestamp. -#}
+
+{#- A landing source as a relation. DuckDB: the source's read_parquet(glob, hive_partitioning,
+    union_by_name) (its external_location). Spark: the same folder read as a Parquet table
+    (partition discovery gives dt; spark.sql.parquet.mergeSchema does what union_by_name
+    does); a platform source's folder is platform=<p>, so `platform` is added as DuckDB's hive
+    partitioning adds it. -#}
+{% macro landing_relation(source_name, entity) -%}
+    {{ return(adapter.dispatch('landing_relation')(source_name, entity)) }}
+{%- endmacro %}
+
+{% macro default__landing_relation(source_name, entity) -%}
+    {{ source(source_name, entity) }}
+{%- endmacro %}
+
+{% macro spark__landing_relation(source_name, entity) -%}
+    {%- set relation = source(source_name, entity) -%}
+    {%- if not execute -%}
+    {{ relation }}
+    {%- elif source_name == 'exports' -%}
+    parquet.`{{ landing_folder(source_name, entity) }}`
+    {%- else -%}
+    (select *, '{{ source_name }}' as platform from parquet.`{{ landing_folder(source_name, entity) }}`)
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The landing folder of a source: the part of its external_location read_parquet('<folder>/**/*.parquet', ...)
+    before the glob. -#}
+{% macro landing_folder(source_name, entity) -%}
+    {%- set every_date = '/**/*.parquet' -%}
+    {%- set node = graph.sources.values() | selectattr('source_name', 'equalto', source_name)
+        | selectattr('name', 'equalto', entity) | first -%}
+    {%- set location = node.config.external_location if node else '' -%}
+    {%- if every_date not in location or not location.startswith("read_parquet('") -%}
+        {{ exceptions.raise_compiler_error(
+            "source " ~ source_name ~ "." ~ entity ~ " must be read_parquet('<folder>"
+            ~ every_date ~ "', ...); got: " ~ location) }}
+    {%- endif -%}
+    {{ return(location.split("'")[1].split(every_date)[0]) }}
+{%- endmacro %}
+
+{#- `select_sql` keeping the first row of each `partition_by` group in `order_by` order (DuckDB:
+    QUALIFY; Spark, which has no QUALIFY: each row as a struct beside its row_number, the
+    struct's fields selected). The expressions name the columns select_sql returns; select_sql
+    may name the CTEs of the query it is part of. -#}
+{% macro keep_first(select_sql, partition_by, order_by) -%}
+    {{ return(adapter.dispatch('keep_first')(select_sql, partition_by, order_by)) }}
+{%- endmacro %}
+
+{% macro default__keep_first(select_sql, partition_by, order_by) -%}
+select * from (
+{{ select_sql }}
+) as kept
+qualify row_number() over (partition by {{ partition_by }} order by {{ order_by }}) = 1
+{%- endmacro %}
+
+{% macro spark__keep_first(select_sql, partition_by, order_by) -%}
+select kept._kol_row.* from (
+    select
+        struct(*) as _kol_row,
+        row_number() over (partition by {{ partition_by }} order by {{ order_by }}) as _kol_rank
+    from (
+{{ select_sql }}
+    ) as ranked
+) as kept
+where kept._kol_rank = 1
+{%- endmacro %}
+
+{#- A timestamp with time zone as the naive UTC timestamp the models compare. -#}
+{% macro utc_timestamp(expr) -%}
+    {{ return(adapter.dispatch('utc_timestamp')(expr)) }}
+{%- endmacro %}
+
+{% macro default__utc_timestamp(expr) -%}
+    timezone('UTC', {{ expr }})
+{%- endmacro %}
+
+{% macro spark__utc_timestamp(expr) -%}
+    cast({{ expr }} as timestamp)
+{%- endmacro %}
+
+{#- Lists. `var` names the element in `body` / `condition` (a lambda). -#}
+{% macro list_map(list_expr, var, body) -%}
+    {{ return(adapter.dispatch('list_map')(list_expr, var, body)) }}
+{%- endmacro %}
+
+{% macro default__list_map(list_expr, var, body) -%}
+    list_transform({{ list_expr }}, lambda {{ var }}: {{ body }})
+{%- endmacro %}
+
+{% macro spark__list_map(list_expr, var, body) -%}
+    transform({{ list_expr }}, {{ var }} -> {{ body }})
+{%- endmacro %}
+
+{% macro list_where(list_expr, var, condition) -%}
+    {{ return(adapter.dispatch('list_where')(list_expr, var, condition)) }}
+{%- endmacro %}
+
+{% macro default__list_where(list_expr, var, condition) -%}
+    list_filter({{ list_expr }}, lambda {{ var }}: {{ condition }})
+{%- endmacro %}
+
+{% macro spark__list_where(list_expr, var, condition) -%}
+    filter({{ list_expr }}, {{ var }} -> {{ condition }})
+{%- endmacro %}
+
+{#- An empty list of text. -#}
+{% macro empty_text_list() -%}
+    {{ return(adapter.dispatch('empty_text_list')()) }}
+{%- endmacro %}
+
+{% macro default__empty_text_list() -%}
+    []
+{%- endmacro %}
+
+{% macro spark__empty_text_list() -%}
+    cast(array() as array<string>)
+{%- endmacro %}
+
+{#- The distinct non-NULL elements of two lists, in no particular order. -#}
+{% macro list_union(left, right) -%}
+    {{ return(adapter.dispatch('list_union')(left, right)) }}
+{%- endmacro %}
+
+{% macro default__list_union(left, right) -%}
+    list_distinct(list_concat({{ left }}, {{ right }}))
+{%- endmacro %}
+
+{% macro spark__list_union(left, right) -%}
+    filter(array_distinct(concat({{ left }}, {{ right }})), x -> x is not null)
+{%- endmacro %}
+
+{#- Every match of a regular expression's group `group` in `text_expr`. `pattern` is the
+    regular expression itself (RE2 / Java syntax), written once: Spark's string literals
+    read a backslash as an escape, DuckDB's do not. -#}
+{% macro regex_extract_all(text_expr, pattern, group) -%}
+    {{ return(adapter.dispatch('regex_extract_all')(text_expr, pattern, group)) }}
+{%- endmacro %}
+
+{% macro default__regex_extract_all(text_expr, pattern, group) -%}
+    regexp_extract_all({{ text_expr }}, '{{ pattern }}', {{ group }})
+{%- endmacro %}
+
+{% macro spark__regex_extract_all(text_expr, pattern, group) -%}
+    regexp_extract_all({{ text_expr }}, '{{ pattern | replace("\\", "\\\\") }}', {{ group }})
+{%- endmacro %}
+
+{#- Leading `chars` removed (one character class, e.g. '#'). -#}
+{% macro strip_leading(expr, chars) -%}
+    {{ return(adapter.dispatch('strip_leading')(expr, chars)) }}
+{%- endmacro %}
+
+{% macro default__strip_leading(expr, chars) -%}
+    ltrim({{ expr }}, '{{ chars }}')
+{%- endmacro %}
+
+{% macro spark__strip_leading(expr, chars) -%}
+    trim(leading '{{ chars }}' from {{ expr }})
+{%- endmacro %}
+
+{#- Aggregates. `order_by` is a comma-separated list of expressions, compared in that order. -#}
+{#- The value of `expr` on the row where `order_by` is greatest, NULL included (a NULL on that
+    row is the answer, not skipped). -#}
+{% macro latest_value(expr, order_by) -%}
+    {{ return(adapter.dispatch('latest_value')(expr, order_by)) }}
+{%- endmacro %}
+
+{% macro default__latest_value(expr, order_by) -%}
+    arg_max_null({{ expr }}, ({{ order_by }}))
+{%- endmacro %}
+
+{% macro spark__latest_value(expr, order_by) -%}
+    max_by({{ expr }}, struct({{ order_by }}))
+{%- endmacro %}
+
+{#- The value of `expr` on the row where `order_by` is greatest among the rows where `expr` is
+    not NULL. -#}
+{% macro latest_known_value(expr, order_by) -%}
+    {{ return(adapter.dispatch('latest_known_value')(expr, order_by)) }}
+{%- endmacro %}
+
+{% macro default__latest_known_value(expr, order_by) -%}
+    arg_max({{ expr }}, {{ order_by }})
+{%- endmacro %}
+
+{% macro spark__latest_known_value(expr, order_by) -%}
+    max_by({{ expr }}, case when {{ expr }} is not null then struct({{ order_by }}) end)
+{%- endmacro %}
+
+{#- The distinct values of a text expression, sorted, joined by `separator`. -#}
+{% macro sorted_distinct_join(expr, separator) -%}
+    {{ return(adapter.dispatch('sorted_distinct_join')(expr, separator)) }}
+{%- endmacro %}
+
+{% macro default__sorted_distinct_join(expr, separator) -%}
+    string_agg(distinct {{ expr }}, '{{ separator }}' order by {{ expr }})
+{%- endmacro %}
+
+{% macro spark__sorted_distinct_join(expr, separator) -%}
+    nullif(array_join(array_sort(collect_set({{ expr }})), '{{ separator }}'), '')
+{%- endmacro %}
+
+{#- Dates. -#}
+{#- One row per calendar date from `start` to `stop` (both dates, inclusive): a select-list
+    expression. -#}
+{% macro date_series(start, stop) -%}
+    {{ return(adapter.dispatch('date_series')(start, stop)) }}
+{%- endmacro %}
+
+{% macro default__date_series(start, stop) -%}
+    cast(unnest(generate_series({{ start }}, {{ stop }}, interval 1 day)) as date)
+{%- endmacro %}
+
+{% macro spark__date_series(start, stop) -%}
+    explode(sequence({{ start }}, {{ stop }}, interval 1 day))
+{%- endmacro %}
+
+{#- Whole days from date `start` to date `stop` (a BIGINT). -#}
+{% macro days_between(start, stop) -%}
+    {{ return(adapter.dispatch('days_between')(start, stop)) }}
+{%- endmacro %}
+
+{% macro default__days_between(start, stop) -%}
+    ({{ stop }} - {{ start }})
+{%- endmacro %}
+
+{% macro spark__days_between(start, stop) -%}
+    cast(datediff({{ stop }}, {{ start }}) as bigint)
+{%- endmacro %}
+
+{#- An interval of `days` days (an integer expression). -#}
+{% macro days_interval(days) -%}
+    {{ return(adapter.dispatch('days_interval')(days)) }}
+{%- endmacro %}
+
+{% macro default__days_interval(days) -%}
+    to_days(cast({{ days }} as integer))
+{%- endmacro %}
+
+{% macro spark__days_interval(days) -%}
+    make_dt_interval(cast({{ days }} as integer))
+{%- endmacro %}
+
+{#- Incremental models (documented per model in dbt_project/README.md): DuckDB builds them
+    incrementally (delete+insert); on Spark, which offers no delete+insert without Delta or
+    Iceberg, each is rebuilt whole as a table (a full refresh gives the same rows). -#}
+{% macro incremental_materialized() -%}
+    {{ return(adapter.dispatch('incremental_materialized')()) }}
+{%- endmacro %}
+
+{% macro default__incremental_materialized() -%}
+    {{ return('incremental') }}
+{%- endmacro %}
+
+{% macro spark__incremental_materialized() -%}
+    {{ return('table') }}
+{%- endmacro %}
+
+{#- Model contracts name DuckDB's types (varchar, double[], ...); Spark checks a contract with
+    its own names for the same types (string, array<double>). dbt's default, each data_type
+    translated. -#}
+{% macro spark_type(data_type) -%}
+    {%- set name = data_type.strip().lower() -%}
+    {%- if name.endswith('[]') -%}
+        {{ return('array<' ~ spark_type(name[:-2]) ~ '>') }}
+    {%- elif name in ('varchar', 'text') -%}
+        {{ return('string') }}
+    {%- else -%}
+        {{ return(name) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro spark__get_empty_schema_sql(columns) -%}
+    {%- set translated = {} -%}
+    {%- for name, column in columns.items() -%}
+        {%- set copy = column.copy() if column is mapping else column -%}
+        {%- if copy.get('data_type') -%}
+            {%- do copy.update({'data_type': spark_type(copy['data_type'])}) -%}
+        {%- endif -%}
+        {%- do translated.update({name: copy}) -%}
+    {%- endfor -%}
+    {{ return(default__get_empty_schema_sql(translated)) }}
+{%- endmacro %}
+
+{#- More lists. -#}
+{#- Elements in a list: NULL for a NULL list on DuckDB, -1 on Spark; compare it with > 0 or = 0
+    only where the list is never NULL, or where both answers mean "no". -#}
+{% macro list_length(list_expr) -%}
+    {{ return(adapter.dispatch('list_length')(list_expr)) }}
+{%- endmacro %}
+
+{% macro default__list_length(list_expr) -%}
+    len({{ list_expr }})
+{%- endmacro %}
+
+{% macro spark__list_length(list_expr) -%}
+    size({{ list_expr }})
+{%- endmacro %}
+
+{% macro list_has(list_expr, value) -%}
+    {{ return(adapter.dispatch('list_has')(list_expr, value)) }}
+{%- endmacro %}
+
+{% macro default__list_has(list_expr, value) -%}
+    list_contains({{ list_expr }}, {{ value }})
+{%- endmacro %}
+
+{% macro spark__list_has(list_expr, value) -%}
+    array_contains({{ list_expr }}, {{ value }})
+{%- endmacro %}
+
+{#- One row per element of a list: a select-list expression. -#}
+{% macro list_elements(list_expr) -%}
+    {{ return(adapter.dispatch('list_elements')(list_expr)) }}
+{%- endmacro %}
+
+{% macro default__list_elements(list_expr) -%}
+    unnest({{ list_expr }})
+{%- endmacro %}
+
+{% macro spark__list_elements(list_expr) -%}
+    explode({{ list_expr }})
+{%- endmacro %}
+
+{#- A struct of the named columns (fields compared in order, as max() does). -#}
+{% macro struct_of(columns) -%}
+    {{ return(adapter.dispatch('struct_of')(columns)) }}
+{%- endmacro %}
+
+{% macro default__struct_of(columns) -%}
+    struct_pack({% for c in columns %}{{ c }} := {{ c }}{% if not loop.last %}, {% endif %}{% endfor %})
+{%- endmacro %}
+
+{% macro spark__struct_of(columns) -%}
+    named_struct({% for c in columns %}'{{ c }}', {{ c }}{% if not loop.last %}, {% endif %}{% endfor %})
+{%- endmacro %}
+
+{#- A CTE the planner must not materialize (DuckDB's hint; Spark inlines CTEs anyway). -#}
+{% macro not_materialized() -%}
+    {{ return(adapter.dispatch('not_materialized')()) }}
+{%- endmacro %}
+
+{% macro default__not_materialized() -%}
+    not materialized
+{%- endmacro %}
+
+{% macro spark__not_materialized() -%}
+{%- endmacro %}
+
+{#- The column names of a built relation but `excluded`, in the relation's order (DuckDB's
+    `columns(* exclude (...))`, which Spark lacks). Empty before the relation exists (parsing). -#}
+{% macro columns_except(relation, excluded) -%}
+    {%- set names = [] -%}
+    {%- if execute -%}
+        {%- for column in adapter.get_columns_in_relation(relation) if column.name not in excluded -%}
+            {%- do names.append(column.name) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{ return(names) }}
+{%- endmacro %}

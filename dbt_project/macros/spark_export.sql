@@ -1,0 +1,19 @@
+{#- The Spark build's hand-over to the gate and publish (docs/architecture.md "Running on
+    Spark"): each of `models` (names) that Spark built is written as Parquet to
+    <export_dir>/<model>/, which pipeline/spark_handover.py loads into warehouse.duckdb, so the
+    gate and publish read the same tables whatever engine built them. pipeline/transform.py
+    runs `dbt run-operation export_models` after a Spark build, naming the models it built. -#}
+{% macro export_models(export_dir, models) -%}
+    {%- if execute -%}
+    {%- for node in graph.nodes.values()
+        if node.resource_type == 'model' and node.package_name == project_name
+        and node.name in models -%}
+        {%- set relation = adapter.get_relation(node.database, node.schema, node.alias) -%}
+        {%- if relation is none -%}
+            {{ exceptions.raise_compiler_error("export_models: " ~ node.name ~ " was not built") }}
+        {%- endif -%}
+        {%- do run_query("insert overwrite directory '" ~ export_dir ~ "/" ~ node.alias
+            ~ "' using parquet select * from " ~ relation) -%}
+    {%- endfor -%}
+    {%- endif -%}
+{%- endmacro %}
