@@ -71,21 +71,26 @@ def land(landing: Path) -> None:
         if day == SEPT[1]:
             posts += [post("p1", day, 10 + n), post("p2", day, 5, extracted_at=ts(day, 22))]
         write(landing, "posts", day, posts)
-        write(landing, "accounts", day, [{"username": "ada", "follower_count": 1000 + n}])
-        write(
-            landing,
-            "comments",
-            day,
-            [
-                {
-                    "post_id": "p1",
-                    "comment_id": "k1",
-                    "text": "nice",
-                    "published_at": ts(date(2026, 9, 27), 9),
-                    "like_count": n,
-                }
-            ],
-        )
+        land_others(landing, day, n)
+
+
+def land_others(landing: Path, day: date, n: int) -> None:
+    """The day's accounts and comments records."""
+    write(landing, "accounts", day, [{"username": "ada", "follower_count": 1000 + n}])
+    write(
+        landing,
+        "comments",
+        day,
+        [
+            {
+                "post_id": "p1",
+                "comment_id": "k1",
+                "text": "nice",
+                "published_at": ts(date(2026, 9, 27), 9),
+                "like_count": n,
+            }
+        ],
+    )
 
 
 def staged(landing: Path, entity: str) -> list[tuple]:
@@ -173,7 +178,9 @@ def test_compaction_keeps_what_staging_reads_and_records_what_it_replaced(tmp_pa
     assert sept["days"] == ["2026-09-28", "2026-09-29", "2026-09-30"]
     assert sept["rows"] == 6  # 8 landed: the identical re-pull and the older version went
     assert {"path": str(sept_posts.relative_to(landing)), "sha256": sept_sha} in sept["replaced"]
-    comments = next(e for e in m["records"] if e["entity"] == "comments" and e["month"] == "2026-09")
+    comments = next(
+        e for e in m["records"] if e["entity"] == "comments" and e["month"] == "2026-09"
+    )
     assert comments["rows"] == 3  # every comment row stays
     assert not (landing / "records/posts/platform=tiktok/dt=2026-09-29").exists()
     assert (landing / "records/posts/platform=tiktok/dt=2026-11-20/part-0.parquet").exists()
@@ -300,3 +307,96 @@ def test_a_later_month_day_joins_the_pack(tmp_path: Path) -> None:
     assert [line["day"] for line in read_raw_lines(landing, "tiktok", SEPT[1], "b")] == [
         str(SEPT[1])
     ] * 4
+
+
+@pytest.mark.integration
+def test_reparse_of_a_compacted_date_gives_back_the_original_records(tmp_path: Path) -> None:
+    """A date whose records and raw pages were compacted reparses from its pack to the very
+    files it landed; its month files stop covering it until the next compaction."""
+    from ingestion.extract import ExtractRequest, extract_platform
+    from ingestion.http import RetryPolicy
+    from ingestion.reparse import reparse_date
+    from ingestion.roster import read_roster
+    from sandbox import SandboxServer, WorldConfig, export_world
+
+    old = date(2026, 9, 15)
+    cfg = WorldConfig(seed=11, creators=4, days=20, end_date=old)
+    entries = [
+        e
+        for e in read_roster(export_world(cfg, tmp_path / "world")["roster"]).entries
+        if e.platform == "youtube"
+    ]
+    landing = tmp_path / "landing"
+    policy = RetryPolicy(max_attempts=2, backoff_base=0.001, max_wait=0.01, connect_timeout=1)
+    with SandboxServer(cfg, token="t") as sb:
+        req = ExtractRequest(
+            "youtube", old, "r1", landing, entries, sb.base_urls["youtube"], "t",
+            salt="s", policy=policy, sleep=lambda s: None, workers=1,
+        )  # fmt: skip
+        assert extract_platform(req)["status"] in ("ok", "partial")
+    originals = {
+        str(p.relative_to(landing)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in landing.glob(f"records/*/platform=youtube/dt={old}/*.parquet")
+    }
+    assert len(originals) >= 3  # accounts, posts, comments
+
+    compact(landing, AS_OF, AFTER, AFTER)
+    assert not list(landing.glob(f"records/*/platform=youtube/dt={old}"))
+    assert not list(landing.glob(f"raw/platform=youtube/endpoint=*/dt={old}"))
+    replaced = {r["path"]: r["sha256"] for e in read_compaction(landing)["records"]
+                for r in e["replaced"]}  # fmt: skip
+    assert replaced == originals
+
+    reparse_date(landing, old, "s")
+    again = {
+        str(p.relative_to(landing)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in landing.glob(f"records/*/platform=youtube/dt={old}/*.parquet")
+    }
+    assert again == originals
+    assert read_compaction(landing)["records"] == []  # the only day went back to its folders
+
+    compact(landing, AS_OF, AFTER, AFTER)  # and the next compaction merges it again
+    assert {r["path"]: r["sha256"] for e in read_compaction(landing)["records"]
+            for r in e["replaced"]} == originals  # fmt: skip
+
+
+@pytest.mark.parametrize("crash", [False, True])
+def test_a_released_day_is_read_from_its_folder_again(tmp_path: Path, crash: bool) -> None:
+    """What `kol reparse` does to a compacted day: new folders first, then release_day takes the
+    day out of its month files. A kill in between leaves every day read once (the old rows
+    until the manifest switches), and the next compaction merges the new folder in."""
+    from ingestion.compaction import release_day
+
+    landing = tmp_path / "landing"
+    land(landing)
+    compact(landing, AS_OF, AFTER, AFTER)
+    before = readable(landing)
+    write(landing, "posts", SEPT[1], [post("p1", SEPT[1], 99)])  # the day, parsed anew
+    land_others(landing, SEPT[1], 1)
+    assert readable(landing) == before  # still covered: the month's rows count
+
+    def posts_on(rows: dict[str, list[tuple]], day: date) -> list[int]:
+        return [r[-1] for r in rows["posts"] if r[4] == day]
+
+    if crash:
+
+        def kill(name: str) -> None:
+            raise Killed(name)
+
+        with pytest.raises(Killed):  # after the first entry (accounts) switched
+            release_day(landing, "tiktok", SEPT[1], checkpoint=kill)
+        assert posts_on(readable(landing), SEPT[1]) == [11, 21]
+    else:
+        release_day(landing, "tiktok", SEPT[1])
+        assert posts_on(readable(landing), SEPT[1]) == [99]
+        sept = [e for e in read_compaction(landing)["records"] if e["month"] == "2026-09"]
+        assert sept and all(e["days"] == ["2026-09-28", "2026-09-30"] for e in sept)
+    compact(landing, AS_OF, AFTER, AFTER)  # merged back, the new version kept
+    after = readable(landing)
+    assert posts_on(after, SEPT[1]) == [99]
+    assert [r for r in after["posts"] if r[4] != SEPT[1]] == [
+        r for r in before["posts"] if r[4] != SEPT[1]
+    ]
+    assert after["accounts"] == before["accounts"] and after["comments"] == before["comments"]
+    assert len(list(landing.glob("compacted/records/posts/platform=tiktok/month=2026-09/*"))) == 1
+    assert not list(landing.glob("records/*/platform=tiktok/dt=2026-09-*"))
