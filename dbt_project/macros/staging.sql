@@ -130,7 +130,8 @@ select * from renamed
     cover the rest, as the compaction manifest says (landing/compacted/manifest.json,
     ingestion/compaction.py): a day is read once, from its folder or from its month, whatever
     point a compaction was killed at. The list is made when the view is built (each `dbt build`);
-    while parsing, the source itself. -#}
+    while parsing, the source itself. The manifest grows by about 2-3 MB a year; read_json
+    accepts it up to 64 MB. -#}
 {% macro landing_records(platform, entity) -%}
     {%- set relation = source(platform, entity) | string -%}
     {%- if not execute -%}
@@ -146,7 +147,7 @@ select * from renamed
             select r.file as file, unnest(r.days) as day
             from (
                 select unnest(records) as r
-                from read_json('{{ manifest }}', maximum_object_size=1073741824, columns={
+                from read_json('{{ manifest }}', maximum_object_size=67108864, columns={
                     records: 'STRUCT(entity VARCHAR, platform VARCHAR, file VARCHAR, days VARCHAR[])[]'})
             )
             where r.entity = '{{ entity }}' and r.platform = '{{ platform }}'

@@ -65,7 +65,7 @@ def test_marts_are_the_same_before_and_after_compaction(
     assert {m.rsplit("/", 1)[1] for m in result.months} == {"2026-09", "2026-10"}
     assert result.rows_out < result.rows_in  # the re-pulled copy went
     built = run_dbt(after, D, full_refresh=True, exclude=no_tests, unit_tests=False)
-    assert built.ok, built.failures
+    assert built.ok, "\n".join(built.failures)
 
     con = duckdb.connect()
     con.execute(f"attach '{before / 'warehouse.duckdb'}' as before (read_only)")
