@@ -37,6 +37,7 @@ from bench import history, profile, report
 from bench.measure import MB, StageFailed, Timed, run_timed
 from bench.sandbox import TOKEN, SandboxProcess, WorldSpec
 from ingestion.records import PLATFORMS
+from pipeline.config import COMPACT_AFTER_DAYS as COMPACT_AFTER_SETTING
 from pipeline.runlock import RunLocked, lock_holder, run_lock
 
 REPO = Path(__file__).resolve().parents[1]
@@ -52,6 +53,8 @@ GB = 1024 * MB
 # warehouse in the run home and again in its snapshot, ~0.33 each; DuckDB's spill during the
 # full refresh on top): an estimate that errs on the large side.
 DISK_PER_COPIED_BYTE = 2.0
+# The history is left as `kol compact` leaves it, with the default window (bench/history.py).
+COMPACT_AFTER_DAYS = int(COMPACT_AFTER_SETTING.default)
 
 
 # Stages `--stages` may pick; extract + land (and the exports) always run: the rest needs them.
@@ -433,9 +436,15 @@ class Bench:
         history.clone_home(base, home)
         targets = [self.opts.run_date - timedelta(days=k) for k in range(2, h + 1)]
         t0 = time.perf_counter()
-        stats = history.fabricate_history(home / "landing", d1, targets)
+        stats = history.fabricate_history(
+            home / "landing", d1, targets, compact_after_days=COMPACT_AFTER_DAYS
+        )
         fab = time.perf_counter() - t0
-        _say(f"history {h}: {stats.days} copied days, {stats.bytes / MB:,.0f} MB in {fab:.1f}s")
+        _say(
+            f"history {h}: {stats.days} copied days, {stats.bytes / MB:,.0f} MB of records "
+            f"copied, {stats.records_bytes / MB:,.0f} MB after compacting "
+            f"{stats.compacted_months} months, in {fab:.1f}s"
+        )
         if self.opts.builds:  # no gate/publish here: the measured day runs its own
             self.transform(home, d1, h, f"setup-h{h}-transform-full", full=True)
         history.clone_home(home, self.snapshot(h))
@@ -444,6 +453,10 @@ class Bench:
             "copied_days": stats.days,
             "copied_files": stats.files,
             "copied_mb": round(stats.bytes / MB, 1),
+            # landing bytes per account-year: API records copied vs on disk after compaction
+            "records_mb_after_compaction": round(stats.records_bytes / MB, 1),
+            "compacted_months": stats.compacted_months,
+            "compact_seconds": stats.compact_seconds,
             "fabricate_seconds": round(fab, 2),
             "warehouse_mb": _size_mb(home / "warehouse.duckdb"),
         }
@@ -555,6 +568,7 @@ class Bench:
             "run_date": o.run_date.isoformat(),
             "histories": sorted(o.histories),
             "platforms": list(o.platforms),
+            "landing": f"compacted after {COMPACT_AFTER_DAYS} days",  # bench/history.py
             "built": o.builds,
             "code": self.code if o.builds else None,
         }

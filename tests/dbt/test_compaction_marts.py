@@ -82,9 +82,7 @@ def test_marts_are_the_same_before_and_after_compaction(
 
     # the staging view names the month files and only the uncovered day folders
     manifest = read_compaction(after / "landing")
-    sql = (
-        after / "dbt/target/run/kol/models/staging/tiktok/stg_tiktok__posts.sql"
-    ).read_text()
+    sql = (after / "dbt/target/run/kol/models/staging/tiktok/stg_tiktok__posts.sql").read_text()
     assert "**" not in sql
     months = [e["file"] for e in manifest["records"] if e["entity"] == "posts"]
     months = [m for m in months if "platform=tiktok" in m]

@@ -6,6 +6,7 @@ Creator document: the account's captions and hashtags of posts published in the 
 so both sides share one vocabulary; `topic_similarity` = cosine x 100 (0 = nothing in common).
 """
 
+import os
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -22,8 +23,13 @@ def empty() -> pd.DataFrame:
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    # without --vars run_date, D is yesterday (UTC), as in the run_date() macro
-    run_date = dbt.config.get("run_date") or str((datetime.now(UTC) - timedelta(days=1)).date())
+    # D as in the run_date() macro: --vars run_date, else KOL_RUN_DATE (set by the build, read
+    # here at run time so a new D keeps dbt's partial parse), else yesterday (UTC)
+    run_date = (
+        dbt.config.get("run_date")
+        or os.environ.get("KOL_RUN_DATE")
+        or str((datetime.now(UTC) - timedelta(days=1)).date())
+    )
     window_days = int(dbt.config.get("caption_window_days"))
     brands = dbt.ref("stg_exports__brands").df()
     campaigns = dbt.ref("stg_exports__campaigns").df()
