@@ -55,6 +55,9 @@ GB = 1024 * MB
 DISK_PER_COPIED_BYTE = 2.0
 # The history is left as `kol compact` leaves it, with the default window (bench/history.py).
 COMPACT_AFTER_DAYS = int(COMPACT_AFTER_SETTING.default)
+# A compacted day's share of its day files' bytes (measured at small size, bench/README.md),
+# rounded up for the disk check.
+COMPACTED_SHARE = 0.5
 
 
 # Stages `--stages` may pick; extract + land (and the exports) always run: the rest needs them.
@@ -413,11 +416,15 @@ class Bench:
         return base
 
     def check_disk(self, base: Path) -> None:
-        """Refuse, before copying anything, histories the disk cannot hold: agency × 365 days
-        is ~40 GB of copied landing plus its warehouses, hours into a run if found late."""
+        """Refuse, before copying anything, histories the disk cannot hold (found hours into a
+        run otherwise): the copied landing a compacted history keeps, its warehouses and spill."""
         d1 = self.opts.run_date - timedelta(days=1)
         per_day = history.copied_bytes_per_day(base / "landing", d1)
-        copied = sum(h - 1 for h in self.opts.histories) * per_day
+        # at most the window, the month being copied and the month before stay in day files;
+        # older days are in month files (bench/history.py)
+        window = COMPACT_AFTER_DAYS + 62
+        days = [(min(h - 1, window), max(h - 1 - window, 0)) for h in self.opts.histories]
+        copied = sum(d + m * COMPACTED_SHARE for d, m in days) * per_day
         need = copied * DISK_PER_COPIED_BYTE
         free = shutil.disk_usage(self.work).free
         if need > free:
