@@ -7,11 +7,12 @@ every row a mart can use and drops only what staging's dedupe would never pick (
 marts built before and after are the same row for row.
 
 **Which rows go.** Staging (`dbt_project/macros/staging.sql`, `dedupe_latest`) keeps one
-row per (key, snapshot_date, landing date), the latest (extracted_at, run_id). A row of
-`accounts`, `posts` or `post_insights` is dropped when another row of the same key,
-snapshot_date and landing date has a later (extracted_at, run_id), or is identical to it in
-every column (a re-pulled page). A post's snapshot of each day stays. Comments have no
-dedupe in staging: every comment row stays.
+row per (key, snapshot_date, landing date): the latest (extracted_at, run_id). Compaction
+keeps exactly that row of `accounts`, `posts` and `post_insights` and drops the others of the
+same key, snapshot_date and landing date: an earlier run's version, or the same page pulled
+twice. Two rows of one key can tie on (extracted_at, run_id) only within one run, where
+ingestion quarantines a duplicate key, so the row kept is the row staging reads. A post's
+snapshot of each day stays. Comments have no dedupe in staging: every comment row stays.
 
 **Crash safety.** For each month: the new month file is written under a hidden temporary
 name, fsynced and renamed to a content-addressed name no reader follows yet; then the
@@ -40,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow.parquet as pq
 
 from ingestion.compacted import (
     COMPACTED_DIR,
@@ -272,7 +274,7 @@ def _compact_month(
     result.months.append(f"{entity}/{platform}/{month}")
     result.days_replaced += len(new)
     result.bytes_in += sum(f.stat().st_size for f in files)
-    result.rows_in += _count(con, files)
+    result.rows_in += _count(files)
     result.rows_out += rows
     result.bytes_out += (landing / path).stat().st_size
     if entry and entry["file"] != path:
@@ -284,14 +286,14 @@ def _compact_month(
 
 
 def _deduped(union: str, entity: str) -> str:
-    """The rows staging could pick (module doc), sorted by account, key and day: a key's
+    """The rows staging reads (module doc), sorted by account, key and day: a key's
     versions sit side by side, which is what makes the month file small."""
     order = ", ".join(("creator_id", *SORT_KEYS[entity], "dt", "extracted_at", "run_id"))
     keys = DEDUPE_KEYS.get(entity)
     if not keys:
         return f"select * from ({union}) order by {order}"
     return (
-        f"select distinct * from ({union}) qualify rank() over (partition by "
+        f"select * from ({union}) qualify row_number() over (partition by "
         f"{', '.join(keys)}, snapshot_date, dt order by extracted_at desc, run_id desc) = 1 "
         f"order by {order}"
     )
@@ -319,12 +321,12 @@ def _write_month(
     final = folder / f"part-{sha[:16]}.parquet"
     os.replace(tmp, final)
     _fsync_dir(folder)
-    rows = con.execute(f"select count(*) from read_parquet('{final}')").fetchone()[0]
-    return int(rows), rel(landing, final), sha
+    return _count([final]), rel(landing, final), sha
 
 
-def _count(con: duckdb.DuckDBPyConnection, files: list[Path]) -> int:
-    return int(con.execute(f"select count(*) from read_parquet({_sql_list(files)})").fetchone()[0])
+def _count(files: list[Path]) -> int:
+    """Rows of Parquet files, from their footers."""
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
 
 
 def _sql_list(files: list[Path]) -> str:
