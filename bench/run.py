@@ -57,7 +57,7 @@ DISK_PER_COPIED_BYTE = 2.0
 COMPACT_AFTER_DAYS = int(COMPACT_AFTER_SETTING.default)
 # A compacted day's share of its day files' bytes (measured at small size, bench/README.md),
 # rounded up for the disk check.
-COMPACTED_SHARE = 0.5
+COMPACTED_SHARE = 0.25
 
 
 # Stages `--stages` may pick; extract + land (and the exports) always run: the rest needs them.
