@@ -181,6 +181,48 @@ def stage_label(key: str) -> str:
     return f"{label} [{hist} days of history]" if hist else label
 
 
+MATCHING_COLUMNS = (
+    ("int_brand_creator_topic_similarity", "topic similarity"),
+    ("int_brand_creator_candidates", "candidates"),
+    ("int_brand_creator_predictions", "predictions"),
+    ("brand_creator_matches", "mart"),
+)
+
+
+def _median_of(values: list[float | None]) -> float | None:
+    known = sorted(v for v in values if v is not None)
+    return spread(known)["median"] if known else None
+
+
+def matching_lines(stages: dict[str, Any]) -> list[str]:
+    """The matching step per transform stage (medians of dbt's per-model execution times):
+    the model's training and the matches step (topic similarity + candidates + predictions
+    + mart); nothing when no transform ran them."""
+    rows = []
+    for key, st in stages.items():
+        timings = [s.get("dbt_matching") or {} for s in st.get("samples", [])]
+        if not key.startswith("transform") or not any(timings):
+            continue
+        cells = [
+            _median_of([t.get("model_training_s") for t in timings]),
+            _median_of([t.get("matches_step_s") for t in timings]),
+            *(
+                _median_of([t.get("by_model", {}).get(m) for t in timings])
+                for m, _ in MATCHING_COLUMNS
+            ),
+        ]
+        rows.append(f"| {stage_label(key)} | " + " | ".join(_fmt(c) for c in cells) + " |")
+    if not rows:
+        return []
+    names = " | ".join(label for _, label in MATCHING_COLUMNS)
+    return [
+        "",
+        f"| matching (dbt execution s, median) | model training | matches step | {names} |",
+        "|---|---:|---:|" + "---:|" * len(MATCHING_COLUMNS),
+        *rows,
+    ]
+
+
 def markdown(result: dict[str, Any]) -> str:
     """The table a person reads: one line per stage, then the ratios and the targets."""
     w = result["world"]
@@ -209,6 +251,7 @@ def markdown(result: dict[str, Any]) -> str:
             f"| {stage_label(key)} | {_fmt(st['seconds']['median'])} | {_range(st['seconds'])} "
             f"| {'; '.join(rate) or ''} | {_fmt(st['peak_rss_mb'], digits=0)} |"
         )
+    lines += matching_lines(result["stages"])
     r = result["ratios"]
     lo, hi = r["histories_compared"]
     lines += [

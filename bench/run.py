@@ -33,10 +33,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench import history, profile, report
+from bench import calls, history, profile, report
 from bench.measure import MB, StageFailed, Timed, run_timed
 from bench.sandbox import TOKEN, SandboxProcess, WorldSpec
 from ingestion.records import PLATFORMS
+from ingestion.roster import read_roster
 from pipeline.config import COMPACT_AFTER_DAYS as COMPACT_AFTER_SETTING
 from pipeline.runlock import RunLocked, lock_holder, run_lock
 
@@ -129,9 +130,22 @@ def kol_argv() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "pipeline.cli"]
 
 
+# Every account refreshes every measured day (a steady state per account): the quotas are
+# raised past any world's need; what the documented defaults would allow is computed from
+# the measured cost (bench/calls.py) and printed with the plan.
+RAISED_QUOTAS = {
+    "KOL_YOUTUBE_UNITS_PER_DAY": str(10**9),
+    "KOL_TIKTOK_REQUESTS_PER_DAY": str(10**9),
+    "KOL_TIKTOK_RECORDS_PER_DAY": str(10**12),
+    "KOL_GRAPH_CALLS_PER_HOUR": str(10**9),
+    "KOL_X_POSTS_PER_MONTH": str(10**12),
+}
+
+
 def base_env() -> dict[str, str]:
     """The harness's environment without any KOL_* of the shell (the bench sets its own)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KOL_")}
+    env.update(RAISED_QUOTAS)
     env.update(GX_ANALYTICS_ENABLED="False", DBT_SEND_ANONYMOUS_USAGE_STATS="False")
     # the children run in the work folder: `python -m bench.*` must still find this package
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
@@ -226,10 +240,39 @@ def platform_seconds(landing: Path, day: date, platforms: Sequence[str]) -> dict
     return out
 
 
+# the brand x creator matching step (docs/matching.md): the models whose execution times
+# `dbt_matching` reports; training is int_matching_model_trained, the matches step the rest
+MATCHING_TRAINING = "int_matching_model_trained"
+MATCHING_STEP = (
+    "int_brand_creator_topic_similarity",
+    "int_brand_creator_candidates",
+    "int_brand_creator_predictions",
+    "brand_creator_matches",
+)
+
+
+def matching_timings(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The matching models' execution times (dbt's own, per node) and their sums: the
+    training and the matches step; {} when the build ran none of them."""
+    seconds = {
+        r["unique_id"].rsplit(".", 1)[-1]: round(float(r.get("execution_time") or 0.0), 3)
+        for r in results
+        if r["unique_id"].startswith("model.")
+        and r["unique_id"].rsplit(".", 1)[-1] in (MATCHING_TRAINING, *MATCHING_STEP)
+    }
+    if not seconds:
+        return {}
+    return {
+        "model_training_s": seconds.get(MATCHING_TRAINING),
+        "matches_step_s": round(sum(seconds.get(m, 0.0) for m in MATCHING_STEP), 3),
+        "by_model": seconds,
+    }
+
+
 def dbt_timings(home: Path, top: int = 8) -> dict[str, Any]:
     """Where one `dbt build` spent its time, from its run_results.json: dbt's own elapsed
     time (the rest of the process is start-up and parsing), the summed execution time of
-    each kind of node, and the slowest nodes."""
+    each kind of node, the slowest nodes and the matching step's models."""
     path = home / "dbt" / "target" / "run_results.json"
     try:
         rr = json.loads(path.read_text())
@@ -249,6 +292,7 @@ def dbt_timings(home: Path, top: int = 8) -> dict[str, Any]:
             {"node": r["unique_id"], "seconds": round(float(r.get("execution_time") or 0.0), 3)}
             for r in slowest
         ],
+        "dbt_matching": matching_timings(results),
     }
 
 
@@ -263,6 +307,7 @@ class Bench:
     profiled: list[str] = field(default_factory=list)
     sandbox: SandboxProcess | None = None
     sandbox_cpu: dict[str, float] = field(default_factory=dict)  # log tag -> CPU seconds
+    calls: dict[str, Any] = field(default_factory=dict)  # the last measured day's call costs
     # taken when the run starts: the code the setup's warehouses are built with, even when
     # the tree changes while a long setup runs
     code: str = field(default_factory=lambda: warehouse_code_fingerprint())
@@ -527,6 +572,9 @@ class Bench:
     def measure_land(self, home: Path, d: date, tag: str) -> None:
         extract, exports = self.land(home, d, tag)
         landing = home / "landing"
+        if self.recording:
+            roster = read_roster(Path(self.env["KOL_ROSTER"])).entries
+            self.calls = calls.day_figures(landing, d, self.opts.platforms, roster)
         seconds = extract.seconds
         recs = landed_records(landing, d)
         gz, plain = raw_bytes(landing, d)
@@ -578,6 +626,7 @@ class Bench:
             "landing": f"compacted after {COMPACT_AFTER_DAYS} days",  # bench/history.py
             "built": o.builds,
             "code": self.code if o.builds else None,
+            "quotas": "raised",  # a seed day under the default quotas deferred accounts
         }
 
     def save_setup(self) -> None:
@@ -694,6 +743,7 @@ class Bench:
             "stages": stages,
             "ratios": rat,
             "targets": report.target_status(stages, rat),
+            "calls": self.calls,
             "profiles": self.profiled,
             "workdir": str(self.work) if self.opts.keep else None,
         }
@@ -913,6 +963,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     path = write_result(result, opts.results_dir)
     print(report.markdown(result))
+    if result.get("calls"):
+        print("\n" + calls.markdown(result["calls"]))
     print(f"\nresults: {path}")
     if not opts.keep:
         shutil.rmtree(opts.workdir, ignore_errors=True)

@@ -86,7 +86,8 @@ CREATOR_DAILY = Dataset(
 )
 CAMPAIGNS = Dataset(
     "campaign_results",
-    "SELECT campaign_id, name || ' (' || campaign_id || ')' AS campaign, brand_id, "
+    "SELECT campaign_id, name || ' (' || campaign_id || ')' AS campaign, "
+    "COALESCE(brand_name, brand_id) AS brand, "
     "cost_usd, views, engagements, cpm_usd, cpe_usd, emv_usd, revenue_usd, roi "
     "FROM marts.campaign_summary",
 )
@@ -100,7 +101,10 @@ CAMPAIGN_CREATORS = Dataset(
 )
 BRAND_MATCHES = Dataset(
     "brand_matches",
-    "SELECT m.brand_id AS brand, m.rank, d.display_name AS creator, m.platform, m.fit_score, "
+    "SELECT COALESCE(m.brand_name, m.brand_id) AS brand, m.rank, d.display_name AS creator, "
+    "m.platform, m.fit_score, m.scorer, m.predicted_cpe_usd, m.niche_relation, "
+    "m.contribution_topic_similarity, m.contribution_niche, m.contribution_country, "
+    "m.contribution_engagement, m.contribution_audience_quality, m.contribution_price, "
     "m.topic_similarity, m.country_match, m.audience_quality, m.engagement_percentile, "
     "m.price_efficiency FROM marts.brand_creator_matches m "
     "JOIN marts.dim_creators d ON d.creator_id = m.creator_id",
@@ -322,6 +326,15 @@ DASHBOARDS = [
                         "creator",
                         "platform",
                         "fit_score",
+                        "scorer",
+                        "predicted_cpe_usd",
+                        "niche_relation",
+                        "contribution_topic_similarity",
+                        "contribution_niche",
+                        "contribution_country",
+                        "contribution_engagement",
+                        "contribution_audience_quality",
+                        "contribution_price",
                         "topic_similarity",
                         "country_match",
                         "audience_quality",

@@ -34,7 +34,13 @@ from ingestion.landing import (
     read_manifest,
     write_manifest,
 )
-from ingestion.limits import max_pages_from_env, policy_from_env, workers_from_env
+from ingestion.last_landing import PostHistory, read_post_history
+from ingestion.limits import (
+    insights_days_from_env,
+    max_pages_from_env,
+    policy_from_env,
+    workers_from_env,
+)
 from ingestion.manifest import (
     base_manifest,
     commit_entities,
@@ -45,7 +51,7 @@ from ingestion.manifest import (
 )
 from ingestion.parsing import Collected
 from ingestion.platforms import get_platform
-from ingestion.platforms.base import ExtractSession
+from ingestion.platforms.base import COMMENTS_DAYS, ExtractSession, Platform
 from ingestion.redaction import IdentityHasher, Redactor
 from ingestion.reparse import ReparseError, check_raw_files, reparse_collected
 from ingestion.roster import RosterEntry
@@ -77,6 +83,11 @@ class ExtractRequest:
     # plan itself (ingestion/refresh_plan.py): both go into the manifest
     deferred: list[dict[str, str]] = field(default_factory=list)
     quota_plan: dict[str, Any] | None = None
+    # True: ask only for what may have changed since the last landing (comments of posts
+    # whose count moved, comments newer than the newest landed, Instagram insights of young
+    # or changed media); False: a full pull of the windows
+    change_driven: bool = True
+    insights_days: int | None = None  # None: KOL_INSTAGRAM_INSIGHTS_DAYS or its default
 
 
 class MeteredRawWriter(RawWriter):
@@ -109,6 +120,21 @@ def first_sight_keys(
     for manifest in earlier_manifests(root, source, run_date):
         seen.update(seen_keys(manifest))
     return {e.key for e in entries if e.key not in seen}
+
+
+def post_history(req: ExtractRequest, platform: Platform) -> PostHistory:
+    """What the comments window's earlier landings hold about recent posts (plus a day: a
+    post of the window was last landed inside it); a full pull uses none."""
+    if not req.change_driven or not platform.comment_count_column:
+        return PostHistory(full=True)
+    return read_post_history(
+        Path(req.landing_root),
+        req.platform,
+        req.run_date,
+        platform.comment_count_column,
+        COMMENTS_DAYS + 1,
+        platform.history_metrics,
+    )
 
 
 def extract_platform(req: ExtractRequest, progress: Progress | None = None) -> dict[str, Any]:
@@ -152,6 +178,7 @@ def extract_platform(req: ExtractRequest, progress: Progress | None = None) -> d
         first_sight=first_sight_keys(root, req.platform, req.run_date, entries),
         workers=workers,
         max_pages=req.max_pages if req.max_pages is not None else max_pages_from_env(),
+        history=post_history(req, platform),
     )
     notify = _progress(req.platform, len(entries), session, progress)
     session.on_account_done = notify
@@ -163,7 +190,9 @@ def extract_platform(req: ExtractRequest, progress: Progress | None = None) -> d
         else:
             valid.append(entry)
     try:
-        platform.extract(session, valid, {"instagram_user_id": req.instagram_user_id})
+        days = req.insights_days if req.insights_days is not None else insights_days_from_env()
+        config = {"instagram_user_id": req.instagram_user_id, "insights_days": days}
+        platform.extract(session, valid, config)
     finally:
         client.close()
         raw_files = raw.close()

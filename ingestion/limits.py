@@ -63,7 +63,13 @@ MAX_PAGES = Setting("KOL_MAX_PAGES_PER_ACCOUNT", "5000", int, 1, 1_000_000)
 DEADLINE = Setting("KOL_HTTP_DEADLINE_SECONDS", f"{DEFAULT_DEADLINE:g}", float, 1, 3600)
 # Largest body read, in MiB.
 MAX_BODY_MB = Setting("KOL_HTTP_MAX_BODY_MB", str(DEFAULT_MAX_BODY_MB), int, 1, 1024)
-EXTRACT_SETTINGS = (WORKERS, MAX_PAGES, DEADLINE, MAX_BODY_MB)
+# Instagram insights are asked for a media this young, and later only when its public
+# counts changed since its last landing. Meta gives no shorter life to a media's insights
+# than the media's own; its counts settle within days (metrics arrive up to 48 h late), so
+# a week of daily insights, then change-driven ones, keeps every moving value.
+DEFAULT_INSIGHTS_DAYS = 7
+INSIGHTS_DAYS = Setting("KOL_INSTAGRAM_INSIGHTS_DAYS", str(DEFAULT_INSIGHTS_DAYS), int, 1, 730)
+EXTRACT_SETTINGS = (WORKERS, MAX_PAGES, DEADLINE, MAX_BODY_MB, INSIGHTS_DAYS)
 
 
 def workers_from_env(environ: Mapping[str, str] | None = None) -> int:
@@ -72,6 +78,10 @@ def workers_from_env(environ: Mapping[str, str] | None = None) -> int:
 
 def max_pages_from_env(environ: Mapping[str, str] | None = None) -> int:
     return int(MAX_PAGES.parse(os.environ if environ is None else environ))
+
+
+def insights_days_from_env(environ: Mapping[str, str] | None = None) -> int:
+    return int(INSIGHTS_DAYS.parse(os.environ if environ is None else environ))
 
 
 def policy_from_env(environ: Mapping[str, str] | None = None) -> RetryPolicy:

@@ -25,10 +25,13 @@ YOUTUBE_UNITS: dict[str, int] = {
     "comment_threads": 1,
     "search": 100,
 }
-# Ids one request may carry (YouTube channels/videos `id=`, X `/2/users/by?usernames=`).
+# Ids one request may carry (YouTube channels/videos `id=`, X `/2/users/by?usernames=`),
+# or the videos one TikTok query page holds across the usernames it names.
 BATCH_SIZES: dict[str, dict[str, int]] = {
     "youtube": {"channels": 50, "videos": 50},
     "x": {"users_by": 100},
+    # a video query page holds 100 videos (`max_count`) of up to 100 usernames (`IN`)
+    "tiktok": {"video_query": 100},
 }
 # X API v2 requests per 15-minute window per app (Bearer token), by endpoint
 # (docs.x.com/x-api/fundamentals/rate-limits). Pacing limits: the HTTP core waits for the
@@ -129,8 +132,13 @@ def documented_per_account(platform: str) -> dict[str, float]:
         # channels (batched) + one uploads page (50 items) + videos (batched) + comments
         return {"units": 1 / batch["channels"] + 1 + p30 / batch["videos"] + p7}
     if platform == "tiktok":
-        # user info + one 30-day video query page + one comments page per recent post
-        return {"requests": 1 + 1 + p7, "records": 1 + p30 + p7 * page}
+        # user info + a share of a 30-day video query on 100 usernames (100 videos a page)
+        # + one comments page per recent post
+        batch = BATCH_SIZES["tiktok"]
+        return {
+            "requests": 1 + p30 / batch["video_query"] + p7,
+            "records": 1 + p30 + p7 * page,
+        }
     if platform == "instagram":
         # business discovery page (50 media) + insights per media + comments per recent post
         return {"calls": 1 + p30 + p7}

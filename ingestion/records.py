@@ -20,7 +20,7 @@ Rules:
   because the docs say absence means none.
 - `platform` and `dt` are NOT columns in the files: they come from the hive partition path.
 - Every API record carries the common columns below. `creator_id` comes from the roster.
-- Commenter identities (YouTube authorChannelId, X author_id) are stored only as a salted
+- Commenter identities (YouTube authorChannelId, X author_id, Instagram username) are stored only as a salted
   hash (`author_hash`), never in clear.
 """
 

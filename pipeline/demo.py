@@ -134,15 +134,21 @@ def sandbox_process(seed: int, creators: int, end: date, log_path: Path) -> Iter
                 os.killpg(proc.pid, signal.SIGKILL)
 
 
-def run_demo(settings: Settings, progress: Progress | None = None) -> str:
+def run_demo(
+    settings: Settings,
+    progress: Progress | None = None,
+    seed: int = DEMO_SEED,
+    end: date | None = None,
+) -> str:
+    """The demo; `seed` and `end` (default: yesterday) give another world (tests use them)."""
     from sandbox import SANDBOX_IG_USER_ID
     from sandbox.server import PREFIXES
 
-    end = policy.yesterday_utc()
-    world_dir = materialise_sandbox_world(settings, end_date=end)
+    end = end or policy.yesterday_utc()
+    world_dir = materialise_sandbox_world(settings, seed=seed, end_date=end)
     daily = os.environ.get("KOL_DEMO_DAILY_BUILDS") == "1"
     log_path = settings.home / "sandbox" / "server.log"
-    with sandbox_process(DEMO_SEED, DEMO_CREATORS, end, log_path) as root:
+    with sandbox_process(seed, DEMO_CREATORS, end, log_path) as root:
         urls = {p: f"{root}/{prefix}" for p, prefix in PREFIXES.items()}
         s = sandbox_settings(settings, urls, SANDBOX_IG_USER_ID, world_dir)
         say(progress, f"sandbox on {root}; {DEMO_DAYS} daily runs up to {end}")

@@ -88,6 +88,28 @@ def top_creators(db: Path, per_platform: int = 3) -> str:
     )
 
 
+def coverage(db: Path) -> str:
+    """How fresh each platform's accounts are as of D: refreshed on D, older (deferred by the
+    quota plan or failed: their metrics are as of data_as_of), never extracted."""
+    rows = _query(
+        db,
+        """
+        with d as (select max(as_of_date) as as_of from creator_scorecard)
+        select a.platform, count(*),
+               count(*) filter (where a.data_as_of = d.as_of),
+               count(*) filter (where a.data_as_of < d.as_of),
+               count(*) filter (where a.data_as_of is null),
+               min(a.data_as_of)
+        from dim_creator_accounts as a, d
+        group by a.platform order by a.platform
+        """,
+    )
+    return _table(
+        ["platform", "accounts", "refreshed on D", "older", "never", "oldest data"],
+        [[r[0], _fmt(r[1]), _fmt(r[2]), _fmt(r[3]), _fmt(r[4]), str(r[5] or "—")] for r in rows],
+    )
+
+
 def _trend(v: float | None) -> str:
     """An engagement-rate slope per week, in percentage points."""
     return "—" if v is None else f"{v * 100:+.2f} pp"
@@ -202,6 +224,9 @@ def demo_summary(settings: Settings, last: RunSummary | None) -> str:
         )
     if db.exists():
         parts += [
+            "",
+            "Coverage (data_as_of: when each account's data was last refreshed):",
+            coverage(db),
             "",
             "Top creators per platform (ER percentile in tier, then audience quality):",
             top_creators(db),

@@ -50,6 +50,7 @@ COMMENT_FIELDS = (
     "create_time",
 )
 MAX_RANGE_DAYS = 30
+MAX_FIELD_VALUES = 100  # values of one query condition (the client sends up to 100 usernames)
 
 
 class TikTokApi(PlatformApi):
@@ -82,8 +83,10 @@ class TikTokApi(PlatformApi):
 
     def fault(self, req: Request, mode: str, variant: float) -> Response | None:
         if mode == "rate_limit":
+            # The Research API documents no per-window limit (its 429 `rate_limit_exceeded`
+            # is the daily quota: see sandbox/quotas.py); "slow down, retry" is its 503.
             resp = self.envelope(
-                req, 429, {}, "rate_limit_exceeded", "API rate limit exceeded, please retry later."
+                req, 503, {}, "service_unavailable", "Service busy, please retry later."
             )
             resp.headers["Retry-After"] = "1"
             return resp
@@ -238,6 +241,13 @@ class TikTokApi(PlatformApi):
                     req, 400, "invalid_params", "query conditions need operation EQ or IN"
                 )
             values = [str(v) for v in cond.get("field_values") or []]
+            if len(values) > MAX_FIELD_VALUES:
+                raise self.fail(
+                    req,
+                    400,
+                    "invalid_params",
+                    f"field_values holds at most {MAX_FIELD_VALUES} values",
+                )
             target = {"username": users, "hashtag_name": tags, "region_code": regions}.get(
                 cond.get("field_name", "")
             )

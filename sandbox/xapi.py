@@ -345,15 +345,27 @@ class XApi(PlatformApi):
         lo = max(floor, start or floor)
         total = self.world.comment_total(post, req.now)
         replies: list[Comment] = []
+        since = self.since_id(req)
         for j in range(total - 1, -1, -1):  # newest first; stop at the 7-day floor
             c = self.world.comment(acc, post, j)
-            if c.ts < lo:
-                break
+            if c.ts < lo or (since is not None and int(self.world.comment_id(acc, k, j)) <= since):
+                break  # reply ids grow with time: the rest are at or before since_id too
             replies.append(c)
         page = replies[offset : offset + per_page]
         data = [self.reply(acc, post, c, fields) for c in page]
         nxt = offset + len(page) if offset + len(page) < len(replies) else None
         return self.ok(self.listing(data, nxt), comments=len(data))
+
+    def since_id(self, req: Request) -> int | None:
+        """`since_id`: only posts with a larger (newer) id."""
+        raw = req.query.get("since_id")
+        if raw is None:
+            return None
+        if not raw.isdigit():
+            raise self.fail(
+                req, 400, "invalid", f"The `since_id` query parameter value [{raw}] is not valid"
+            )
+        return int(raw)
 
     def reply(self, acc: Account, post: Post, c: Comment, fields: list[str]) -> dict[str, Any]:
         rid = self.world.comment_id(acc, post.k, c.j)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -22,3 +24,17 @@ def kol_home(tmp_path, monkeypatch):
     home = tmp_path / "kol"
     monkeypatch.setenv("KOL_HOME", str(home))
     return home
+
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+
+
+@pytest.fixture
+def artifacts(request) -> Path:
+    """Where a test keeps what a person may want to look at afterwards (screenshots, rendered
+    pages): test-artifacts/<test file>/<test>/ in the repository, git-ignored, replaced on
+    each run of the test."""
+    folder = ARTIFACTS / Path(request.node.path).stem / request.node.name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder

@@ -1,11 +1,15 @@
 {#- Comment authenticity (docs/metrics.md: audience_quality_score, component 3). A duplicate is the
     same normalised text more than once within `partition_by` (an account's window, a campaign's
-    posts, a month) from the same commenter where the platform gives a commenter id (X author_id,
-    YouTube authorChannelId, stored hashed), or, on platforms without one, more than once at all:
-    two people writing "love this recipe" are two genuine comments, one account posting it
-    twice is a bot. Reads columns author_hash and normalised_text (int_comment_features). -#}
+    posts, a month) from the same commenter, where the platform names the commenter (X author_id,
+    YouTube authorChannelId, Instagram username; stored hashed). Where it does not (Facebook
+    Pages, TikTok Research), text alone cannot tell two people who both wrote "love this recipe"
+    from one account posting it twice, so no comment there is a duplicate: judged on the demo
+    world, text-only duplicates were 8-12% precise against the planted bot comments (most
+    flagged comments were genuine), while emoji-only and generic phrases are 100% precise.
+    Reads columns author_hash and normalised_text (int_comment_features). -#}
 {% macro comment_is_duplicate(partition_by) -%}
-    (count(*) over (partition by {{ partition_by }}, author_hash, normalised_text) > 1)
+    (author_hash is not null
+        and count(*) over (partition by {{ partition_by }}, author_hash, normalised_text) > 1)
 {%- endmacro %}
 
 {#- Spam or generic: emoji-only, a generic seed phrase, or a duplicate. Such comments are left

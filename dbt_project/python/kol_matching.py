@@ -13,6 +13,7 @@ marketer sees why a creator ranks where it does.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -261,7 +262,83 @@ def precision_at_k(score_better: np.ndarray, realised_better: np.ndarray, k: int
     return len(top_score & top_real) / k
 
 
-# ---- topic similarity as of each campaign's start ------------------------------------------
+# ---- topic similarity: the brands' TF-IDF space ---------------------------------------------
+
+# the text model's version: part of int_brand_creator_topic_similarity's fingerprints, so a
+# change of the formula recomputes every stored pair
+TOPIC_VERSION = "tfidf_brand_idf_v1"
+_TEXT = {"lowercase": True, "stop_words": "english"}
+
+
+@dataclass(frozen=True)
+class TopicSpace:
+    """TF-IDF learned from the brand documents only (vocabulary and IDF): an account's
+    similarity to a brand then depends on the two documents and the brands' corpus, never on
+    other accounts' documents, so stored pairs stay exact while only changed accounts are
+    recomputed. A word no brand uses gets the IDF of a word in no document (it counts in the
+    account's norm, not in any dot product)."""
+
+    vocabulary: dict[str, int]
+    idf: np.ndarray
+    brands: Any  # scipy CSR, one L2-normalised row per brand document
+    unseen_idf: float
+
+
+def topic_space(brand_docs: list[str]) -> TopicSpace | None:
+    """The space of these brand documents; None when they hold no word at all."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectoriser = TfidfVectorizer(sublinear_tf=True, **_TEXT)
+    try:
+        matrix = vectoriser.fit_transform(brand_docs)
+    except ValueError:  # empty vocabulary
+        return None
+    matrix.sort_indices()
+    return TopicSpace(
+        vocabulary=dict(vectoriser.vocabulary_),
+        idf=np.asarray(vectoriser.idf_, dtype="float64"),
+        brands=matrix.tocsr(),
+        unseen_idf=float(np.log(1 + len(brand_docs)) + 1),
+    )
+
+
+def account_vectors(space: TopicSpace, docs: list[str]) -> Any:
+    """Accounts' TF-IDF rows in the brands' vocabulary (sublinear tf x the brands' IDF),
+    divided by the norm over ALL the account's words. Each row is computed from its own
+    document only, in a fixed word order, so a row is bit-for-bit the same in any batch."""
+    from scipy import sparse
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    n_words = len(space.vocabulary)
+    empty = sparse.csr_matrix((len(docs), n_words), dtype="float64")
+    if not docs:
+        return empty
+    try:
+        counts = CountVectorizer(**_TEXT).fit(docs)
+    except ValueError:  # no word in any of these documents
+        return empty
+    matrix = counts.transform(docs).astype("float64").tocsr()
+    matrix.sort_indices()
+    words = counts.get_feature_names_out()
+    in_brands = np.array([space.vocabulary.get(w, -1) for w in words], dtype="int64")
+    idf = np.where(in_brands >= 0, space.idf[np.maximum(in_brands, 0)], space.unseen_idf)
+    weights = (1.0 + np.log(matrix.data)) * idf[matrix.indices]
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    norms = np.sqrt(np.bincount(rows, weights=weights * weights, minlength=matrix.shape[0]))
+    keep = in_brands[matrix.indices] >= 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        values = weights[keep] / norms[rows[keep]]
+    out = sparse.csr_matrix(
+        (values, (rows[keep], in_brands[matrix.indices][keep])), shape=(len(docs), n_words)
+    )
+    out.sort_indices()
+    return out
+
+
+def similarity_matrix(space: TopicSpace, account_docs: list[str]) -> np.ndarray:
+    """Cosine x 100, accounts x brands (dense)."""
+    accounts = account_vectors(space, account_docs)
+    return np.asarray((accounts @ space.brands.T).todense()) * 100.0
 
 
 def topic_similarity_as_of(
@@ -271,10 +348,11 @@ def topic_similarity_as_of(
     posts: pd.DataFrame,
     window_days: int,
 ) -> pd.DataFrame:
-    """TF-IDF cosine x 100 per contract, as int_brand_creator_topic_similarity computes it
-    for today, but as of the campaign's start S: the brand document holds the category and
-    the campaigns that started on or before S (the contract's own brief is known then), the
-    account document the captions and hashtags of posts published in [S - window_days, S)."""
+    """Cosine x 100 per contract in the brands' TF-IDF space (as int_brand_creator_topic_
+    similarity computes it for today), as of the campaign's start S: the brand document holds
+    the category and the campaigns that started on or before S (the contract's own brief is
+    known then), the account document the captions and hashtags of posts published in
+    [S - window_days, S); the space is learned from these brand documents."""
     out = contracts[["campaign_id", "creator_id", "platform"]].copy()
     out["topic_similarity"] = 0.0
     if contracts.empty:
@@ -297,31 +375,40 @@ def topic_similarity_as_of(
     by_account = {key: g for key, g in posts.groupby(["platform", "creator_id"], sort=False)}
     window = np.timedelta64(int(window_days), "D")
 
-    brand_docs, account_docs = [], []
-    for row, start in zip(contracts.itertuples(index=False), starts, strict=True):
-        mine = campaigns[(campaigns["brand_id"] == row.brand_id) & (campaigns["start"] <= start)]
-        brand_docs.append(category.get(row.brand_id, "") + " " + " ".join(mine["text"]))
-        account = by_account.get((row.platform, row.creator_id))
+    # one document per (brand, start) and per (account, start): contracts share them
+    brand_doc: dict[tuple[Any, Any], str] = {}
+    for brand_id, start in set(zip(contracts["brand_id"], starts, strict=True)):
+        mine = campaigns[(campaigns["brand_id"] == brand_id) & (campaigns["start"] <= start)]
+        brand_doc[(brand_id, start)] = category.get(brand_id, "") + " " + " ".join(mine["text"])
+    account_doc: dict[tuple[Any, Any, Any], str] = {}
+    for platform, creator_id, start in set(
+        zip(contracts["platform"], contracts["creator_id"], starts, strict=True)
+    ):
+        account = by_account.get((platform, creator_id))
         if account is None:
-            account_docs.append("")
+            account_doc[(platform, creator_id, start)] = ""
             continue
         times = account["at"].to_numpy()
         lo, hi = (
             np.searchsorted(times, start - window, "left"),
             np.searchsorted(times, start, "left"),
         )
-        account_docs.append(" ".join(account["text"].iloc[lo:hi]))
+        account_doc[(platform, creator_id, start)] = " ".join(account["text"].iloc[lo:hi])
+    brand_docs = [brand_doc[key] for key in zip(contracts["brand_id"], starts, strict=True)]
+    account_docs = [
+        account_doc[key]
+        for key in zip(contracts["platform"], contracts["creator_id"], starts, strict=True)
+    ]
 
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    vectoriser = TfidfVectorizer(lowercase=True, stop_words="english", sublinear_tf=True)
-    try:
-        matrix = vectoriser.fit_transform(brand_docs + account_docs)
-    except ValueError:  # empty vocabulary
+    distinct = sorted(set(brand_docs))
+    space = topic_space(distinct)
+    if space is None:
         return out
-    n = len(brand_docs)
-    # rows are L2-normalised: the cosine is the row-wise dot product
-    cosine = np.asarray(matrix[:n].multiply(matrix[n:]).sum(axis=1)).ravel()
+    position = {doc: i for i, doc in enumerate(distinct)}
+    accounts = account_vectors(space, account_docs)
+    brand_rows = space.brands[[position[doc] for doc in brand_docs]]
+    # both sides are L2-normalised: the cosine is the row-wise dot product
+    cosine = np.asarray(accounts.multiply(brand_rows).sum(axis=1)).ravel()
     out["topic_similarity"] = cosine * 100.0
     return out.reset_index(drop=True)
 
@@ -346,20 +433,117 @@ def _typed(frame: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
     return frame.reindex(columns=list(kinds)).astype(kinds)
 
 
-def predictions(training: pd.DataFrame, candidates: pd.DataFrame, min_rows: int) -> pd.DataFrame:
-    """Scores of today's candidates by the model trained on every past contract with an
-    outcome; no rows (the hand-weighted score applies) below `min_rows` such contracts."""
+# ---- the trained model, kept as a table row ------------------------------------------------
+
+MODEL_NAME = "brand_creator_matching"
+TRAINED_COLUMNS: dict[str, str] = {
+    "model_name": "string",
+    "model_version": "string",
+    "training_fingerprint": "string",
+    "training_rows": "int64",
+    "trained_from": "datetime64[us]",
+    "trained_through": "datetime64[us]",
+    "train_spearman": "float64",
+    "train_rmse_log_cpe": "float64",
+    "parameters": "string",
+}
+# the training columns the model reads: their values fingerprint the training set
+_TRAINING_INPUTS = [
+    *CONTRACT_KEY,
+    "start_date",
+    "end_date",
+    "niche_relation",
+    "country_match",
+    "topic_similarity",
+    "engagements_per_post",
+    "engagement_rate",
+    "engagement_trend",
+    "followers",
+    "comment_authenticity_score",
+    "sentiment_score",
+    "fee_usd",
+    "past_cpe_usd",
+    "realised_cpe_usd",
+]
+
+
+def training_fingerprint(training: pd.DataFrame, min_rows: int) -> str:
+    """sha256 of the model's version, the threshold and every value of the usable training
+    rows (in contract order): equal fingerprints, equal model."""
+    rows = usable(training)[_TRAINING_INPUTS].astype("string").fillna("<NA>")
+    digest = hashlib.sha256(f"{MODEL_VERSION}|{min_rows}|{list(FEATURES)}".encode())
+    digest.update(pd.util.hash_pandas_object(rows, index=False).to_numpy().tobytes())
+    return digest.hexdigest()[:32]
+
+
+def trained(training: pd.DataFrame, min_rows: int) -> pd.DataFrame:
+    """The one row of int_matching_model_trained: the model fitted on every past contract with
+    an outcome, its parameters as JSON, training window and in-sample metrics; version and
+    parameters NULL (the hand-weighted score applies) below `min_rows` such contracts."""
     rows = usable(training)
-    if len(rows) < min_rows or candidates.empty:
+    record: dict[str, Any] = {
+        "model_name": MODEL_NAME,
+        "training_fingerprint": training_fingerprint(training, min_rows),
+        "training_rows": len(rows),
+        "trained_from": pd.to_datetime(rows["start_date"]).min(),
+        "trained_through": pd.to_datetime(rows["end_date"]).max(),
+    }
+    if len(rows) >= min_rows:
+        model = fit(rows)
+        predicted = predict_log_cpe(model, rows)
+        actual = np.log(pd.to_numeric(rows["realised_cpe_usd"]).to_numpy(dtype="float64"))
+        record.update(
+            model_version=model.fingerprint,
+            train_spearman=spearman(-predicted, -actual),
+            train_rmse_log_cpe=float(np.sqrt(np.mean((predicted - actual) ** 2))),
+            parameters=json.dumps(
+                {
+                    "features": list(FEATURES),
+                    "means": model.means.tolist(),
+                    "scales": model.scales.tolist(),
+                    "coefs": model.coefs.tolist(),
+                    "intercept": model.intercept,
+                    "train_cpe": model.train_cpe.tolist(),
+                }
+            ),
+        )
+    return _typed(pd.DataFrame([record]), TRAINED_COLUMNS)
+
+
+def stored_model(record: pd.DataFrame) -> tuple[Fitted, pd.Series] | None:
+    """The Fitted model of int_matching_model_trained's row (JSON floats round-trip exactly:
+    the same predictions as the fit that wrote it); None without a trained model."""
+    if record.empty or pd.isna(record["parameters"].iloc[0]):
+        return None
+    row = record.iloc[0]
+    p = json.loads(row["parameters"])
+    if p["features"] != list(FEATURES):
+        raise ValueError(f"stored model {row['model_version']} has other features: rebuild it")
+    model = Fitted(
+        means=np.array(p["means"], dtype="float64"),
+        scales=np.array(p["scales"], dtype="float64"),
+        coefs=np.array(p["coefs"], dtype="float64"),
+        intercept=float(p["intercept"]),
+        train_cpe=np.array(p["train_cpe"], dtype="float64"),
+        rows=int(row["training_rows"]),
+    )
+    return model, row
+
+
+def predictions(record: pd.DataFrame, candidates: pd.DataFrame) -> pd.DataFrame:
+    """Scores of today's candidates by the stored model (int_matching_model_trained); no rows
+    (the hand-weighted score applies) when there is none."""
+    stored = stored_model(record)
+    if stored is None or candidates.empty:
         return _typed(pd.DataFrame(), PREDICTION_COLUMNS)
-    model = fit(rows)
+    model, row = stored
     out = pd.concat(
         [candidates[["brand_id", "creator_id", "platform"]], score(model, candidates)], axis=1
     )
-    out["model_version"] = model.fingerprint
+    out["model_version"] = row["model_version"]
     out["model_training_rows"] = model.rows
-    out["model_trained_from"] = pd.to_datetime(rows["start_date"]).min()
-    out["model_trained_through"] = pd.to_datetime(rows["end_date"]).max()
+    out["model_trained_from"] = row["trained_from"]
+    out["model_trained_through"] = row["trained_through"]
     return _typed(out, PREDICTION_COLUMNS)
 
 

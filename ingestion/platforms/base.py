@@ -34,11 +34,13 @@ from ingestion.http import (
     default_classify,
 )
 from ingestion.landing import RawWriter
+from ingestion.last_landing import PostHistory
 from ingestion.parsing import (
     BadRecord,
     Collected,
     EndpointSpec,
     FieldMap,
+    opt_int,
     parse_line,
     unreadable_reason,
 )
@@ -93,9 +95,13 @@ def ids_wanting_comments(
     window: Window,
     published: Callable[[dict[str, Any]], datetime | None],
     id_types: tuple[type, ...] = (str,),
+    comment_count: Callable[[dict[str, Any]], Any] | None = None,
+    history: PostHistory | None = None,
 ) -> list[str]:
-    """Ids of a page's posts published inside the comments window. A post whose time does
-    not parse is left out here (its own record is quarantined by the parse)."""
+    """Ids of a page's posts published inside the comments window whose comments may hold
+    something not landed yet (`history.wants_comments` on the post's `comment_count`). A
+    post whose time does not parse is left out here (its own record is quarantined by the
+    parse); a count that does not parse is unknown, so its comments are asked for."""
     out = []
     for item in items or []:
         if isinstance(item, dict) and isinstance(item.get("id"), id_types):
@@ -103,8 +109,16 @@ def ids_wanting_comments(
                 when = published(item)
             except BadRecord:
                 continue
-            if window.wants_comments(when):
-                out.append(str(item["id"]))
+            if not window.wants_comments(when):
+                continue
+            if comment_count is not None and history is not None:
+                try:
+                    count = opt_int(comment_count(item), "comment count")
+                except BadRecord:
+                    count = None
+                if not history.wants_comments(str(item["id"]), count):
+                    continue
+            out.append(str(item["id"]))
     return out
 
 
@@ -135,7 +149,10 @@ class ExtractSession:
     first_sight: set[str]  # roster keys never landed before this date
     on_account_done: Callable[[], None] | None = None
     workers: int = 1
-    max_pages: int = 5000  # per account, over all its paging chains (KOL_MAX_PAGES_PER_ACCOUNT)
+    # what earlier landings hold about recent posts (comment counts, newest comments)
+    history: PostHistory = field(default_factory=PostHistory)
+    # per account and step (uploads, a batch, comments), over its paging chains
+    max_pages: int = 5000  # (KOL_MAX_PAGES_PER_ACCOUNT)
     window: Window = field(init=False)
     outcomes: AccountOutcomes = field(init=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
@@ -248,28 +265,45 @@ class ExtractSession:
             page += 1
 
     def _count_page(self, endpoint: str) -> None:
-        """The page cap of the account this worker runs (counted from its first request)."""
+        """The page cap of the account(s) this worker runs (counted from the step's first
+        request; a batch step of N accounts may take N accounts' pages)."""
         count = getattr(self._local, "pages", 0) + 1
         self._local.pages = count
-        if count > self.max_pages:
+        accounts = getattr(self._local, "accounts", 1)
+        if count > self.max_pages * accounts:
             raise PagingStopped(
                 f"{endpoint}: more than {self.max_pages} pages for one account "
                 "(KOL_MAX_PAGES_PER_ACCOUNT); paging stopped"
             )
 
     # --- account bookkeeping --------------------------------------------------------
-    def run_accounts(self, entries: list[RosterEntry], work: Callable[[RosterEntry], None]) -> None:
+    def run_accounts(
+        self,
+        entries: list[RosterEntry],
+        work: Callable[[RosterEntry], None],
+        final: bool = True,
+    ) -> None:
         """Run every account, `workers` at a time; each failure is recorded, the others go on.
+        `final=False` for a step after which the accounts still have work (see run_group)."""
+        self.run_groups([([e], lambda g, w=work: w(g[0])) for e in entries], final)
 
-        An account not yet started when the platform is stopped (quota, the exhausted
-        streak) is skipped. A programming error in any account stops the pool and is raised.
+    def run_groups(
+        self,
+        jobs: list[tuple[list[RosterEntry], Callable[[list[RosterEntry]], None]]],
+        final: bool = True,
+    ) -> None:
+        """Run each (accounts, work) job, `workers` at a time (a batch request for several
+        accounts is one job); each failure is recorded, the others go on.
+
+        A job not yet started when the platform is stopped (quota, the exhausted streak)
+        skips its accounts. A programming error in any job stops the pool and is raised.
         """
-        if self.workers <= 1 or len(entries) <= 1:
-            for entry in entries:
-                self.run_account(entry, work)
+        if self.workers <= 1 or len(jobs) <= 1:
+            for group, work in jobs:
+                self.run_group(group, work, final)
             return
         with ThreadPoolExecutor(self.workers, thread_name_prefix=f"{self.platform}-x") as pool:
-            futures = [pool.submit(self.run_account, entry, work) for entry in entries]
+            futures = [pool.submit(self.run_group, group, work, final) for group, work in jobs]
             done, _ = wait(futures, return_when=FIRST_EXCEPTION)
             for future in done:
                 error = future.exception()
@@ -278,10 +312,6 @@ class ExtractSession:
                     for other in futures:
                         other.cancel()
                     raise error
-
-    def run_account(self, entry: RosterEntry, work: Callable[[RosterEntry], None]) -> None:
-        """Run one account; its failure is recorded and the others go on."""
-        self.run_group([entry], lambda entries: work(entries[0]))
 
     def run_group(
         self,
@@ -298,6 +328,7 @@ class ExtractSession:
         if self.outcomes.skip_if_stopped(entries):
             return
         self._local.pages = 0
+        self._local.accounts = max(1, len(entries))  # a batch step pages for all of them
         try:
             work(entries)
         except (QuotaExceeded, PlatformStopped) as exc:
@@ -352,6 +383,8 @@ class Platform:
     identity_fields: tuple[str, ...] = ()  # JSON keys whose value is a commenter id
     identity_object_fields: tuple[str, ...] = ()  # keys of {"value": "<commenter id>"}
     specs: dict[str, EndpointSpec] = {}  # noqa: RUF012 - overridden per platform
+    comment_count_column = ""  # the posts column holding a post's comment count
+    history_metrics: tuple[str, ...] = ()  # posts columns whose change re-asks details
     fields: dict[str, FieldMap] = {}  # noqa: RUF012 - entity -> field map, per platform
     # What a handle / account id may look like (the platform's documented charset): both go
     # into URLs, batch lists and Graph field expressions, so one malformed roster value must
@@ -383,13 +416,17 @@ class Platform:
 
 
 def take_pages(
-    pages: Iterator[Any], count: Callable[[Any], int], cap: int = MAX_COMMENTS_PER_POST
+    pages: Iterator[Any],
+    count: Callable[[Any], int],
+    cap: int = MAX_COMMENTS_PER_POST,
+    stop: Callable[[Any], bool] | None = None,
 ) -> int:
-    """Consume a paging chain until it ends or `cap` items arrived (500 comments a post)."""
+    """Consume a paging chain until it ends, `cap` items arrived (500 comments a post), or
+    `stop` says a page reached what is already landed (a newest-first listing)."""
     total = 0
     for body in pages:
         total += count(body)
-        if total >= cap:
+        if total >= cap or (stop is not None and stop(body)):
             break
     return total
 

@@ -67,7 +67,7 @@ POST = FieldMap(
         count("comments_count", "comments.summary.total_count"),
     ),
 )
-COMMENT = graph.comment_fields(text_field="message", time_field="created_time")
+COMMENT = graph.comment_fields(text_field="message", time_field="created_time", author_field=None)
 FIELDS = {"accounts": PAGE, "posts": POST, "comments": COMMENT}
 
 
@@ -104,6 +104,7 @@ class Facebook(graph.GraphPlatform):
     name = "facebook"
     specs = SPECS
     fields = FIELDS
+    comment_count_column = "comments_count"
 
     def extract(
         self, s: ExtractSession, entries: list[RosterEntry], config: dict[str, Any]
@@ -142,7 +143,11 @@ class Facebook(graph.GraphPlatform):
 
 def _recent_ids(body: Any, s: ExtractSession) -> list[str]:
     return ids_wanting_comments(
-        dig(body, "data"), s.window, lambda p: ts_iso(p.get("created_time"), "created_time")
+        dig(body, "data"),
+        s.window,
+        lambda p: ts_iso(p.get("created_time"), "created_time"),
+        comment_count=lambda p: dig(p, "comments", "summary", "total_count"),
+        history=s.history,
     )
 
 

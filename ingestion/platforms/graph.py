@@ -12,6 +12,7 @@ from ingestion.parsing import (
     FieldMap,
     absent,
     count,
+    derived,
     from_context,
     from_roster,
     ident,
@@ -43,9 +44,15 @@ def classify(resp: requests.Response, body: Any) -> Retry | None:
     raise HttpError(message, resp.status_code, str(code))
 
 
-def comment_fields(text_field: str, time_field: str) -> FieldMap:
-    """A Graph comment: Instagram and Facebook differ only in two field names
-    (`text`/`timestamp` vs `message`/`created_time`)."""
+def comment_fields(text_field: str, time_field: str, author_field: str | None) -> FieldMap:
+    """A Graph comment: Instagram and Facebook differ in field names (`text`/`timestamp` vs
+    `message`/`created_time`) and in the commenter: Instagram names it (`username`), a public
+    Page's comments do not (Facebook returns `from` only to the Page itself)."""
+    author = (
+        derived("author_hash", STR, lambda item, ctx: ctx.hashed(item.get(author_field)))
+        if author_field
+        else absent("author_hash", STR)
+    )
     return FieldMap(
         "comment",
         (
@@ -57,7 +64,7 @@ def comment_fields(text_field: str, time_field: str) -> FieldMap:
             iso_time("published_at", time_field),
             count("like_count"),
             absent("reply_count", I64),
-            absent("author_hash", STR),
+            author,
         ),
     )
 

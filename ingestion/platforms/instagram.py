@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
 from typing import Any
@@ -14,6 +15,7 @@ from ingestion.http import (
     after_cursor,
     dig,
 )
+from ingestion.limits import DEFAULT_INSIGHTS_DAYS
 from ingestion.parsing import (
     BadRecord,
     BadShape,
@@ -123,7 +125,7 @@ POST_INSIGHTS = FieldMap(
         *(derived(metric, I64, _metric(metric)) for metric in INSIGHT_METRICS),
     ),
 )
-COMMENT = graph.comment_fields(text_field="text", time_field="timestamp")
+COMMENT = graph.comment_fields(text_field="text", time_field="timestamp", author_field="username")
 FIELDS = {
     "accounts": ACCOUNT,
     "posts": POST,
@@ -164,8 +166,25 @@ SPECS = {
 }
 
 
-def media_refs(body: Any) -> list[tuple[str, datetime | None]]:
-    """(media id, published_at) of a discovery page, leniently (bad items are quarantined)."""
+@dataclass(frozen=True)
+class MediaRef:
+    """What the walk needs of a listed media: its id, time and public counts."""
+
+    id: str
+    published: datetime | None
+    comments: int | None
+    counts: tuple[int | None, int | None]  # (like_count, comments_count), as landed
+
+
+def _lenient_count(item: dict[str, Any], name: str) -> int | None:
+    try:
+        return opt_int(item.get(name), name)
+    except BadRecord:
+        return None
+
+
+def media_refs(body: Any) -> list[MediaRef]:
+    """The media of a discovery page, leniently (bad items are quarantined by the parse)."""
     refs = []
     for item in dig(body, "business_discovery", "media", "data") or []:
         if not isinstance(item, dict) or not isinstance(item.get("id"), str | int):
@@ -174,11 +193,12 @@ def media_refs(body: Any) -> list[tuple[str, datetime | None]]:
             published = ts_iso(item.get("timestamp"), "timestamp")
         except BadRecord:
             published = None
-        refs.append((str(item["id"]), published))
+        likes, comments = (_lenient_count(item, n) for n in ("like_count", "comments_count"))
+        refs.append(MediaRef(str(item["id"]), published, comments, (likes, comments)))
     return refs
 
 
-def reaches_before(refs: list[tuple[str, datetime | None]], start: datetime) -> bool:
+def reaches_before(refs: list[MediaRef], start: datetime) -> bool:
     """Whether a page shows the walk has passed the window start, so no later page can hold
     a post in the window.
 
@@ -186,7 +206,7 @@ def reaches_before(refs: list[tuple[str, datetime | None]], start: datetime) -> 
     order, so this is checked on the page itself): a newest-first page whose oldest item
     is at or before `start` ends the walk; any page entirely before `start` does too.
     """
-    times = [p for _, p in refs]
+    times = [r.published for r in refs]
     if not times or any(p is None for p in times):
         return False
     if all(a >= b for a, b in pairwise(times)):  # type: ignore[operator]
@@ -200,6 +220,8 @@ class Instagram(graph.GraphPlatform):
     id_rule = (r"^\d{1,25}$", "digits only")
     specs = SPECS
     fields = FIELDS
+    comment_count_column = "comments_count"
+    history_metrics = ("like_count", "comments_count")
 
     def extract(
         self, s: ExtractSession, entries: list[RosterEntry], config: dict[str, Any]
@@ -209,9 +231,12 @@ class Instagram(graph.GraphPlatform):
             for entry in entries:
                 s.fail(entry, "KOL_INSTAGRAM_USER_ID is not set: Business Discovery needs it")
             return
-        s.run_accounts(entries, lambda e: self._account(s, e, ig_user))
+        days = int(config.get("insights_days") or DEFAULT_INSIGHTS_DAYS)
+        s.run_accounts(entries, lambda e: self._account(s, e, ig_user, days))
 
-    def _account(self, s: ExtractSession, entry: RosterEntry, ig_user: str) -> None:
+    def _account(
+        self, s: ExtractSession, entry: RosterEntry, ig_user: str, insights_days: int
+    ) -> None:
         start = s.window.posts_start(s.is_first_sight(entry))
 
         def next_page(body: Any) -> NextRequest | None:
@@ -222,7 +247,7 @@ class Instagram(graph.GraphPlatform):
                 else None
             )
 
-        media: list[tuple[str, datetime | None]] = []
+        media: list[MediaRef] = []
         pages = s.pages(
             "business_discovery",
             [entry],
@@ -246,13 +271,38 @@ class Instagram(graph.GraphPlatform):
                 "(quarantined); the account is retried next run"
             )
         if entry.account_id:  # authorised the app: insights and comments
-            for media_id, published in media:
-                if published is not None and published > start:
-                    self._media_details(s, entry, media_id, published)
+            for ref in media:
+                if ref.published is not None and ref.published > start:
+                    self._media_details(s, entry, ref, ref.published, insights_days)
 
     def _media_details(
-        self, s: ExtractSession, entry: RosterEntry, media_id: str, published: datetime
+        self,
+        s: ExtractSession,
+        entry: RosterEntry,
+        ref: MediaRef,
+        published: datetime,
+        insights_days: int,
     ) -> None:
+        """Insights while the media is young or its counts changed since its last landing
+        (an insights answer not asked keeps its last observed values in the marts);
+        comments when its count says there may be new ones."""
+        media_id = ref.id
+        young = published > s.window.start(insights_days)
+        if young or s.history.counts_changed(media_id, ref.counts):
+            self._insights(s, entry, media_id)
+        if s.window.wants_comments(published) and s.history.wants_comments(media_id, ref.comments):
+            pages = s.pages(
+                "comments",
+                [entry],
+                "GET",
+                f"/{media_id}/comments",
+                NextUrl(),
+                params={"fields": "id,text,timestamp,like_count,username", "limit": PAGE_SIZE},
+                context={"post_id": media_id},
+            )
+            take_pages(pages, lambda b: list_len(b, "data"))
+
+    def _insights(self, s: ExtractSession, entry: RosterEntry, media_id: str) -> None:
         try:
             s.fetch(
                 "insights",
@@ -266,17 +316,6 @@ class Instagram(graph.GraphPlatform):
             if type(exc) is not HttpError:  # not-found, quota: the account's problem
                 raise
             s.outcomes.warn_once(f"insights unavailable for some media (first: {media_id}: {exc})")
-        if s.window.wants_comments(published):
-            pages = s.pages(
-                "comments",
-                [entry],
-                "GET",
-                f"/{media_id}/comments",
-                NextUrl(),
-                params={"fields": "id,text,timestamp,like_count", "limit": PAGE_SIZE},
-                context={"post_id": media_id},
-            )
-            take_pages(pages, lambda b: list_len(b, "data"))
 
 
 PLATFORM = Instagram()

@@ -45,22 +45,27 @@ class AccountOutcomes:
     _exhausted_streak: int = 0
     _failed_labels: set[str] = field(default_factory=set, repr=False)
     _landed_keys: set[str] = field(default_factory=set, repr=False)
+    _skipped: set[str] = field(default_factory=set, repr=False)
 
     def skip_if_stopped(self, entries: Iterable[RosterEntry]) -> bool:
         """Record `entries` as skipped when the platform is stopped; whether it is."""
         with self.lock:
             if self.stopped:
-                self.skipped.extend(AccountFailure(label(e), self.stopped) for e in entries)
+                self._skip(entries, self.stopped)
             return bool(self.stopped)
 
     def skip_unfinished(self, entries: Iterable[RosterEntry], reason: str) -> None:
         """Accounts in flight when the platform stopped: skipped unless landed or failed."""
         with self.lock:
-            self.skipped.extend(
-                AccountFailure(label(e), self.stopped or reason)
-                for e in entries
-                if e.key not in self._landed_keys and not self.has_failed(e)
-            )
+            self._skip(entries, self.stopped or reason)
+
+    def _skip(self, entries: Iterable[RosterEntry], reason: str) -> None:
+        """Skipped once (an account of several steps may meet the stop in more than one)."""
+        for e in entries:
+            if e.key in self._landed_keys or self.has_failed(e) or label(e) in self._skipped:
+                continue
+            self._skipped.add(label(e))
+            self.skipped.append(AccountFailure(label(e), reason))
 
     def land(self, entries: Iterable[RosterEntry]) -> None:
         """Accounts whose work finished: the streak of exhausted accounts starts again."""

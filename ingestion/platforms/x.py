@@ -55,6 +55,7 @@ USER_FIELDS = "created_at,description,verified,public_metrics"
 TWEET_FIELDS = "created_at,public_metrics,conversation_id,entities"
 REPLY_FIELDS = "created_at,public_metrics,author_id"
 SEARCH_PATH = "/2/tweets/search/recent"
+SINCE_DAYS = 6  # a since_id younger than this at D's end is inside recent search's 7 days
 
 
 def _check_metrics(item: dict[str, Any]) -> None:
@@ -171,6 +172,7 @@ class X(Platform):
     identity_fields = ("author_id",)
     specs = SPECS
     fields = FIELDS
+    comment_count_column = "reply_count"
 
     def classify(self, resp: requests.Response, body: Any) -> Retry | None:
         if resp.status_code == 429 and _usage_capped(body):
@@ -258,17 +260,24 @@ class X(Platform):
         for tweet_id in dict.fromkeys(recent):
             if not state["replies"]:
                 return
+            params: dict[str, Any] = {
+                "query": f"conversation_id:{tweet_id} is:reply",
+                "tweet.fields": REPLY_FIELDS,
+                "max_results": 100,
+            }
+            since = s.history.newest_id(tweet_id)
+            newest = s.history.newest_time(tweet_id)
+            # only replies newer than the newest landed; recent search refuses a since_id
+            # older than its 7 days, and the run may start a day after D's end
+            if since is not None and newest is not None and newest > s.window.start(SINCE_DAYS):
+                params["since_id"] = str(since)
             pages = s.pages(
                 "replies",
                 [entry],
                 "GET",
                 SEARCH_PATH,
                 PageToken("next_token", ("meta", "next_token")),
-                params={
-                    "query": f"conversation_id:{tweet_id} is:reply",
-                    "tweet.fields": REPLY_FIELDS,
-                    "max_results": 100,
-                },
+                params=params,
                 context={"user_id": user_id, "post_id": tweet_id},
             )
             try:
@@ -280,7 +289,11 @@ class X(Platform):
 
 def _recent_ids(body: Any, s: ExtractSession) -> list[str]:
     return ids_wanting_comments(
-        dig(body, "data"), s.window, lambda p: ts_iso(p.get("created_at"), "created_at")
+        dig(body, "data"),
+        s.window,
+        lambda p: ts_iso(p.get("created_at"), "created_at"),
+        comment_count=lambda p: dig(p, "public_metrics", "reply_count"),
+        history=s.history,
     )
 
 

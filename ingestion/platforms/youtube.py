@@ -37,6 +37,7 @@ from ingestion.parsing import (
     items_at,
     opt_bool,
     opt_int,
+    opt_str,
     req_id,
     single,
     text,
@@ -54,6 +55,9 @@ from ingestion.records import I64, STR
 from ingestion.roster import RosterEntry
 
 BATCH = 50
+# Accounts whose videos are batched together: a last, part-filled /videos call per wave
+# costs at most 1/WAVE unit an account; a quota stop leaves at most one wave unlanded.
+WAVE = 50
 QUOTA_REASONS = {"quotaExceeded", "dailyLimitExceeded"}
 RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
 NOT_FOUND_REASONS = {"channelNotFound", "playlistNotFound", "videoNotFound"}
@@ -115,11 +119,20 @@ CHANNEL = FieldMap(
         iso_time("published_at", "snippet.publishedAt", required=False),
     ),
 )
+
+
+def _video_account(item: dict[str, Any], ctx: PageContext) -> dict[str, Any]:
+    """The roster account a video of a batch (ids of several channels) belongs to."""
+    if len(ctx.accounts) == 1:
+        return ctx.account
+    return ctx.account_by("account_id", opt_str(at_path(item, "snippet.channelId"), "channelId"))
+
+
 VIDEO = FieldMap(
     "video",
     (
-        from_roster("creator_id"),
-        from_roster("account_id"),
+        derived("creator_id", STR, lambda v, c: _video_account(v, c)["creator_id"]),
+        derived("account_id", STR, lambda v, c: _video_account(v, c)["account_id"]),
         ident("post_id"),
         text("title", "snippet.title"),
         text("description", "snippet.description"),
@@ -184,6 +197,7 @@ class YouTube(Platform):
     identity_fields = ("authorDisplayName", "authorChannelUrl", "authorProfileImageUrl")
     specs = SPECS
     fields = FIELDS
+    comment_count_column = "comment_count"
 
     def classify(self, resp: requests.Response, body: Any) -> Retry | None:
         if resp.status_code < 400 and not isinstance(dig(body, "error"), dict):
@@ -205,12 +219,35 @@ class YouTube(Platform):
     def extract(
         self, s: ExtractSession, entries: list[RosterEntry], config: dict[str, Any]
     ) -> None:
+        """Channels in batches of 50; then, a wave of accounts at a time: each channel's
+        uploads, the wave's videos in batches of 50 ids (the documented maximum, across
+        channels), each account's comments. An account lands when its comments are done,
+        so a quota stop leaves at most one wave unlanded."""
         uploads: dict[str, str] = {}
         for batch in chunks(entries, BATCH):
             s.run_group(batch, lambda b: uploads.update(self._channels(s, b)), final=False)
+        for wave in chunks(s.outcomes.pending(entries), WAVE):
+            self._wave(s, wave, uploads)
+
+    def _wave(self, s: ExtractSession, wave: list[RosterEntry], uploads: dict[str, str]) -> None:
+        listed: dict[str, list[str]] = {}
         s.run_accounts(
-            s.outcomes.pending(entries),
-            lambda e: self._account(s, e, uploads.get(e.account_id or "")),
+            wave,
+            lambda e: listed.update({e.key: self._uploads(s, e, uploads.get(e.account_id or ""))}),
+            final=False,
+        )
+        recent: dict[str, list[str]] = {}
+        pending = s.outcomes.pending([e for e in wave if e.key in listed])
+        s.run_groups(
+            [
+                (_accounts_of(owners), lambda g, o=owners: self._videos(s, g, o, recent))
+                for owners in video_batches(pending, listed)
+            ],
+            final=False,
+        )
+        s.run_accounts(
+            s.outcomes.pending(pending),
+            lambda e: self._all_comments(s, e, recent.get(e.key, [])),
         )
 
     def _channels(self, s: ExtractSession, batch: list[RosterEntry]) -> dict[str, str]:
@@ -239,7 +276,8 @@ class YouTube(Platform):
                     )
         return found
 
-    def _account(self, s: ExtractSession, entry: RosterEntry, uploads: str | None) -> None:
+    def _uploads(self, s: ExtractSession, entry: RosterEntry, uploads: str | None) -> list[str]:
+        """The ids of the channel's videos in the posts window (uploads, newest first)."""
         if not uploads:
             raise AccountNotFound(f"channel {entry.account_id}: no uploads playlist in /channels")
         start = s.window.posts_start(s.is_first_sight(entry))
@@ -261,17 +299,31 @@ class YouTube(Platform):
                     video_ids.append(video_id)
             if older:
                 break
-        recent = []
-        for batch in chunks(list(dict.fromkeys(video_ids)), BATCH):
-            body = s.fetch(
-                "videos",
-                [entry],
-                "GET",
-                "/videos",
-                params={"part": "snippet,statistics", "id": ",".join(batch)},
-            )
-            recent.extend(_recent_videos(body, s))
-        for video_id in recent:
+        return list(dict.fromkeys(video_ids))
+
+    def _videos(
+        self,
+        s: ExtractSession,
+        group: list[RosterEntry],
+        owners: dict[str, RosterEntry],
+        recent: dict[str, list[str]],
+    ) -> None:
+        """One /videos call for up to 50 ids of the group's channels; notes which videos
+        want their comments asked for, per account."""
+        body = s.fetch(
+            "videos",
+            group,
+            "GET",
+            "/videos",
+            params={"part": "snippet,statistics", "id": ",".join(owners)},
+        )
+        for video_id in _recent_videos(body, s):
+            entry = owners.get(video_id)
+            if entry is not None:
+                recent.setdefault(entry.key, []).append(video_id)
+
+    def _all_comments(self, s: ExtractSession, entry: RosterEntry, video_ids: list[str]) -> None:
+        for video_id in video_ids:
             self._comments(s, entry, video_id)
 
     def _comments(self, s: ExtractSession, entry: RosterEntry, video_id: str) -> None:
@@ -284,8 +336,10 @@ class YouTube(Platform):
             params={"part": "snippet", "videoId": video_id, "maxResults": 100, "order": "time"},
             context={"post_id": video_id},
         )
+        newest = s.history.newest_time(video_id)
         try:
-            take_pages(pages, lambda b: list_len(b, "items"))
+            # order=time lists newest first: a page reaching the newest landed comment ends it
+            take_pages(pages, lambda b: list_len(b, "items"), stop=lambda b: _reaches(b, newest))
         except CommentsDisabled:
             pass  # comments off: none to land, not a failure
         except HttpError as exc:
@@ -315,7 +369,42 @@ def _recent_videos(body: Any, s: ExtractSession) -> list[str]:
         dig(body, "items"),
         s.window,
         lambda v: ts_iso(dig(v, "snippet", "publishedAt"), "publishedAt"),
+        comment_count=_comment_count,
+        history=s.history,
     )
+
+
+def _comment_count(video: dict[str, Any]) -> Any:
+    """`commentCount` is absent when comments are off (documented): nothing to list."""
+    stats = video.get("statistics")
+    return stats.get("commentCount", 0) if isinstance(stats, dict) else None
+
+
+def _reaches(body: Any, newest: datetime | None) -> bool:
+    """Whether a newest-first comment page holds a comment at or before `newest`."""
+    if newest is None:
+        return False
+    for item in dig(body, "items") or []:
+        try:
+            when = ts_iso(at_path(item, f"{TOP}.publishedAt"), "publishedAt")
+        except BadRecord:
+            continue
+        if when is not None and when <= newest:
+            return True
+    return False
+
+
+def video_batches(
+    entries: list[RosterEntry], listed: dict[str, list[str]]
+) -> list[dict[str, RosterEntry]]:
+    """The accounts' video ids packed into /videos calls of at most 50 ids, across
+    channels: per call, video id -> the account it was listed for."""
+    pairs = [(v, e) for e in entries for v in listed.get(e.key, [])]
+    return [dict(chunk) for chunk in chunks(pairs, BATCH)]
+
+
+def _accounts_of(owners: dict[str, RosterEntry]) -> list[RosterEntry]:
+    return list({e.key: e for e in owners.values()}.values())
 
 
 PLATFORM = YouTube()

@@ -78,6 +78,11 @@ def test_the_harness_runs_and_prints_the_table(smoke):
     assert result is not None
     assert "| stage | median s | min–max s |" in proc.stdout
     assert set(result["stages"]) == {"extract_land", "exports", "reparse", "duckdb_scan"}
+    # calls per account-day against the documented minimum, per platform (bench/calls.py)
+    assert "| platform | accounts | calls / account-day | documented minimum |" in proc.stdout
+    assert set(result["calls"]) == set(PLATFORMS)
+    for platform, f in result["calls"].items():
+        assert 1.0 <= f["calls_ratio"] <= 1.15, (platform, f)
     assert set(result["stages"]["extract_land"]["samples"][0]["by_platform"]) == set(PLATFORMS)
     for key, st in result["stages"].items():
         assert st["seconds"]["median"] > 0, key

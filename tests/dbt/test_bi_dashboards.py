@@ -83,7 +83,7 @@ def _login(url: str, password: str) -> str:
 
 
 def test_make_bi_dashboards_answer_the_questions_with_data(
-    built_home: tuple[Path, DbtResult], tmp_path: Path
+    built_home: tuple[Path, DbtResult], tmp_path: Path, artifacts: Path
 ) -> None:
     subprocess.run(["make", "-s", "bi-venv"], cwd=REPO, check=True)  # installs, or fails
     dbt_home, result = built_home
@@ -133,7 +133,7 @@ def test_make_bi_dashboards_answer_the_questions_with_data(
             for slug in SLUGS:
                 browser.open(f"{url}/superset/dashboard/{slug}/")
                 states = json.loads(browser.wait_for(CHART_STATES, timeout=180))
-                browser.screenshot(tmp_path / "screenshots" / f"{slug}.png")
+                browser.screenshot(artifacts / f"{slug}.png")
                 pages[slug] = browser.evaluate("document.body.innerText")
                 for state in states:
                     assert state["errors"] == 0 and not state["empty"], (slug, state)

@@ -37,13 +37,12 @@ def test_docs_describe_every_published_column(
 
 
 def test_docs_page_opens_from_the_file_system_offline(
-    built_home: tuple[Path, DbtResult], tmp_path: Path
+    built_home: tuple[Path, DbtResult], tmp_path: Path, artifacts: Path
 ) -> None:
     # One self-contained page: the browser renders the model tree and a model's columns from
     # file:// with the network off (dbt's plain index.html fetches its JSON, which file:// refuses).
     home, _ = built_home
     index = docs_generate(home, tmp_path / "dbt_docs")
-    artifacts = tmp_path / "screenshots"
     overview = render(index.as_uri(), artifacts, "dbt_docs", budget_ms=15000)
     assert "creator_scorecard" in overview.visible_text()  # the tree, drawn by the app
     model = render(

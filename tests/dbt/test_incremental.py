@@ -32,6 +32,7 @@ INCREMENTAL = (
     "int_account_metrics_as_of",
     "int_creator_months_aggregated",
     "fct_creator_daily",
+    "int_brand_creator_topic_similarity",
 )
 # (run date, first landing date re-processed); None: the run creates the tables
 SEQUENCES = {

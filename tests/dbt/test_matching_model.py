@@ -71,26 +71,55 @@ def test_the_model_learns_the_planted_niche_effect_and_explains_it_exactly() -> 
 
 def test_same_inputs_give_the_same_predictions_and_version() -> None:
     training, candidates = _rows(120), _rows(30, seed=9)
-    first = km.predictions(training, candidates, min_rows=40)
-    second = km.predictions(training.copy(), candidates.copy(), min_rows=40)
+    first = km.predictions(km.trained(training, 40), candidates)
+    second = km.predictions(km.trained(training.copy(), 40), candidates.copy())
     pd.testing.assert_frame_equal(first, second)
     assert first["model_version"].nunique() == 1
     assert first["model_version"].iloc[0].startswith(km.MODEL_VERSION + "+")
     # the engine's row order does not matter either
-    shuffled = km.predictions(training.sample(frac=1.0, random_state=1), candidates, min_rows=40)
+    shuffled = km.predictions(km.trained(training.sample(frac=1.0, random_state=1), 40), candidates)
     pd.testing.assert_frame_equal(shuffled, first)
-    other = km.predictions(_rows(120, seed=4), candidates, min_rows=40)
+    other = km.predictions(km.trained(_rows(120, seed=4), 40), candidates)
     assert other["model_version"].iloc[0] != first["model_version"].iloc[0]
+
+
+def test_the_stored_model_scores_as_the_fit_and_retrains_only_on_a_new_training_set() -> None:
+    training, candidates = _rows(120), _rows(30, seed=9)
+    record = km.trained(training, 40)
+    model = km.fit(training)
+    # the JSON round trip loses nothing: the stored model predicts exactly what the fit does
+    np.testing.assert_array_equal(
+        km.predictions(record, candidates)["predicted_cpe_usd"].to_numpy(),
+        np.exp(km.predict_log_cpe(model, candidates)),
+    )
+    row = record.iloc[0]
+    assert row["model_version"] == model.fingerprint and row["training_rows"] == 120
+    assert row["trained_from"] == pd.Timestamp("2026-09-01")
+    assert row["train_spearman"] > 0.9  # the planted effect, in sample
+    fingerprint = row["training_fingerprint"]
+    # the engine's row order is not a change; a finished contract more, or a realised
+    # outcome revised, or another threshold is
+    shuffled = training.sample(frac=1.0, random_state=2)
+    assert km.training_fingerprint(shuffled, 40) == fingerprint
+    assert km.training_fingerprint(_rows(121), 40) != fingerprint
+    revised = training.copy()
+    revised.loc[5, "realised_cpe_usd"] *= 1.01
+    assert km.training_fingerprint(revised, 40) != fingerprint
+    assert km.training_fingerprint(training, 41) != fingerprint
+    # below the threshold: a row that says so, no parameters
+    few = km.trained(_rows(39), 40).iloc[0]
+    assert few["training_rows"] == 39 and pd.isna(few["parameters"])
+    assert pd.isna(few["model_version"])
 
 
 def test_too_few_past_contracts_give_no_predictions() -> None:
     training = _rows(39)
-    assert km.predictions(training, _rows(5), min_rows=40).empty
+    assert km.predictions(km.trained(training, 40), _rows(5)).empty
     # contracts without an outcome (no engagements: cpe NULL) do not count
     training = _rows(45)
     training.loc[:9, "realised_cpe_usd"] = None
-    assert km.predictions(training, _rows(5), min_rows=40).empty
-    assert len(km.predictions(_rows(40), _rows(5), min_rows=40)) == 5
+    assert km.predictions(km.trained(training, 40), _rows(5)).empty
+    assert len(km.predictions(km.trained(_rows(40), 40), _rows(5))) == 5
 
 
 def test_fit_score_is_the_share_of_past_placements_beaten() -> None:

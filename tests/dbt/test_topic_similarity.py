@@ -6,6 +6,7 @@ from datetime import datetime
 from types import SimpleNamespace
 
 import duckdb
+import pandas as pd
 import pytest
 from python_models import load_model
 
@@ -28,8 +29,11 @@ class _Config:
         return self.settings.get(key)
 
 
-def _dbt(con: duckdb.DuckDBPyConnection) -> SimpleNamespace:
-    return SimpleNamespace(ref=con.table, config=_Config())
+def _dbt(con: duckdb.DuckDBPyConnection, this: str | None = None) -> SimpleNamespace:
+    """dbt's Python-model object: a first build, or an incremental one over table `this`."""
+    return SimpleNamespace(
+        ref=con.table, config=_Config(), is_incremental=this is not None, this=this
+    )
 
 
 def test_each_pair_gets_its_own_brands_and_creators_similarity(topic) -> None:
@@ -89,3 +93,99 @@ def test_each_pair_gets_its_own_brands_and_creators_similarity(topic) -> None:
     assert score[("b-game", "youtube", "gamer")] > score[("b-food", "youtube", "gamer")]
     assert score[("b-game", "tiktok", "chef")] == pytest.approx(0.0)  # no word in common
     assert 0 < score[("b-food", "x", "both")] < score[("b-food", "tiktok", "chef")] <= 100
+
+
+def _world(con: duckdb.DuckDBPyConnection) -> None:
+    """Two brands, four accounts with posts in D's window (and one only before it)."""
+    con.execute("create table stg_exports__brands (brand_id varchar, category varchar)")
+    con.execute("insert into stg_exports__brands values ('b-food', 'food'), ('b-game', 'gaming')")
+    con.execute(
+        "create table stg_exports__campaigns (brand_id varchar, campaign_name varchar, "
+        "brief varchar, hashtag varchar)"
+    )
+    con.execute(
+        "insert into stg_exports__campaigns values ('b-food', 'Dinner', 'recipes pasta', 'cook'),"
+        " ('b-game', 'Arena', 'esports controller', 'play')"
+    )
+    con.execute(
+        "create table int_posts_unioned (platform varchar, creator_id varchar, caption varchar, "
+        "hashtags varchar[], published_at timestamp, first_seen_date date)"
+    )
+    for creator, caption in [
+        ("chef", "pasta recipes tonight"),
+        ("gamer", "esports arena controller review"),
+        ("both", "pasta then esports"),
+        ("quiet", "pasta"),
+    ]:
+        con.execute(
+            "insert into int_posts_unioned values ('x', ?, ?, [], '2026-11-20 12:00', '2026-11-20')",
+            [creator, caption],
+        )
+
+
+def _store(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, table: str = "stored") -> None:
+    con.register("built", frame)
+    con.execute(f"create or replace table {table} as select * from built")
+    con.unregister("built")
+
+
+def _apply_incremental(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> None:
+    """What dbt-duckdb's delete+insert on unique_key 'platform, creator_id' and the YAML
+    post-hook do."""
+    _store(con, frame, "batch")
+    con.execute(
+        "delete from stored where (platform, creator_id) in "
+        "(select (platform, creator_id) from batch)"
+    )
+    con.execute("insert into stored select * from batch")
+    con.execute("delete from stored where brand_id is null")
+
+
+def _rows(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
+    return con.execute(f"select * from {table} order by all").fetchall()
+
+
+def test_an_incremental_build_recomputes_only_what_changed_and_equals_a_full_one(topic) -> None:
+    con = duckdb.connect()
+    _world(con)
+    _store(con, topic.model(_dbt(con), con))
+    assert con.execute("select count(*) from stored").fetchone() == (8,)  # 2 brands x 4
+    # chef posts again, quiet's only post leaves the window, a new account appears; gamer and
+    # both are unchanged
+    con.execute(
+        "insert into int_posts_unioned values ('x', 'chef', 'esports night', [], "
+        "'2026-11-23 09:00', '2026-11-23'), ('x', 'newbie', 'controller pasta', ['cook'], "
+        "'2026-11-23 10:00', '2026-11-23')"
+    )
+    con.execute(
+        "update int_posts_unioned set published_at = '2026-08-01' where creator_id = 'quiet'"
+    )
+
+    frame = topic.model(_dbt(con, this="stored"), con)
+
+    computed = set(frame.loc[frame["brand_id"].notna(), "creator_id"])
+    assert computed == {"chef", "newbie"}  # gamer and both are kept as stored
+    assert list(frame.loc[frame["brand_id"].isna(), "creator_id"]) == ["quiet"]
+    _apply_incremental(con, frame)
+    _store(con, topic.model(_dbt(con), con), "full_build")
+    assert _rows(con, "stored") == _rows(con, "full_build")  # exactly, not approximately
+    assert con.execute("select count(*) from stored where creator_id = 'quiet'").fetchone() == (0,)
+
+    # a new campaign changes the brands' corpus (so every IDF): every account is recomputed
+    con.execute(
+        "insert into stg_exports__campaigns values ('b-game', 'Speedrun', 'speedrun arena', 'run')"
+    )
+    frame = topic.model(_dbt(con, this="stored"), con)
+    assert set(frame["creator_id"]) == {"chef", "gamer", "both", "newbie"}
+    _apply_incremental(con, frame)
+    _store(con, topic.model(_dbt(con), con), "full_build")
+    assert _rows(con, "stored") == _rows(con, "full_build")
+    before = dict(
+        con.execute(
+            "select creator_id, topic_similarity from stored where brand_id = 'b-food'"
+        ).fetchall()
+    )
+    assert before["chef"] > 0
+
+    # nothing changed: nothing to write
+    assert topic.model(_dbt(con, this="stored"), con).empty

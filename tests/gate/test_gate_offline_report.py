@@ -14,7 +14,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_gate_reports_render_offline_with_every_expectation(
-    clean_warehouses, warehouse_copy, tmp_path
+    clean_warehouses, warehouse_copy, tmp_path, artifacts
 ):
     quality, landing = tmp_path / "quality", tmp_path / "landing"
     serving = publish(clean_warehouses["previous"], tmp_path / "serving", PUBLISHED_TABLES).path
@@ -31,8 +31,6 @@ def test_gate_reports_render_offline_with_every_expectation(
         landing_dir=landing,
     )
     assert not gate.passed
-    artifacts = tmp_path / "screenshots"
-
     index = render((quality / "data_docs" / "gate_runs.html").as_uri(), artifacts, "gate_runs")
     text = index.visible_text()
     assert "glitch-day" in text and "FAILED" in text
@@ -57,7 +55,7 @@ def test_gate_reports_render_offline_with_every_expectation(
 
 
 def test_gx_data_docs_index_is_blank_offline_which_is_why_the_report_exists(
-    clean_warehouses, tmp_path
+    clean_warehouses, tmp_path, artifacts
 ):
     # The reason for the self-contained pages: GX's own index fills its table with scripts
     # from CDNs, so offline a reader sees no run in it.
@@ -70,9 +68,7 @@ def test_gx_data_docs_index_is_blank_offline_which_is_why_the_report_exists(
         run_id="clean-day",
         extracted_platforms=[],
     )
-    gx_index = render(gate.data_docs_index.as_uri(), tmp_path / "screenshots", "gx_index")
+    gx_index = render(gate.data_docs_index.as_uri(), artifacts, "gx_index")
     assert "clean-day" not in gx_index.visible_text()
-    ours = render(
-        (quality / "data_docs" / "gate_runs.html").as_uri(), tmp_path / "screenshots", "ours"
-    )
+    ours = render((quality / "data_docs" / "gate_runs.html").as_uri(), artifacts, "ours")
     assert "clean-day" in ours.visible_text()

@@ -365,7 +365,7 @@ def tiktok_echo(req: Request, ans: Answer) -> None:
     echo = echo_text(token)
     if handle_of(req) == "victim" and not getattr(tiktok_echo, "retried", False):
         tiktok_echo.retried = True  # a retry first: its reason is logged
-        return ans.json(429, {"error": {"code": "rate_limit_exceeded", "message": echo}})
+        return ans.json(503, {"error": {"code": "service_unavailable", "message": echo}})
     if handle_of(req) == "victim":
         return ans.json(400, {"error": {"code": "invalid_params", "message": echo}})
     return ans.json(200, {"error": {"code": "internal_error", "message": echo}})
@@ -428,7 +428,7 @@ def test_an_echoed_token_reaches_no_log_page_manifest_or_quarantine(tmp_path, al
     assert "redirect to another host refused" in failures["instagram", "@wanderer (cr_wanderer)"]
     assert "Graph error 100/33" in failures["instagram", "@victim (cr_victim)"]
     assert "TikTok error invalid_params" in failures["tiktok", "@victim (cr_victim)"]
-    assert "rate_limit_exceeded" not in failures["tiktok", "@victim (cr_victim)"]
+    assert "service_unavailable" not in failures["tiktok", "@victim (cr_victim)"]
     assert "gave up after 2 attempts" in failures["tiktok", "@calm (cr_calm)"]
     failures = {f"{k}": v for k, v in failures.items()}
     written = everything_written(root)

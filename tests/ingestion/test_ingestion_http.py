@@ -12,6 +12,7 @@ from ingestion.http import (
     Auth,
     HttpClient,
     HttpError,
+    QuotaExceeded,
     RetriesExhausted,
     RetryPolicy,
     graph_usage,
@@ -138,18 +139,26 @@ def test_tiktok_error_envelope_on_http_200_is_an_error():
         )
 
 
-def test_tiktok_rate_limit_envelope_is_retried():
+def test_tiktok_busy_envelope_is_retried_and_its_429_is_the_daily_quota():
     sleeps: list[float] = []
-    limited = Reply(
-        429,
-        {"data": {}, "error": {"code": "rate_limit_exceeded", "message": "slow", "log_id": "1"}},
+    busy = Reply(
+        503,
+        {"data": {}, "error": {"code": "service_unavailable", "message": "busy", "log_id": "1"}},
     )
     with StubServer(
-        scripted(limited, Reply(200, {"data": {"display_name": "d"}, "error": {"code": "ok"}}))
+        scripted(busy, Reply(200, {"data": {"display_name": "d"}, "error": {"code": "ok"}}))
     ) as srv:
         c = client(srv.url, sleeps, platform="tiktok")
         assert c.request("POST", "/v2/research/user/info/").outcome == "ok"
     assert len(sleeps) == 1
+    limited = Reply(
+        429,
+        {"data": {}, "error": {"code": "rate_limit_exceeded", "message": "daily", "log_id": "2"}},
+    )
+    sleeps.clear()
+    with StubServer(scripted(limited)) as srv, pytest.raises(QuotaExceeded, match="daily"):
+        client(srv.url, sleeps, platform="tiktok").request("POST", "/v2/research/user/info/")
+    assert sleeps == []  # a quota answer is not waited on
 
 
 def test_graph_usage_above_threshold_pauses_before_the_next_call():

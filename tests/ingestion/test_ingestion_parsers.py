@@ -334,3 +334,23 @@ def test_error_exchanges_are_not_parsed_as_records():
     out = Collected(source="youtube")
     assert parse_line(line, get_platform("youtube").specs, "salt", out) is None
     assert out.counts() == {}
+
+
+def test_instagram_comment_hashes_the_commenter_and_facebook_has_none():
+    """Instagram names the commenter (`username`): kept only hashed, so duplicates can be judged
+    per commenter; a public Page's comments name nobody."""
+    ig = {
+        "id": "c1",
+        "text": "so good",
+        "timestamp": "2026-11-23T10:00:00+0000",
+        "username": "fan_1",
+    }
+    row = parse("instagram", "comments", {"data": [ig]}, context={"post_id": "m1"}).rows[
+        "comments"
+    ][0]
+    assert row["author_hash"] == author_hash("fan_1", "salt") and "fan_1" not in str(row)
+    fb = {"id": "c2", "message": "so good", "created_time": "2026-11-23T10:00:00+0000"}
+    row = parse("facebook", "comments", {"data": [fb]}, context={"post_id": "p1"}).rows["comments"][
+        0
+    ]
+    assert row["author_hash"] is None

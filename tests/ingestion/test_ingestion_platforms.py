@@ -250,7 +250,7 @@ def test_youtube_batches_channels_by_50_and_quota_stops_the_platform(stub_extrac
         if seen.path == "/channels":
             return Reply(200, yt_channels(seen.query["id"].split(",")))
         if seen.path == "/playlistItems":
-            if seen.query["playlistId"] == "UUC2":
+            if seen.query["playlistId"] == "UUC52":  # in the second wave of 50 accounts
                 return Reply(
                     403,
                     {
@@ -268,9 +268,10 @@ def test_youtube_batches_channels_by_50_and_quota_stops_the_platform(stub_extrac
     batches = [len(s.query["id"].split(",")) for s in seen if s.path == "/channels"]
     assert batches == [50, 10]
     assert manifest["status"] == "partial" and "quota" in manifest["reason"]
-    assert manifest["accounts"]["ok"] == 2
-    assert len(manifest["accounts"]["skipped"]) == 58
-    assert len([s for s in seen if s.path == "/playlistItems"]) == 3  # nothing after the quota hit
+    # the first wave landed whole; the second stopped at C52: nothing sent after the hit
+    assert manifest["accounts"]["ok"] == 50
+    assert len(manifest["accounts"]["skipped"]) == 10
+    assert len([s for s in seen if s.path == "/playlistItems"]) == 53
 
 
 def test_youtube_stops_paging_uploads_at_the_window_and_treats_comments_disabled_as_none(
@@ -303,7 +304,7 @@ def test_youtube_stops_paging_uploads_at_the_window_and_treats_comments_disabled
                         {
                             "id": "new",
                             "snippet": {"publishedAt": iso(1, "%Y-%m-%dT%H:%M:%SZ")},
-                            "statistics": {"viewCount": "3"},
+                            "statistics": {"viewCount": "3", "commentCount": "2"},
                         }
                     ]
                 },
@@ -473,7 +474,7 @@ def test_comments_stop_at_500_per_post_and_progress_is_reported(stub_extract):
                         {
                             "id": "v1",
                             "snippet": {"publishedAt": iso(1, "%Y-%m-%dT%H:%M:%SZ")},
-                            "statistics": {},
+                            "statistics": {"commentCount": "600"},
                         }
                     ]
                 },

@@ -97,7 +97,10 @@ def rows_of(root: Path, entity: str, *, by_creator: set[str] | None = None) -> l
 
 
 def stable(rows: list[dict]) -> list[dict]:
-    return [{k: v for k, v in r.items() if k not in VOLATILE} for r in rows]
+    """The rows without what differs between two equal landings, in a fixed order (a batch
+    answer lists its items in any order, so rows within an account may come in another)."""
+    kept = [{k: v for k, v in r.items() if k not in VOLATILE} for r in rows]
+    return sorted(kept, key=lambda r: json.dumps(r, default=str, sort_keys=True))
 
 
 def raw_runs(root: Path) -> set[str]:

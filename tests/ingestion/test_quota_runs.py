@@ -140,7 +140,7 @@ def test_a_day_that_does_not_fit_then_the_deferred_go_first(world, tmp_path, cap
         assert subs[keys[bigger_first[0]].creator_id] != subs[keys[bigger_first[1]].creator_id]
         assert "deferred: " + ", ".join(bigger_first) in out
         assert "cost per account from the mean of the last 2 landed run(s)" in out
-        # TikTok (3 accounts, documented 5 requests and 313 records each) fits a default day
+        # TikTok (3 accounts, documented 4.12 requests and 313 records each) fits a default day
         assert (
             "the documented default quota (1,000 requests, 100,000 records a day) refreshes "
             "all 3 accounts in 1 day(s)"

@@ -190,7 +190,7 @@ def test_retryable_faults_are_retried_and_everything_lands(sandbox, clean, tmp_p
 
 
 def test_timeouts_are_retried_and_everything_lands(sandbox, clean, tmp_path):
-    sandbox.reset("timeout=0.2,timeout_seconds=1.5,seed=13")
+    sandbox.reset("timeout=0.2,timeout_seconds=1.5,seed=16")
     landing = tmp_path / "landing"
     policy = RetryPolicy(
         max_attempts=8, backoff_base=0.001, max_wait=0.01, connect_timeout=2, read_timeout=0.4

@@ -278,6 +278,31 @@ def test_tiktok_window_over_30_days_is_invalid_params(api: Api, world) -> None:
     assert "30 days" in r.json()["error"]["message"]
 
 
+def test_tiktok_video_query_on_many_usernames_and_at_most_100(api: Api, world) -> None:
+    """One IN condition on several usernames answers each one's videos (by `username`);
+    more than 100 values is invalid_params."""
+    accs = [a for a in world.iter_accounts("tiktok") if a.known][:3]
+    start, end = (END - timedelta(days=29)).strftime("%Y%m%d"), END.strftime("%Y%m%d")
+    fields = "id,create_time,username"
+    query = {"operation": "IN", "field_name": "username", "field_values": [a.handle for a in accs]}
+    body = {"query": {"and": [query]}, "start_date": start, "end_date": end, "max_count": 100}
+    videos = []
+    while True:
+        data = api.tiktok("/v2/research/video/query/", fields, body).json()["data"]
+        videos += data["videos"]
+        if not data["has_more"]:
+            break
+        body = {**body, "cursor": data["cursor"], "search_id": data["search_id"]}
+    lo = END_TS - 30 * 86400
+    for acc in accs:
+        mine = [v for v in videos if v["username"] == acc.handle]
+        assert len(mine) == sum(1 for t in acc.times if lo <= t < END_TS)
+    assert len(videos) > 0
+    query["field_values"] = [f"user{i}" for i in range(101)]
+    r = api.tiktok("/v2/research/video/query/", fields, {**body, "cursor": 0})
+    assert r.status_code == 400 and "at most 100" in r.json()["error"]["message"]
+
+
 # ---- YouTube ---------------------------------------------------------------------------
 
 
@@ -454,6 +479,13 @@ def test_x_timeline_pages_with_next_token_and_search_covers_7_days(api: Api, wor
     }
     replies = api.get("x", "/2/tweets/search/recent", **q).json()
     assert all(d["author_id"] for d in replies.get("data", []))
+    # since_id: only the replies with a larger (newer) id, newest first
+    every = api.get("x", "/2/tweets/search/recent", **{**q, "max_results": 100}).json()["data"]
+    assert len(every) >= 3
+    since = every[2]["id"]
+    newer = api.get("x", "/2/tweets/search/recent", since_id=since, **q).json()
+    assert [d["id"] for d in newer["data"]] == [d["id"] for d in every[:2]]
+    assert api.get("x", "/2/tweets/search/recent", since_id="x1", **q).status_code == 400
     too_old = (END - timedelta(days=10)).isoformat() + "T00:00:00Z"
     r = api.get("x", "/2/tweets/search/recent", start_time=too_old, **q)
     assert r.status_code == 400 and "7 days" in r.text

@@ -67,7 +67,8 @@ def test_rate_limit_speaks_each_platforms_language(api: Api, world: World) -> No
         usage = json.loads(r.headers["X-App-Usage"])
         assert usage["call_count"] >= 100 and "X-Business-Use-Case-Usage" in r.headers
     r = calls["tiktok"](_fault("rate_limit"))
-    assert r.status_code == 429 and r.json()["error"]["code"] == "rate_limit_exceeded"
+    assert r.status_code == 503 and r.json()["error"]["code"] == "service_unavailable"
+    assert r.headers["Retry-After"] == "1"
     r = calls["youtube"](_fault("rate_limit"))
     assert r.status_code in (403, 429)
     assert r.json()["error"]["errors"][0]["reason"] == "rateLimitExceeded"

@@ -70,3 +70,18 @@ def test_creators_by_display_name_and_campaign_names_told_apart(tmp_path: Path) 
     assert "Terra Launch 2026 #terralaunch1" in campaigns
     assert "Terra Launch 2026 #terralaunch2" in campaigns
     assert "Solo Glow 2026 " in campaigns + " " and "Solo Glow 2026 #" not in campaigns
+
+
+def test_coverage_counts_accounts_refreshed_on_d_older_and_never(tmp_path: Path) -> None:
+    db = marts(tmp_path, date(2026, 12, 1), [date(2026, 11, 1)])
+    with duckdb.connect(str(db)) as con:
+        con.execute(
+            "create table dim_creator_accounts as select * from (values "
+            "('x', date '2026-12-01'), ('x', date '2026-11-28'), ('x', null), "
+            "('youtube', date '2026-12-01')) as t(platform, data_as_of)"
+        )
+    lines = report.coverage(db).splitlines()
+    x = next(line.split() for line in lines if line.split()[:1] == ["x"])
+    youtube = next(line.split() for line in lines if line.split()[:1] == ["youtube"])
+    assert x == ["x", "3", "1", "1", "1", "2026-11-28"]
+    assert youtube == ["youtube", "1", "1", "0", "0", "2026-12-01"]

@@ -31,8 +31,9 @@ D = date(2026, 11, 20)
 def test_documented_estimate_per_account_day():
     # channels 1/50 (batched) + 1 uploads page + 12 videos / 50 per request + 3 comment pages
     assert documented_per_account("youtube") == {"units": pytest.approx(4.26)}
-    # user info + 1 video query + 3 comment pages; 1 user + 12 videos + 3 x 100 comments
-    assert documented_per_account("tiktok") == {"requests": 5, "records": 313}
+    # user info + 12 videos of a 100-video query page shared by 100 usernames + 3 comment
+    # pages; 1 user + 12 videos + 3 x 100 comments
+    assert documented_per_account("tiktok") == {"requests": pytest.approx(4.12), "records": 313}
     assert documented_per_account("instagram") == {"calls": 16}  # 1 + 12 insights + 3
     assert documented_per_account("x") == {"posts read": 312}  # 12 + 3 x 100
 
@@ -86,10 +87,11 @@ def test_daily_budgets_and_days_to_cover():
     basic = QuotaSettings(x_access_tier="basic", graph_hours_per_day=2)
     assert daily_budget("x", basic, date(2026, 2, 10)) == {"posts read": 10_000 // 28}
     assert daily_budget("facebook", basic, D) == {"calls": 400}
-    # TikTok: requests bind (1000/5 = 200) before records (100000/313 = 319)
+    # TikTok: requests bind (1000/4.12 = 242) before records (100000/313 = 319)
     per = documented_per_account("tiktok")
-    assert accounts_that_fit(per, daily_budget("tiktok", q, D)) == 200
-    assert days_to_cover(per, daily_budget("tiktok", q, D), 450) == 3
+    assert accounts_that_fit(per, daily_budget("tiktok", q, D)) == 242
+    assert days_to_cover(per, daily_budget("tiktok", q, D), 450) == 2
+    assert days_to_cover(per, daily_budget("tiktok", q, D), 500) == 3
     # X on pro: 33,333 // 312 = 106 accounts a day; 1,000 accounts take 10 days
     assert days_to_cover(documented_per_account("x"), daily_budget("x", q, D), 1_000) == 10
     assert days_to_cover({"units": 20.0}, {"units": 10}, 5) is None  # one account never fits

@@ -226,7 +226,7 @@ trend as (
 ),
 
 -- comments created in the last 30 days on the account's posts; spam (emoji-only, generic, or a
--- duplicate: per commenter where the platform identifies one, by text otherwise) is counted
+-- duplicate: per commenter where the platform names one) is counted
 -- apart and left out of sentiment
 recent_comments as (
     select

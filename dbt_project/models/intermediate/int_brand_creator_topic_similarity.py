@@ -1,28 +1,121 @@
-"""Topic similarity between each brand and each creator account (TF-IDF cosine, scikit-learn).
+"""Topic similarity between each brand and each creator account (kol_matching.TopicSpace).
 
-Brand document: the brand's category + every campaign's name, brief and hashtag.
-Creator document: the account's captions and hashtags of posts published in the last
-`match_caption_window_days` days as of the run date. One vectoriser is fitted over all documents
-so both sides share one vocabulary; `topic_similarity` = cosine x 100 (0 = nothing in common).
+Brand document: the brand's category + every campaign's name, brief and hashtag. Account
+document: the captions and hashtags of its posts published in the last
+`match_caption_window_days` days as of the run date. TF-IDF learned from the brand documents
+only, so a pair depends on its two documents and the brands' corpus alone: incremental
+(delete+insert on the account), a build recomputes the accounts whose document changed (its
+md5, `account_fingerprint`) and every account when the brands' corpus changed
+(`brands_fingerprint`); accounts without posts in the window any more leave a marker row
+(brand_id NULL) that deletes their pairs and that the post-hook removes.
 """
 
+import hashlib
 import os
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
+from kol_matching import TOPIC_VERSION, similarity_matrix, to_pandas, topic_space
 
-COLUMNS = {"brand_id": "string", "platform": "string", "creator_id": "string"}
+KEY = ["platform", "creator_id"]
+COLUMNS = {
+    "brand_id": "string",
+    "platform": "string",
+    "creator_id": "string",
+    "topic_similarity": "float64",
+    "account_fingerprint": "string",
+    "brands_fingerprint": "string",
+}
 
 
-def empty() -> pd.DataFrame:
-    frame = pd.DataFrame({name: pd.Series(dtype=kind) for name, kind in COLUMNS.items()})
-    frame["topic_similarity"] = pd.Series(dtype="float64")
-    return frame
+def brand_documents(brands: pd.DataFrame, campaigns: pd.DataFrame) -> pd.DataFrame:
+    """brand_id, document (category + the brand's campaign texts, sorted: a fixed text for a
+    fixed set of campaigns, whatever order the engine returns them in)."""
+    texts = campaigns[["campaign_name", "brief", "hashtag"]].fillna("").astype(str)
+    text = texts["campaign_name"] + " " + texts["brief"] + " " + texts["hashtag"]
+    joined = text.groupby(campaigns["brand_id"]).agg(lambda t: " ".join(sorted(t)))
+    out = brands[["brand_id"]].copy()
+    out["document"] = (
+        brands["category"].fillna("") + " " + brands["brand_id"].map(joined).fillna("")
+    )
+    return out.sort_values("brand_id", kind="stable").reset_index(drop=True)
+
+
+def brands_fingerprint(documents: pd.DataFrame) -> str:
+    blob = "\n".join(
+        [
+            TOPIC_VERSION,
+            *(
+                f"{b}\t{d}"
+                for b, d in zip(documents["brand_id"], documents["document"], strict=True)
+            ),
+        ]
+    )
+    return hashlib.md5(blob.encode()).hexdigest()
+
+
+def pairs(
+    brands: pd.DataFrame, accounts: pd.DataFrame, fingerprint: str, similarity: np.ndarray
+) -> pd.DataFrame:
+    """brands x accounts rows from an accounts x brands similarity matrix (column-wise)."""
+    n_accounts, n_brands = similarity.shape
+    return pd.DataFrame(
+        {
+            "brand_id": np.tile(brands["brand_id"].to_numpy(), n_accounts),
+            "platform": np.repeat(accounts["platform"].to_numpy(), n_brands),
+            "creator_id": np.repeat(accounts["creator_id"].to_numpy(), n_brands),
+            "topic_similarity": np.asarray(similarity).ravel(),
+            "account_fingerprint": np.repeat(accounts["account_fingerprint"].to_numpy(), n_brands),
+            "brands_fingerprint": fingerprint,
+        }
+    )
+
+
+def markers(gone: pd.DataFrame) -> pd.DataFrame:
+    """One row per account whose stored pairs must go: delete+insert on the account deletes
+    them, the post-hook deletes the marker (brand_id NULL)."""
+    return pd.DataFrame({"platform": gone["platform"], "creator_id": gone["creator_id"]})
+
+
+def typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """The model's columns; typed when empty (DuckDB then knows them), else as they are:
+    converting millions of strings to pandas' string dtype costs seconds and changes nothing
+    in the table."""
+    frame = frame.reindex(columns=list(COLUMNS)).reset_index(drop=True)
+    if frame.empty:
+        return frame.astype(COLUMNS)
+    return frame.astype({"topic_similarity": "float64"})
+
+
+def to_recompute(
+    current: pd.DataFrame, stored: pd.DataFrame, fingerprint: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(accounts to compute, accounts whose pairs go): all current ones when the brands'
+    corpus changed, else those whose document is new or changed; gone = stored, not current."""
+    stored_keys = stored[KEY].drop_duplicates()
+    gone = stored_keys.merge(current[KEY], on=KEY, how="left", indicator=True)
+    gone = gone[gone["_merge"] == "left_only"][KEY]
+    if stored.empty or (stored["brands_fingerprint"] != fingerprint).any():
+        return current, gone
+    same = current.merge(
+        stored[[*KEY, "account_fingerprint"]].drop_duplicates(),
+        on=[*KEY, "account_fingerprint"],
+        how="left",
+        indicator=True,
+    )
+    return current[(same["_merge"] == "left_only").to_numpy()], gone
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
+    dbt.config(
+        materialized="incremental",
+        incremental_strategy="delete+insert",
+        # one string, not a list: dbt-duckdb then deletes with `(platform, creator_id) in
+        # (select ...)`, a semi join; a list becomes `delete ... using`, which joins every
+        # stored pair with each of its account's 700 new rows (30x the CPU at agency size)
+        unique_key="platform, creator_id",
+    )
     # D as in the run_date() macro: --vars run_date, else KOL_RUN_DATE (set by the build, read
     # here at run time so a new D keeps dbt's partial parse), else yesterday (UTC)
     run_date = (
@@ -31,54 +124,49 @@ def model(dbt, session):
         or str((datetime.now(UTC) - timedelta(days=1)).date())
     )
     window_days = int(dbt.config.get("caption_window_days"))
-    brands = dbt.ref("stg_exports__brands").df()
-    campaigns = dbt.ref("stg_exports__campaigns").df()
-    posts = (
+    documents = brand_documents(
+        to_pandas(dbt.ref("stg_exports__brands")), to_pandas(dbt.ref("stg_exports__campaigns"))
+    )
+    fingerprint = brands_fingerprint(documents)
+    space = topic_space(list(documents["document"])) if len(documents) else None
+    account_docs = (
         dbt.ref("int_posts_unioned")
         .filter(
             f"published_at <= cast('{run_date}' as timestamp) + interval 1 day "
             f"and published_at > cast('{run_date}' as timestamp) + interval 1 day "
             f"- to_days({window_days}) and first_seen_date <= cast('{run_date}' as date)"
         )
-        .project("platform, creator_id, caption, array_to_string(hashtags, ' ') as tags")
-        .df()
+        .project(
+            "platform, creator_id, "
+            "coalesce(caption, '') || ' ' || coalesce(array_to_string(hashtags, ' '), '') as text"
+        )
+        .aggregate(
+            "platform, creator_id, string_agg(text, ' ' order by text) as document",
+            "platform, creator_id",
+        )
+        .project("platform, creator_id, document, md5(document) as account_fingerprint")
     )
-    if brands.empty or posts.empty:
-        return empty()
-
-    campaigns["text"] = (
-        campaigns[["campaign_name", "brief", "hashtag"]]
-        .fillna("")
-        .astype(str)
-        .agg(" ".join, axis=1)
-    )
-    brand_text = campaigns.groupby("brand_id")["text"].agg(" ".join)
-    brands["document"] = (
-        brands["category"].fillna("") + " " + brands["brand_id"].map(brand_text).fillna("")
-    )
-    posts["text"] = posts["caption"].fillna("") + " " + posts["tags"].fillna("")
-    creators = posts.groupby(["platform", "creator_id"], as_index=False)["text"].agg(" ".join)
-
-    # imported here: scikit-learn takes seconds to import, and only runs with brands and posts
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.metrics.pairwise import cosine_similarity
-
-    vectoriser = TfidfVectorizer(lowercase=True, stop_words="english", sublinear_tf=True)
-    try:
-        matrix = vectoriser.fit_transform(list(brands["document"]) + list(creators["text"]))
-    except ValueError:  # empty vocabulary: no words at all on either side
-        return empty()
-    similarity = cosine_similarity(matrix[: len(brands)], matrix[len(brands) :])
-
-    # brands x creators rows, built column-wise (a Python loop over every pair took seconds
-    # at 1,000 accounts and grows with brands x accounts); ravel() is row-major: brand-major
-    n_brands, n_creators = similarity.shape
-    frame = pd.DataFrame(
-        {
-            "brand_id": np.repeat(brands["brand_id"].to_numpy(), n_creators),
-            "platform": np.tile(creators["platform"].to_numpy(), n_brands),
-            "creator_id": np.tile(creators["creator_id"].to_numpy(), n_brands),
-            "topic_similarity": np.asarray(similarity).ravel() * 100.0,
-        }
-    )
-    return frame.astype({**COLUMNS, "topic_similarity": "float64"})
+    if space is None:  # no brand, or no word in any brand document: no pair
+        current = pd.DataFrame(
+            {name: pd.Series(dtype="string") for name in [*KEY, "account_fingerprint"]}
+        )
+    elif not dbt.is_incremental:  # every account: its document at once
+        todo = account_docs.df()
+    else:  # fingerprints first: unchanged documents never reach pandas
+        current = account_docs.project("platform, creator_id, account_fingerprint").df()
+    gone = pd.DataFrame(columns=KEY)
+    if dbt.is_incremental:
+        stored = session.sql(
+            "select distinct platform, creator_id, account_fingerprint, brands_fingerprint "
+            f"from {dbt.this}"
+        ).df()
+        current, gone = to_recompute(current, stored, fingerprint)
+        if current.empty:
+            return typed(markers(gone))
+        wanted = session.from_df(current[KEY].astype("object"))
+        todo = account_docs.join(wanted, "platform, creator_id", how="semi").df()
+    elif space is None or todo.empty:
+        return typed(pd.DataFrame())
+    todo = todo.sort_values(KEY, kind="stable").reset_index(drop=True)
+    similarity = similarity_matrix(space, list(todo["document"]))
+    return typed(pd.concat([pairs(documents, todo, fingerprint, similarity), markers(gone)]))

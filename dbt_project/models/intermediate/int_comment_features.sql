@@ -1,7 +1,7 @@
 -- Comments published up to end of D with their sentiment and the flags behind comment
 -- authenticity: emoji-only (no letter or digit), generic (a seed phrase once @handles, emoji and
 -- punctuation are stripped) and the normalised text duplicates are judged on downstream (macro
--- comment_is_spam: per commenter where the platform names one, by text otherwise).
+-- comment_is_spam: per commenter where the platform names one).
 -- Incremental: a daily run normalises only the comments (re)seen in [from_date, D].
 {{ config(
     materialized='incremental',

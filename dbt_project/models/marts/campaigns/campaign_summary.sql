@@ -12,6 +12,10 @@ with campaigns as (
     select * from {{ ref('stg_exports__campaigns') }}
 ),
 
+brands as (
+    select brand_id, brand_name from {{ ref('stg_exports__brands') }}
+),
+
 creators as (
     select
         campaign_id,
@@ -86,8 +90,10 @@ select
         as engagements_cost_coverage,
     cast(coalesce(revenue.clicks, 0) as bigint) as clicks,
     cast({{ safe_divide('creators.ctr_clicks', 'creators.ctr_views') }} as double) as ctr,
-    cast({{ safe_divide('creators.cost_usd', 'coalesce(revenue.clicks, 0)') }} as double) as cpc_usd
+    cast({{ safe_divide('creators.cost_usd', 'coalesce(revenue.clicks, 0)') }} as double) as cpc_usd,
+    cast(brands.brand_name as varchar) as brand_name
 from campaigns
+left join brands on campaigns.brand_id = brands.brand_id
 left join creators on campaigns.campaign_id = creators.campaign_id
 left join posts on campaigns.campaign_id = posts.campaign_id
 left join revenue on campaigns.campaign_id = revenue.campaign_id

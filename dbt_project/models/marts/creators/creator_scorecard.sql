@@ -31,6 +31,9 @@ select
     cast(spam_comments as integer) as spam_comments,
     cast(positive_comments as integer) as positive_comments,
     cast(neutral_comments as integer) as neutral_comments,
-    cast(negative_comments as integer) as negative_comments
+    cast(negative_comments as integer) as negative_comments,
+    -- the account's last refresh: its latest snapshot at or before D (older when the quota plan
+    -- deferred it or its extraction failed; its metrics are those of that day's data)
+    cast(followers_snapshot_date as date) as data_as_of
 from {{ ref('int_account_metrics_as_of') }}
 where as_of_date = {{ run_date() }}

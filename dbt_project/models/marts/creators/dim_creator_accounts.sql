@@ -36,7 +36,8 @@ select
     cast(latest.first_seen_date as date) as first_seen_date,
     cast(latest.last_seen_date as date) as last_seen_date,
     cast(starts.started_on as date) as started_on,
-    cast(starts.started_by as varchar) as started_by
+    cast(starts.started_by as varchar) as started_by,
+    cast(latest.last_seen_date as date) as data_as_of
 from roster
 left join latest on roster.creator_id = latest.creator_id and roster.platform = latest.platform
 left join starts on roster.creator_id = starts.creator_id and roster.platform = starts.platform

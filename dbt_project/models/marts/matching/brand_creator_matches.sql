@@ -147,5 +147,8 @@ select
     cast(contribution_sentiment as double) as contribution_sentiment,
     cast(contribution_price as double) as contribution_price,
     cast(contribution_platform as double) as contribution_platform,
-    cast(model_version as varchar) as model_version
+    cast(model_version as varchar) as model_version,
+    cast(brands.brand_name as varchar) as brand_name
 from scored
+left join (select brand_id, brand_name from {{ ref('stg_exports__brands') }}) as brands
+    using (brand_id)

@@ -1,8 +1,11 @@
 {{ config(tags=['published']) }}
 -- Month x platform x tier, plus tier = 'all', as of D. Each account is placed in its tier as of
--- the month's last day (or D for the current month). lag_index = mean over the measures (seed
--- platform_measure_directions) of |value - best value that month and tier| / (max - min) across
--- platforms; a NULL measure is skipped; equal values everywhere give 0 for that measure.
+-- the month's last day (or D for the current month). The months before a platform's first
+-- snapshot that its first-sight pull covers whole (first_sight_days) are there too, tier 'all'
+-- only: new voices, activity, niches, sentiment and cost are known from the landed posts, the
+-- per-account measures (ER, growth, tiers, audience quality) are not (has_account_snapshots).
+-- lag_index = mean over the measures (seed platform_measure_directions) of
+-- |value - best value that month and tier| / (max - min) across platforms; a NULL measure is skipped; equal values everywhere give 0 for that measure.
 with accounts as (
     select
         cast(date_trunc('month', as_of_date) as date) as month,
@@ -13,7 +16,8 @@ with accounts as (
         follower_growth_30d,
         follower_growth_7d,
         engagement_trend,
-        audience_quality_score
+        audience_quality_score,
+        true as has_snapshot
     from {{ ref('int_account_metrics_as_of') }}
     where as_of_date <= {{ run_date() }}
     -- each month's last slice: its month-end, or D in D's month (earlier runs' D slices are kept)
@@ -23,6 +27,45 @@ with accounts as (
 starts as (
     select platform, creator_id, cast(date_trunc('month', started_on) as date) as started_month
     from {{ ref('int_account_starts_dated') }}
+),
+
+first_sight as (
+    -- the first-sight pull shows every post of the first_sight_days before the first snapshot
+    select platform, min(first_seen_date) as first_seen_date
+    from {{ ref('int_account_starts_dated') }}
+    group by platform
+),
+
+history_months as (
+    select distinct activity.month, activity.platform
+    from {{ ref('int_creator_months_aggregated') }} as activity
+    inner join first_sight on activity.platform = first_sight.platform
+    where activity.month >= {{ dbt.dateadd('day', '0 - ' ~ var('first_sight_days'), 'first_sight.first_seen_date') }}
+        and activity.month < cast(date_trunc('month', first_sight.first_seen_date) as date)
+),
+
+history_accounts as (
+    -- accounts not known to have started after the month (an unknown start is older than the pull)
+    select
+        history_months.month,
+        starts.platform,
+        starts.creator_id,
+        cast(null as varchar) as tier,
+        cast(null as double) as engagement_rate,
+        cast(null as double) as follower_growth_30d,
+        cast(null as double) as follower_growth_7d,
+        cast(null as double) as engagement_trend,
+        cast(null as double) as audience_quality_score,
+        false as has_snapshot
+    from history_months
+    inner join starts on history_months.platform = starts.platform
+    where starts.started_month is null or starts.started_month <= history_months.month
+),
+
+spine as (
+    select * from accounts
+    union all
+    select * from history_accounts
 ),
 
 roster as (
@@ -52,7 +95,7 @@ campaign_cpe as (
         performance.creator_id,
         performance.cpe_usd
     from {{ ref('fct_campaign_creator_performance') }} as performance
-    inner join (select distinct month from accounts) as months
+    inner join (select distinct month from spine) as months
         on performance.start_date <= last_day(months.month)
         and performance.end_date >= months.month
     where performance.cpe_usd is not null
@@ -64,7 +107,7 @@ account_months as (
         starts.started_month,
         roster.niche,
         active.creator_id is not null as is_active
-    from accounts
+    from spine as accounts
     left join starts on accounts.platform = starts.platform and accounts.creator_id = starts.creator_id
     left join roster on accounts.creator_id = roster.creator_id
     left join active
@@ -74,7 +117,7 @@ account_months as (
 ),
 
 with_all_tier as (
-    select *, tier as group_tier from account_months
+    select *, tier as group_tier from account_months where has_snapshot
     union all
     select *, 'all' as group_tier from account_months
 ),
@@ -84,6 +127,7 @@ measures as (
         month,
         platform,
         group_tier as tier,
+        bool_or(has_snapshot) as has_account_snapshots,
         count(*) as tracked_creators,
         count(*) filter (where is_active) as active_creators,
         count(*) filter (where started_month = month) as new_creators,
@@ -170,10 +214,12 @@ comparison as (
         measures.median_follower_growth_7d,
         measures.median_engagement_trend,
         diversity.niche_diversity_index,
-        measures.long_tail_share,
+        -- (nano + micro) / active needs tiers: unknown before the first snapshot
+        case when measures.has_account_snapshots then measures.long_tail_share end as long_tail_share,
         sentiment.avg_sentiment,
         cpe.median_cpe_usd,
-        measures.authentic_share
+        measures.authentic_share,
+        measures.has_account_snapshots
     from measures
     left join diversity using (month, platform, tier)
     left join sentiment using (month, platform, tier)
@@ -243,6 +289,7 @@ select
     cast(lag.lag_index as double) as lag_index,
     cast(coalesce(lag.lag_measures, 0) as integer) as lag_measures,
     cast(comparison.median_follower_growth_7d as double) as median_follower_growth_7d,
-    cast(comparison.median_engagement_trend as double) as median_engagement_trend
+    cast(comparison.median_engagement_trend as double) as median_engagement_trend,
+    cast(comparison.has_account_snapshots as boolean) as has_account_snapshots
 from comparison
 left join lag using (month, platform, tier)
