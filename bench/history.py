@@ -15,7 +15,11 @@ its typed records are copied to earlier `dt=` partitions with pyarrow:
 - account counts repeat unchanged (no growth in the copied history);
 - exports (brands, campaigns, ...) and the roster are hard-linked: their files carry no date;
 - one manifest per source and day, naming the copied files with their sha256; no raw pages
-  and no quarantine files are copied (nothing reparses those days).
+  and no quarantine files are copied (nothing reparses those days);
+- with `compact_after_days`, the history is left the way `kol compact` leaves a real one: the
+  days are copied a month at a time, oldest first, and each month older than the window is
+  compacted (ingestion/compaction.py) before the next is copied, so the disk holds at most
+  about a window of day files plus the month files (agency × 365 fits; bench/README.md).
 
 `clone_home` copies a KOL_HOME in seconds by hard-linking `landing/`, which is safe because
 the landing writer never modifies a file in place: it writes a new file and renames it.
@@ -28,6 +32,7 @@ import io
 import json
 import os
 import shutil
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -198,13 +203,32 @@ def copied_bytes_per_day(landing: Path, source_day: date) -> int:
 class HistoryStats:
     days: int
     files: int
-    bytes: int
+    bytes: int  # API record bytes copied (exports are hard-linked)
+    records_bytes: int = 0  # API record bytes on disk at the end (after compaction, if any)
+    compacted_months: int = 0
+    compact_seconds: float = 0.0
+
+
+def api_record_bytes(landing: Path) -> int:
+    """Bytes of the typed API records on disk: day files and month files (exports excluded)."""
+    day_files = [p for p in (landing / "records").glob("*/platform=*/**/*.parquet") if p.is_file()]
+    months = [p for p in (landing / "compacted" / "records").rglob("*.parquet")]
+    return sum(p.stat().st_size for p in day_files + months)
 
 
 def fabricate_history(
-    landing: Path, source_day: date, targets: list[date], workers: int = 2
+    landing: Path,
+    source_day: date,
+    targets: list[date],
+    workers: int = 2,
+    compact_after_days: int | None = None,
+    duckdb_config: dict[str, str] | None = None,
 ) -> HistoryStats:
-    """Copy `source_day`'s records and manifests to each date of `targets` (module doc)."""
+    """Copy `source_day`'s records and manifests to each date of `targets` (module doc);
+    with `compact_after_days`, compact each month older than that as of the day after
+    `source_day` (the measured day) once it is copied."""
+    from ingestion.compaction import compact
+
     files = _day_files(landing, source_day)
     if not files:
         raise FileNotFoundError(f"no landed records for {source_day} under {landing}/records")
@@ -212,9 +236,28 @@ def fabricate_history(
     for f in files:
         t = pq.read_table(f.path)
         tables[f.path] = t if "snapshot_date" in t.column_names else None
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(
-            pool.map(lambda d: _fabricate_day(landing, source_day, d, files, tables), targets)
-        )
-    total = sum((landing / p).stat().st_size for r in results for p, _ in r.values())
-    return HistoryStats(days=len(targets), files=sum(len(r) for r in results), bytes=total)
+    by_month: dict[str, list[date]] = {}
+    for d in sorted(targets):
+        by_month.setdefault(f"{d:%Y-%m}" if compact_after_days else "all", []).append(d)
+    copied, n_files, months, compact_seconds = 0, 0, 0, 0.0
+    for days in by_month.values():
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(
+                pool.map(lambda d: _fabricate_day(landing, source_day, d, files, tables), days)
+            )
+        copied += sum((landing / p).stat().st_size for r in results for p, _ in r.values())
+        n_files += sum(len(r) for r in results)
+        if compact_after_days is not None:
+            t0 = time.perf_counter()
+            as_of = source_day + timedelta(days=1)
+            done = compact(landing, as_of, compact_after_days, compact_after_days, duckdb_config)
+            compact_seconds += time.perf_counter() - t0
+            months += len({m.rsplit("/", 1)[1] for m in done.months})
+    return HistoryStats(
+        days=len(targets),
+        files=n_files,
+        bytes=copied,
+        records_bytes=api_record_bytes(landing),
+        compacted_months=months,
+        compact_seconds=round(compact_seconds, 2),
+    )

@@ -38,6 +38,7 @@ from bench.measure import MB, StageFailed, Timed, run_timed
 from bench.sandbox import TOKEN, SandboxProcess, WorldSpec
 from ingestion.records import PLATFORMS
 from ingestion.roster import read_roster
+from pipeline.config import COMPACT_AFTER_DAYS as COMPACT_AFTER_SETTING
 from pipeline.runlock import RunLocked, lock_holder, run_lock
 
 REPO = Path(__file__).resolve().parents[1]
@@ -53,6 +54,11 @@ GB = 1024 * MB
 # warehouse in the run home and again in its snapshot, ~0.33 each; DuckDB's spill during the
 # full refresh on top): an estimate that errs on the large side.
 DISK_PER_COPIED_BYTE = 2.0
+# The history is left as `kol compact` leaves it, with the default window (bench/history.py).
+COMPACT_AFTER_DAYS = int(COMPACT_AFTER_SETTING.default)
+# A compacted day's share of its day files' bytes (measured at small size, bench/README.md),
+# rounded up for the disk check.
+COMPACTED_SHARE = 0.25
 
 
 # Stages `--stages` may pick; extract + land (and the exports) always run: the rest needs them.
@@ -455,11 +461,15 @@ class Bench:
         return base
 
     def check_disk(self, base: Path) -> None:
-        """Refuse, before copying anything, histories the disk cannot hold: agency × 365 days
-        is ~40 GB of copied landing plus its warehouses, hours into a run if found late."""
+        """Refuse, before copying anything, histories the disk cannot hold (found hours into a
+        run otherwise): the copied landing a compacted history keeps, its warehouses and spill."""
         d1 = self.opts.run_date - timedelta(days=1)
         per_day = history.copied_bytes_per_day(base / "landing", d1)
-        copied = sum(h - 1 for h in self.opts.histories) * per_day
+        # at most the window, the month being copied and the month before stay in day files;
+        # older days are in month files (bench/history.py)
+        window = COMPACT_AFTER_DAYS + 62
+        days = [(min(h - 1, window), max(h - 1 - window, 0)) for h in self.opts.histories]
+        copied = sum(d + m * COMPACTED_SHARE for d, m in days) * per_day
         need = copied * DISK_PER_COPIED_BYTE
         free = shutil.disk_usage(self.work).free
         if need > free:
@@ -478,9 +488,15 @@ class Bench:
         history.clone_home(base, home)
         targets = [self.opts.run_date - timedelta(days=k) for k in range(2, h + 1)]
         t0 = time.perf_counter()
-        stats = history.fabricate_history(home / "landing", d1, targets)
+        stats = history.fabricate_history(
+            home / "landing", d1, targets, compact_after_days=COMPACT_AFTER_DAYS
+        )
         fab = time.perf_counter() - t0
-        _say(f"history {h}: {stats.days} copied days, {stats.bytes / MB:,.0f} MB in {fab:.1f}s")
+        _say(
+            f"history {h}: {stats.days} copied days, {stats.bytes / MB:,.0f} MB of records "
+            f"copied, {stats.records_bytes / MB:,.0f} MB after compacting "
+            f"{stats.compacted_months} months, in {fab:.1f}s"
+        )
         if self.opts.builds:  # no gate/publish here: the measured day runs its own
             self.transform(home, d1, h, f"setup-h{h}-transform-full", full=True)
         history.clone_home(home, self.snapshot(h))
@@ -489,6 +505,10 @@ class Bench:
             "copied_days": stats.days,
             "copied_files": stats.files,
             "copied_mb": round(stats.bytes / MB, 1),
+            # landing bytes per account-year: API records copied vs on disk after compaction
+            "records_mb_after_compaction": round(stats.records_bytes / MB, 1),
+            "compacted_months": stats.compacted_months,
+            "compact_seconds": stats.compact_seconds,
             "fabricate_seconds": round(fab, 2),
             "warehouse_mb": _size_mb(home / "warehouse.duckdb"),
         }
@@ -603,6 +623,7 @@ class Bench:
             "run_date": o.run_date.isoformat(),
             "histories": sorted(o.histories),
             "platforms": list(o.platforms),
+            "landing": f"compacted after {COMPACT_AFTER_DAYS} days",  # bench/history.py
             "built": o.builds,
             "code": self.code if o.builds else None,
             "quotas": "raised",  # a seed day under the default quotas deferred accounts

@@ -414,6 +414,15 @@ def writer_lock(settings: Settings, what: str) -> Iterator[None]:
         yield
 
 
+def compact_landing(settings: Settings, run_date: date, run_id: str) -> dict[str, Any]:
+    """`kol compact` as of D under the writer lock: after publish, old months' landing is
+    merged and packed (ingestion/compaction.py); the next build reads the month files."""
+    from pipeline.steps import compact
+
+    with writer_lock(settings, f"airflow kol_transform compact {run_date} ({run_id})"):
+        return compact(settings, run_date, progress=log.info)
+
+
 # --- landing one source for Airflow ----------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ trigger with conf `{"date": "YYYY-MM-DD"}` rebuilds that date from its manifests
 |---|---|---|
 | `plan` | D and what each source said | default |
 | `build` | `pipeline.policy.build_gate_publish`: transform (one `dbt build`) → gate (GX; a failed gate is final, no retry) → publish (atomic swap); emits `kol://serving/marts` | `kol_warehouse` (1 slot) |
+| `compact` | `pipeline.steps.compact` after a successful build: whole months of landing older than `KOL_COMPACT_AFTER_DAYS` / `KOL_RAW_PACK_AFTER_DAYS` merged into month files and packs, under the writer lock | `kol_warehouse` (1 slot) |
 | `record_run` | `pipeline.run_ledger.write_ledger` — one ledger row, whatever happened | default |
 
 **One writer.** `build` is the only writer: it holds the KOL_HOME lock (`pipeline.runlock`,
@@ -91,6 +92,13 @@ def build(plan: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+@task(**WRITER)
+def compact(plan: dict[str, Any]) -> dict[str, Any]:
+    """Landing compaction as of D, after publish (the marts it leaves are the same)."""
+    settings = kol.settings_from_airflow(())
+    return kol.compact_landing(settings, date.fromisoformat(plan["date"]), plan["run_id"])
+
+
 @teardown
 @task
 def record_run() -> str:
@@ -128,7 +136,10 @@ def record_run() -> str:
     doc_md=__doc__,
 )
 def kol_transform() -> None:
-    build(plan()) >> record_run()
+    planned = plan()
+    built = build(planned)
+    built >> record_run()
+    built >> compact(planned)
 
 
 kol_transform()

@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ingestion.arrowrows import rows_to_table
+from ingestion.compacted import iter_packed_run
 from ingestion.redaction import scrub_value
 
 MANIFEST_DIR = "manifests"
@@ -362,10 +363,21 @@ def discard_raw_runs(root: Path, platform: str, run_date: date, keep: set[str]) 
 def read_raw_lines(
     root: Path, platform: str, run_date: date, run_id: str
 ) -> Iterator[dict[str, Any]]:
-    """Every raw line of one run, in the order written per endpoint."""
+    """Every raw line of one run, in the order written per endpoint: from the run's own
+    folders, or from its month's pack once compaction packed them (ingestion/compacted.py)."""
     base = root / "raw" / f"platform={platform}"
-    for path in sorted(base.glob(f"endpoint=*/dt={run_date}/run={run_id}/part-*.jsonl.gz")):
-        with gzip.open(path, "rt", encoding="utf-8") as fh:
-            for text in fh:
-                if text.strip():
-                    yield json.loads(text)
+    paths = sorted(base.glob(f"endpoint=*/dt={run_date}/run={run_id}/part-*.jsonl.gz"))
+    if paths:
+        for path in paths:
+            with gzip.open(path, "rt", encoding="utf-8") as fh:
+                yield from _json_lines(fh)
+        return
+    for _, data in iter_packed_run(root, platform, run_date, run_id):
+        with gzip.open(io.BytesIO(data), "rt", encoding="utf-8") as fh:
+            yield from _json_lines(fh)
+
+
+def _json_lines(fh: Iterable[str]) -> Iterator[dict[str, Any]]:
+    for text in fh:
+        if text.strip():
+            yield json.loads(text)

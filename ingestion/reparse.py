@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ingestion.account_runs import view_of
+from ingestion.compacted import packed_sha256
+from ingestion.compaction import release_day
 from ingestion.landing import read_manifest, read_raw_lines, sha256_file, write_manifest
 from ingestion.manifest import commit_entities, now_iso, platform_schemas
 from ingestion.parsing import Collected, parse_line
@@ -33,9 +35,10 @@ def check_raw_files(root: Path, manifest: dict[str, Any]) -> None:
     for rel_path, digest in (manifest.get("raw_files") or {}).items():
         path = root / rel_path
         where = f"{manifest['source']} {manifest['run_date']} (run {manifest['run_id']})"
-        if not path.is_file():
+        found = sha256_file(path) if path.is_file() else packed_sha256(root, rel_path)
+        if found is None:
             raise ReparseError(f"{where}: raw page file {rel_path} is missing; re-extract the date")
-        if sha256_file(path) != digest:
+        if found != digest:
             raise ReparseError(
                 f"{where}: raw page file {rel_path} does not match its manifest checksum; "
                 "it was changed after landing — restore it or re-extract the date"
@@ -54,12 +57,18 @@ def reparse_collected(
 
 
 def reparse_date(
-    landing_root: Path, run_date: date, salt: str, platforms: Sequence[str] = PLATFORMS
+    landing_root: Path,
+    run_date: date,
+    salt: str,
+    platforms: Sequence[str] = PLATFORMS,
+    duckdb_config: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """Re-derive the platforms' records for `run_date`; returns the rewritten manifests.
 
     Raises ReparseError (before touching anything of that platform) when raw pages are
-    missing or altered, rather than replacing good records with nothing.
+    missing or altered, rather than replacing good records with nothing. Raw pages are read
+    from their month's pack once compacted; a date whose records were compacted gets its own
+    folders back, and the month files stop covering it (ingestion/compaction.py release_day).
     """
     root = Path(landing_root)
     manifests = []
@@ -86,6 +95,7 @@ def reparse_date(
         )
         manifest = {**old, **committed, "reparsed_at": now_iso()}
         write_manifest(root, platform, run_date, manifest)
+        release_day(root, platform, run_date, duckdb_config)
         log.info("reparsed %s %s (manifest run %s)", platform, run_date, run_id)
         manifests.append(manifest)
     return manifests

@@ -112,6 +112,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reparse", help="rebuild D's records from landed raw pages (no API calls)")
     p.add_argument("--date", type=_run_date, required=True)
 
+    p = sub.add_parser(
+        "compact",
+        help="merge old months' landed records into month files, pack old raw pages (no data lost)",
+    )
+    p.add_argument("--date", type=_run_date, default=None, help="as of D (default: yesterday, UTC)")
+    p.add_argument("--wait", type=float, default=0.0)
+
     p = sub.add_parser("transform", help="one dbt build as of D")
     p.add_argument("--date", type=_run_date, default=None)
     p.add_argument("--full-refresh", action="store_true")
@@ -214,6 +221,19 @@ def cmd_reparse(s: config.Settings, a: argparse.Namespace) -> int:
         ms = steps.reparse(s, a.date, _progress)
     for m in ms:
         print(f"{m.get('source')}: {m.get('status')}")
+    return 0
+
+
+def cmd_compact(s: config.Settings, a: argparse.Namespace) -> int:
+    from pipeline.runlock import run_lock
+
+    d = _day(a)
+    with run_lock(s.home, f"kol compact {d}", wait_seconds=a.wait):
+        out = steps.compact(s, d, _progress)
+    print(
+        f"compacted {len(out['months'])} months ({out['days_replaced']} day folders), "
+        f"packed {len(out['raw_packs'])} raw months as of {d}"
+    )
     return 0
 
 
@@ -323,6 +343,7 @@ VERBS: dict[str, Callable[[config.Settings, argparse.Namespace], int]] = {
     "backfill": cmd_backfill,
     "extract": cmd_extract,
     "reparse": cmd_reparse,
+    "compact": cmd_compact,
     "transform": cmd_transform,
     "gate": cmd_gate,
     "publish": cmd_publish,

@@ -29,6 +29,10 @@ DEFAULT_BASE_URLS: dict[str, str] = {
 ROSTER_COLUMNS = tuple(EXPORT_SCHEMAS["roster"].names)
 
 
+# Landing compaction windows (days; ingestion/compaction.py). At least 7: the days a run may
+# still extract or re-land (today, yesterday) and the gate's reads stay in their own folders.
+COMPACT_AFTER_DAYS = Setting("KOL_COMPACT_AFTER_DAYS", "35", int, 7, 3650)
+RAW_PACK_AFTER_DAYS = Setting("KOL_RAW_PACK_AFTER_DAYS", "35", int, 7, 3650)
 # Every numeric or choice setting besides the extraction's own (ingestion.limits); checked
 # here so a bad value stops a command before any work, naming the variable.
 PIPELINE_SETTINGS = (
@@ -39,6 +43,8 @@ PIPELINE_SETTINGS = (
     Setting("KOL_DBT_UNIT_TESTS", "0", str, choices=("0", "1")),
     Setting("KOL_ENGINE", "duckdb", str, choices=("duckdb", "spark")),
     Setting("KOL_DEMO_DAILY_BUILDS", "0", str, choices=("0", "1")),
+    COMPACT_AFTER_DAYS,
+    RAW_PACK_AFTER_DAYS,
 )
 _MEMORY_RE = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
 # DuckDB reads landed files through glob patterns built from KOL_HOME (and a SQL string
@@ -102,6 +108,9 @@ class Settings:
     today: date | None = None  # KOL_TODAY: the date the sources serve (None: today, UTC)
     quota: QuotaSettings = field(default_factory=QuotaSettings)  # KOL_* quota limits
     serving_postgres: PostgresServingSettings | None = None
+    # landing compaction (ingestion/compaction.py): whole months older than these many days
+    compact_after_days: int = 35  # KOL_COMPACT_AFTER_DAYS: typed records -> month files
+    raw_pack_after_days: int = 35  # KOL_RAW_PACK_AFTER_DAYS: raw pages -> month packs
 
     # Paths of docs/architecture.md "On disk"
     @property
@@ -241,6 +250,8 @@ def load(environ: dict[str, str] | None = None, env_file: str | Path | None = ".
         today=today,
         quota=_quota_settings(env),
         serving_postgres=_postgres_serving(env),
+        compact_after_days=int(COMPACT_AFTER_DAYS.parse(env)),
+        raw_pack_after_days=int(RAW_PACK_AFTER_DAYS.parse(env)),
     )
 
 

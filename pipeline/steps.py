@@ -1,5 +1,5 @@
-"""The step functions every orchestrator calls: extract, load_exports, reparse, transform,
-gate, publish, docs.
+"""The step functions every orchestrator calls: extract, load_exports, reparse, compact,
+transform, gate, publish, docs.
 
 Each takes plain values (Settings, a run date, a run id) and returns a small JSON-able
 result, so a DAG can pass it through XCom and the CLI can print it. What a date's run does
@@ -194,7 +194,34 @@ def reparse(settings: Settings, run_date: date, progress: Progress | None = None
     from ingestion.reparse import reparse_date
 
     say(progress, f"reparse {run_date}: records from raw pages, no API calls")
-    return reparse_date(settings.landing, run_date, load_or_create_salt(settings.home))
+    return reparse_date(
+        settings.landing,
+        run_date,
+        load_or_create_salt(settings.home),
+        duckdb_config=duckdb_limits(),
+    )
+
+
+def compact(settings: Settings, run_date: date, progress: Progress | None = None) -> dict[str, Any]:
+    """Merge the typed records of whole months older than KOL_COMPACT_AFTER_DAYS (before D)
+    into month files and pack the raw pages older than KOL_RAW_PACK_AFTER_DAYS per month
+    (ingestion/compaction.py); marts built before and after are the same."""
+    from ingestion.compaction import compact as compact_landing
+
+    result = compact_landing(
+        settings.landing,
+        run_date,
+        settings.compact_after_days,
+        settings.raw_pack_after_days,
+        duckdb_config=duckdb_limits(),
+    )
+    say(
+        progress,
+        f"compact {run_date}: {len(result.months)} month files ({result.days_replaced} day "
+        f"folders, {result.bytes_in / 1e6:.1f} MB -> {result.bytes_out / 1e6:.1f} MB), "
+        f"{len(result.raw_packs)} raw packs ({result.raw_files_packed} files)",
+    )
+    return {"run_date": run_date.isoformat(), **result.as_dict()}
 
 
 def extracted_platforms_on(settings: Settings, run_date: date) -> list[str]:

@@ -197,13 +197,16 @@ def run_dbt(
     target = home / "dbt" / "target"
     run_results = target / "run_results.json"
     run_results.unlink(missing_ok=True)
-    variables = {
-        "run_date": run_date.isoformat(),
-        "excluded_dates": [d.isoformat() for d in excluded_dates],
+    # The build's dates go in the environment, not --vars: changed --vars make dbt re-parse the
+    # whole project, and the macros read these only while executing (macros/dates.sql).
+    build_env = {
+        "KOL_RUN_DATE": run_date.isoformat(),
+        "KOL_EXCLUDED_DATES": ",".join(d.isoformat() for d in excluded_dates),
+        "KOL_FROM_DATE": min(from_date, run_date).isoformat()
+        if from_date is not None and not full_refresh
+        else "",
     }
-    if from_date is not None and not full_refresh:
-        variables["from_date"] = min(from_date, run_date).isoformat()
-    args = ["--log-format", "json", "--no-use-colors", "build", "--vars", json.dumps(variables)]
+    args = ["--log-format", "json", "--no-use-colors", "build"]
     if full_refresh:
         args.append("--full-refresh")
     if not unit_tests:
@@ -217,7 +220,7 @@ def run_dbt(
         args += ["--exclude", exclude]
     proc = subprocess.Popen(
         _dbt_command(home, args, target),
-        env=_environment(home),
+        env={**_environment(home), **build_env},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -1,8 +1,21 @@
 {#- The run date D and the landing-date scope every model reads (docs/architecture.md: "as of end of D"). -#}
 
-{#- Without --vars run_date, D is yesterday (UTC), like `kol run` without --date. -#}
+{#- A build parameter: `--vars <name>` when given (unit tests, dbt run by hand), else the
+    environment variable pipeline/transform.py sets for each build (KOL_RUN_DATE,
+    KOL_FROM_DATE, KOL_EXCLUDED_DATES), read only while executing. dbt re-parses the whole
+    project when --vars change and re-parses a file whose parse read a changed env_var; a value
+    read only at execution changes neither, so a new run date keeps the partial parse. -#}
+{% macro build_param(name, env_name) -%}
+    {%- set value = var(name, none) -%}
+    {%- if (value is none or value == '' or value == []) and execute -%}
+        {%- set value = env_var(env_name, '') -%}
+    {%- endif -%}
+    {{ return(value) }}
+{%- endmacro %}
+
+{#- Without a run date, D is yesterday (UTC), like `kol run` without --date. -#}
 {% macro run_date_value() -%}
-    {%- set value = var('run_date', none) -%}
+    {%- set value = build_param('run_date', 'KOL_RUN_DATE') -%}
     {%- if value is none or value == '' -%}
         {%- set value = (modules.datetime.datetime.utcnow() - modules.datetime.timedelta(days=1)).strftime('%Y-%m-%d') -%}
     {%- endif -%}
@@ -14,7 +27,7 @@
 {%- endmacro %}
 
 {% macro excluded_dates_list() -%}
-    {%- set excluded = var('excluded_dates', []) -%}
+    {%- set excluded = build_param('excluded_dates', 'KOL_EXCLUDED_DATES') or [] -%}
     {%- if excluded is string -%}{%- set excluded = excluded.split(',') | reject('equalto', '') | list -%}{%- endif -%}
     {{ return(excluded) }}
 {%- endmacro %}
@@ -30,10 +43,10 @@
 
 {#- The first landing date an incremental run (re)builds: the day after the last successful
     build, so a day whose build failed or was never built (land-only days, a failed gate's
-    rebuild) is picked up by the next run instead of being skipped. pipeline/steps.py passes it
-    as --vars from_date (never after D); without it only D itself is built. -#}
+    rebuild) is picked up by the next run instead of being skipped. pipeline/transform.py passes
+    it (KOL_FROM_DATE, never after D); without it only D itself is built. -#}
 {% macro from_date_value() -%}
-    {%- set value = var('from_date', none) -%}
+    {%- set value = build_param('from_date', 'KOL_FROM_DATE') -%}
     {%- if value is none or value == '' or value > run_date_value() -%}
         {%- set value = run_date_value() -%}
     {%- endif -%}

@@ -13,8 +13,14 @@
     {{ return(adapter.dispatch('landing_relation')(source_name, entity)) }}
 {%- endmacro %}
 
+{#- DuckDB: the day files no compacted month covers plus the month files (landing_records);
+    exports are read per landing date by latest_export_snapshot. -#}
 {% macro default__landing_relation(source_name, entity) -%}
+    {%- if source_name == 'exports' -%}
     {{ source(source_name, entity) }}
+    {%- else -%}
+    {{ landing_records(source_name, entity) }}
+    {%- endif -%}
 {%- endmacro %}
 
 {% macro spark__landing_relation(source_name, entity) -%}

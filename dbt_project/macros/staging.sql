@@ -135,3 +135,70 @@ select * from renamed
     {%- set latest = run_query(query).columns[0].values()[0] -%}
     {{ return(latest | string if latest is not none else none) }}
 {%- endmacro %}
+
+{#- What a platform staging view reads: every landed day folder of the source that no month
+    file covers (an explicit file list, not a glob over every day) plus the month files that
+    cover the rest, as the compaction manifest says (landing/compacted/manifest.json,
+    ingestion/compaction.py): a day is read once, from its folder or from its month, whatever
+    point a compaction was killed at. The list is made when the view is built (each `dbt build`);
+    while parsing, the source itself. The manifest grows by about 2-3 MB a year; read_json
+    accepts it up to 64 MB. -#}
+{% macro landing_records(platform, entity) -%}
+    {%- set relation = source(platform, entity) | string -%}
+    {%- if not execute or not relation.startswith("read_parquet('") -%}
+    {{ relation }}  {#- parsing, or a unit test's given rows #}
+    {%- else -%}
+    {%- set day_glob = relation.split("'")[1] -%}
+    {%- set landing = day_glob.split('/records/')[0] -%}
+    {%- set manifest = landing ~ '/compacted/manifest.json' -%}
+    {%- set found = run_query("select count(*) from glob('" ~ manifest ~ "')").columns[0].values()[0] -%}
+    {%- set query -%}
+        with covered as (
+            {%- if found > 0 %}
+            select r.file as file, unnest(r.days) as day
+            from (
+                select unnest(records) as r
+                from read_json('{{ manifest }}', maximum_object_size=67108864, columns={
+                    records: 'STRUCT(entity VARCHAR, platform VARCHAR, file VARCHAR, days VARCHAR[])[]'})
+            )
+            where r.entity = '{{ entity }}' and r.platform = '{{ platform }}'
+            {%- else %}
+            select cast(null as varchar) as file, cast(null as varchar) as day where false
+            {%- endif %}
+        ),
+
+        days as (
+            select file, regexp_extract(file, '/dt=([0-9]{4}-[0-9]{2}-[0-9]{2})/[^/]*$', 1) as day
+            from glob('{{ day_glob }}')
+        )
+
+        select 'day' as kind, file from days
+        where day <> ''
+            and day not in (select day from covered)
+            and {{ landing_scope('cast(day as date)') }}
+        union all
+        select distinct 'month' as kind, '{{ landing }}/' || file from covered
+        order by 1, 2
+    {%- endset -%}
+    {%- set day_files = [] -%}
+    {%- set month_files = [] -%}
+    {%- for row in run_query(query) -%}
+        {%- do (day_files if row[0] == 'day' else month_files).append(row[1]) -%}
+    {%- endfor -%}
+    {%- if not day_files and not month_files -%}
+    {{ relation }}
+    {%- else -%}
+    (
+        {%- if day_files %}
+        select * from read_parquet([{% for f in day_files %}'{{ f }}'{{ ', ' if not loop.last }}{% endfor %}], hive_partitioning=true, union_by_name=true)
+        {%- endif %}
+        {%- if day_files and month_files %}
+        union all by name
+        {%- endif %}
+        {%- if month_files %}
+        select * from read_parquet([{% for f in month_files %}'{{ f }}'{{ ', ' if not loop.last }}{% endfor %}], hive_partitioning=true, union_by_name=true)
+        {%- endif %}
+    ) as landed
+    {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}

@@ -10,7 +10,7 @@
     {%- if where -%}
         {%- do conditions.append('(' ~ where ~ ')') -%}
     {%- endif -%}
-    {%- set from = var('from_date', '') -%}
+    {%- set from = build_param('from_date', 'KOL_FROM_DATE') or '' -%}
     {%- set column = var('incremental_test_scope', {}).get(relation.identifier)
         or ('landing_date' if is_platform_staging(relation.identifier) else none) -%}
     {%- if from and column -%}

@@ -70,12 +70,15 @@ def test_transform_waits_for_every_sources_landing(dagbag):
 def test_one_writer_task_in_the_one_slot_warehouse_pool_publishes_the_marts(dagbag):
     dag = dagbag.dags["kol_transform"]
     writers = [t for t in dag.tasks if t.pool == "kol_warehouse"]
-    assert [t.task_id for t in writers] == ["build"]
-    build = writers[0]
+    assert sorted(t.task_id for t in writers) == ["build", "compact"]
+    build = dag.get_task("build")
     assert build.upstream_task_ids == {"plan"}
     assert [o.uri for o in build.outlets] == ["kol://serving/marts"]
     rec = dag.get_task("record_run")
     assert rec.is_teardown and rec.upstream_task_ids == {"build"}
+    # landing compaction runs after publish, in the same one-slot pool (a writer)
+    assert dag.get_task("compact").upstream_task_ids == {"build", "plan"}
+    assert not dag.get_task("compact").outlets
 
 
 def test_pools_file_declares_every_pool_the_dags_use(dagbag, repo):

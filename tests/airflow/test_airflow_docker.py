@@ -28,6 +28,9 @@ def compose(repo):
 NOT_PASSED = {
     "KOL_DBT_PROJECT_DIR": "the image sets it (Dockerfile ENV); an empty value would hide it",
     "KOL_DEMO_DAILY_BUILDS": "`kol demo` only",
+    "KOL_RUN_DATE": "set by pipeline/transform.py for each dbt build",
+    "KOL_FROM_DATE": "set by pipeline/transform.py for each dbt build",
+    "KOL_EXCLUDED_DATES": "set by pipeline/transform.py for each dbt build",
 }
 
 

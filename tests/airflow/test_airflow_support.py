@@ -276,6 +276,31 @@ def test_a_past_date_with_nothing_landed_is_skipped_without_calling_the_platform
     assert not (s.landing / "raw").exists()
 
 
+def test_the_compact_task_compacts_old_months_under_the_writer_lock(env, monkeypatch):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from ingestion.records import api_schema
+    from pipeline.runlock import RunLocked, run_lock
+
+    env = {**env, "KOL_COMPACT_AFTER_DAYS": "40"}
+    s = kol.settings_from_airflow(environ=env, env_file=None, get_connection=_getter())
+    row = {"creator_id": "c1", "account_id": "a1", "run_id": "r", "username": "u"}
+    for day in (date(2026, 9, 30), date(2026, 10, 1)):
+        folder = s.landing / f"records/accounts/platform=tiktok/dt={day}"
+        folder.mkdir(parents=True)
+        rows = [{**row, "snapshot_date": day, "extracted_at": datetime(2026, 10, 2, tzinfo=UTC)}]
+        table = pa.Table.from_pylist(rows, schema=api_schema("accounts", "tiktok"))
+        pq.write_table(table, folder / "part-0.parquet")
+    monkeypatch.setattr(kol, "LOCK_WAIT_SECONDS", 0.0)
+    with run_lock(s.home, "another writer"), pytest.raises(RunLocked):
+        kol.compact_landing(s, D, "r1")
+    out = kol.compact_landing(s, D, "r1")
+    # as of 11-24 with 40 days: September (ends 55 days before) goes, October (24) stays
+    assert out["months"] == ["accounts/tiktok/2026-09"] and out["days_replaced"] == 1
+    assert (s.landing / "records/accounts/platform=tiktok/dt=2026-10-01").is_dir()
+
+
 # --- ledger rows ------------------------------------------------------------------------------
 
 

@@ -125,3 +125,24 @@ def test_clone_links_landing_and_copies_the_warehouse(landing, tmp_path):
 def test_a_day_with_nothing_landed_is_an_error_naming_it(tmp_path):
     with pytest.raises(FileNotFoundError, match="2026-11-23"):
         history.fabricate_history(tmp_path, SOURCE, [date(2026, 11, 1)])
+
+
+def test_a_compacted_history_keeps_a_window_of_day_files_and_month_files(landing):
+    """With compact_after_days the year is left as `kol compact` leaves it: whole months older
+    than the window in month files (every copied post snapshot kept), the rest in day folders."""
+    from datetime import timedelta
+
+    from ingestion.compacted import read_compaction
+
+    targets = [SOURCE - timedelta(days=k) for k in range(1, 100)]  # 2026-08-16 .. 11-22
+    stats = history.fabricate_history(landing, SOURCE, targets, compact_after_days=35)
+    # as of 11-24, 35 days: whole months ending before 10-20 -> August and September
+    assert stats.compacted_months == 2
+    months = read_compaction(landing)["records"]
+    assert [(e["month"], len(e["days"]), e["rows"]) for e in months] == [
+        ("2026-08", 16, 32),  # 08-16..08-31: two posts a day
+        ("2026-09", 30, 60),
+    ]
+    days = sorted(p.name for p in (landing / "records/posts/platform=youtube").iterdir())
+    assert days[0] == "dt=2026-10-01" and len(days) == 54  # 10-01 .. 11-23
+    assert 0 < stats.records_bytes < stats.bytes

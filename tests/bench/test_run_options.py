@@ -73,14 +73,16 @@ def test_histories_the_disk_cannot_hold_are_refused_before_anything_is_copied(
     import pytest
 
     bench, base = _bench_with_seed_day(tmp_path, [30, 365], mb_per_day=100)
-    # 29 + 364 copied days of 100 MB: 38.4 GB of landing, ~77 GB with the warehouses
-    free = shutil.disk_usage(tmp_path)._replace(free=60 * run.GB)
+    # 29 + 364 copied days of 100 MB; the 365-day history compacted as it is copied: 97 days
+    # (35 + 62) stay in day files, 267 in month files at a quarter of their bytes: 29 + 97 +
+    # 66.75 = 192.75 days, 18.8 GB of landing, ~37.6 GB with the warehouses
+    free = shutil.disk_usage(tmp_path)._replace(free=30 * run.GB)
     monkeypatch.setattr(run.shutil, "disk_usage", lambda path: free)
     with pytest.raises(run.StageFailed) as refused:
         bench.check_disk(base)
     msg = str(refused.value)
-    assert "need about 76.8 GB" in msg and "38.4 GB of copied landing" in msg
-    assert "60.0 GB is free" in msg and "--history 30" in msg and "BENCH_DIR=DIR" in msg
+    assert "need about 37.6 GB" in msg and "18.8 GB of copied landing" in msg
+    assert "30.0 GB is free" in msg and "--history 30" in msg and "BENCH_DIR=DIR" in msg
     assert sorted(p.name for p in tmp_path.iterdir()) == ["base"]  # nothing copied
 
     thirty, base30 = _bench_with_seed_day(tmp_path / "thirty", [30], mb_per_day=100)

@@ -11,6 +11,7 @@ md5, `account_fingerprint`) and every account when the brands' corpus changed
 """
 
 import hashlib
+import os
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -115,8 +116,13 @@ def model(dbt, session):
         # stored pair with each of its account's 700 new rows (30x the CPU at agency size)
         unique_key="platform, creator_id",
     )
-    # without --vars run_date, D is yesterday (UTC), as in the run_date() macro
-    run_date = dbt.config.get("run_date") or str((datetime.now(UTC) - timedelta(days=1)).date())
+    # D as in the run_date() macro: --vars run_date, else KOL_RUN_DATE (set by the build, read
+    # here at run time so a new D keeps dbt's partial parse), else yesterday (UTC)
+    run_date = (
+        dbt.config.get("run_date")
+        or os.environ.get("KOL_RUN_DATE")
+        or str((datetime.now(UTC) - timedelta(days=1)).date())
+    )
     window_days = int(dbt.config.get("caption_window_days"))
     documents = brand_documents(
         to_pandas(dbt.ref("stg_exports__brands")), to_pandas(dbt.ref("stg_exports__campaigns"))

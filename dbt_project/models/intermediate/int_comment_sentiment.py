@@ -6,6 +6,8 @@ processes: VADER is pure Python and holds one core. `KOL_SENTIMENT_WORKERS` (emp
 core, at most 4; 1: none) sets how many; the scores do not depend on it.
 """
 
+import os
+
 import pandas as pd
 from kol_sentiment import guess_language, score_texts, worker_count
 
@@ -35,7 +37,7 @@ def model(dbt, session):
     comments = dbt.ref("int_comments_unioned")
     if dbt.is_incremental:
         # only comments (re)seen since the last build can be new: older ones were scored then
-        from_date = dbt.config.get("from_date") or ""
+        from_date = dbt.config.get("from_date") or os.environ.get("KOL_FROM_DATE", "")
         if from_date:
             comments = comments.filter(f"last_seen_date >= cast('{from_date}' as date)")
         # the already-scored among these candidates first (a semi join builds on the day's
