@@ -232,7 +232,7 @@ def run_dbt(
         tail = "\n".join(other[-20:]) or f"exit status {returncode}"
         failures = [f"dbt: {tail}"]
     if engine == "spark" and returncode == 0 and not failures:
-        failures = _hand_over_from_spark(home, _built_models(run_results), variables)
+        failures = _hand_over_from_spark(home, _built_models(run_results), build_env)
     return DbtResult(
         ok=returncode == 0 and not failures,
         failures=failures,
@@ -256,7 +256,7 @@ def _built_models(run_results: Path) -> list[str]:
     )
 
 
-def _hand_over_from_spark(home: Path, models: list[str], variables: dict) -> list[str]:
+def _hand_over_from_spark(home: Path, models: list[str], build_env: dict[str, str]) -> list[str]:
     """Spark's built models as Parquet (dbt run-operation export_models), then into
     warehouse.duckdb; the failures, if any."""
     folder = spark_handover.export_dir(home)
@@ -265,8 +265,8 @@ def _hand_over_from_spark(home: Path, models: list[str], variables: dict) -> lis
     args = ["run-operation", "export_models", "--args", json.dumps(operation), "--target", "spark"]
     proc = subprocess.run(
         # its own target path: the build's run_results.json stays
-        _dbt_command(home, [*args, "--vars", json.dumps(variables)], home / "dbt" / "export"),
-        env=_environment(home),
+        _dbt_command(home, args, home / "dbt" / "export"),
+        env={**_environment(home), **build_env},
         capture_output=True,
         text=True,
         check=False,
