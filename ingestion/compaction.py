@@ -315,12 +315,7 @@ def _write_month(
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".part.{os.getpid()}.tmp"
     con.execute(f"copy ({query}) to '{tmp}' (format parquet, compression zstd)")
-    with tmp.open("rb+") as fh:
-        os.fsync(fh.fileno())
-    sha = sha256_file(tmp)
-    final = folder / f"part-{sha[:16]}.parquet"
-    os.replace(tmp, final)
-    _fsync_dir(folder)
+    final, sha = _publish_by_checksum(tmp, "part-", ".parquet")
     return _count([final]), rel(landing, final), sha
 
 
@@ -389,12 +384,7 @@ def _pack_month(
             info = tarfile.TarInfo(path)  # fixed metadata: the same pages give the same pack
             info.size, info.mtime, info.mode = len(data), 0, 0o644
             tar.addfile(info, io.BytesIO(data))
-    with tmp.open("rb+") as fh:
-        os.fsync(fh.fileno())
-    sha = sha256_file(tmp)
-    final = folder / f"raw-{month}-{sha[:16]}.tar"
-    os.replace(tmp, final)
-    _fsync_dir(folder)
+    final, sha = _publish_by_checksum(tmp, f"raw-{month}-", ".tar")
     checkpoint("pack_written")
     all_members = {**members, **{p: s for p, (_, s) in new.items()}}
     new_entry = {
@@ -476,3 +466,15 @@ def _remove_unnamed(landing: Path, manifest: dict[str, Any]) -> int:
                 f.unlink()
                 n += 1
     return n
+
+
+def _publish_by_checksum(tmp: Path, prefix: str, suffix: str) -> tuple[Path, str]:
+    """A finished temp file made durable, then renamed to a name of its own checksum: a name no
+    manifest uses yet, so a crash before the manifest switch leaves only an unread stray."""
+    with tmp.open("rb+") as fh:
+        os.fsync(fh.fileno())
+    sha = sha256_file(tmp)
+    final = tmp.parent / f"{prefix}{sha[:16]}{suffix}"
+    os.replace(tmp, final)
+    _fsync_dir(tmp.parent)
+    return final, sha
