@@ -62,7 +62,18 @@ COMPACTED_SHARE = 0.25
 
 
 # Stages `--stages` may pick; extract + land (and the exports) always run: the rest needs them.
-STAGES: tuple[str, ...] = ("reparse", "duckdb_scan", "transform", "gate", "publish", "kol_run")
+# kol_run: the whole day with the quotas raised (every account refreshes); kol_run_quotas: the
+# whole day as the documented default quotas allow it, the sandbox enforcing them.
+STAGES: tuple[str, ...] = (
+    "reparse",
+    "duckdb_scan",
+    "transform",
+    "gate",
+    "publish",
+    "kol_run",
+    "kol_run_quotas",
+)
+WHOLE_RUNS = ("kol_run", "kol_run_quotas")
 STAGE_NEEDS: dict[str, tuple[str, ...]] = {"gate": ("transform",), "publish": ("gate", "transform")}
 
 
@@ -87,7 +98,7 @@ SIZES: dict[str, Size] = {
         accounts=1_000,
         histories=(30, 365),
         reps=1,
-        stages=tuple(s for s in STAGES if s != "kol_run"),
+        stages=tuple(s for s in STAGES if s not in WHOLE_RUNS),
     ),
     "agency": Size("agency", creators=8_040, accounts=20_000, histories=(30, 365)),
 }
@@ -112,7 +123,7 @@ class Options:
     @property
     def builds(self) -> bool:
         """Whether the histories need a built warehouse (any stage after landing needs one)."""
-        return bool(self.stages & {"transform", "gate", "publish", "kol_run"})
+        return bool(self.stages & {"transform", "gate", "publish", *WHOLE_RUNS})
 
     @property
     def primary(self) -> int:
@@ -324,18 +335,19 @@ class Bench:
     def snapshot(self, h: int) -> Path:
         return self.work / f"snap-h{h}"
 
-    def home_env(self, home: Path) -> dict[str, str]:
-        return {**self.env, "KOL_HOME": str(home)}
-
-    def run(self, stage: str, argv: list[str], home: Path, tag: str) -> Timed:
-        """One measured child process (under the profiler when it is the stage asked for)."""
+    def run(
+        self, stage: str, argv: list[str], home: Path, tag: str, env: dict[str, str] | None = None
+    ) -> Timed:
+        """One measured child process (under the profiler when it is the stage asked for);
+        `env`: its environment instead of the harness's."""
         profiling = self.opts.profile == stage and not self.recording
         if profiling:
             out = self.work / "profiles" / tag
             out.parent.mkdir(parents=True, exist_ok=True)
             argv, written = profile.wrap(argv, self.kol, out)
         sb0 = self.sandbox.cpu_seconds() if self.sandbox else 0.0
-        t = run_timed(argv, self.home_env(home), self.work / "logs" / f"{tag}.log", cwd=self.work)
+        env = {**(env or self.env), "KOL_HOME": str(home)}
+        t = run_timed(argv, env, self.work / "logs" / f"{tag}.log", cwd=self.work)
         sb = self.sandbox.cpu_seconds() - sb0 if self.sandbox else 0.0
         self.sandbox_cpu[tag] = sb
         _say(
@@ -560,6 +572,33 @@ class Bench:
             t = self.run("kol_run", argv, home, f"{tag}-kol-run")
             sb = round(self.sandbox_cpu.get(t.log_tag, 0.0), 2)
             self.record("kol_run", sample(t, history_days=p, sandbox_cpu_s=sb))
+        if self.wants("kol_run_quotas"):
+            self.measure_run_within_quotas(p, tag)
+
+    def measure_run_within_quotas(self, h: int, tag: str) -> None:
+        """The whole `kol run` of D with the documented default quotas (no raised KOL_*
+        quota), the sandbox enforcing them (`quota_model=1`): what a real agency day runs. Kept
+        beside it: what each platform refreshed and deferred, and what the sandbox charged and
+        refused (Graph: calls within the run's rolling hour)."""
+        d = self.opts.run_date
+        assert self.sandbox is not None
+        home = self.restore(h)
+        argv = [*self.kol, "run", "--date", d.isoformat()]
+        if set(self.opts.platforms) != set(PLATFORMS):
+            argv += [a for p in self.opts.platforms for a in ("--platform", p)]
+        env = {k: v for k, v in self.env.items() if k not in RAISED_QUOTAS}
+        self.sandbox.set_faults("quota_model=1")
+        try:
+            t = self.run("kol_run_quotas", argv, home, f"{tag}-kol-run-quotas", env=env)
+            charged = self.sandbox.stats().get("quota_charged", {})
+        finally:
+            self.sandbox.set_faults("")
+        sb = round(self.sandbox_cpu.get(t.log_tag, 0.0), 2)
+        plans = calls.plan_outcomes(home / "landing", d, self.opts.platforms)
+        self.record(
+            "kol_run_quotas",
+            sample(t, history_days=h, sandbox_cpu_s=sb, quota_charged=charged, plans=plans),
+        )
 
     def measure_reparse(self, home: Path, d: date, tag: str) -> None:
         argv = [*self.kol, "reparse", "--date", d.isoformat()]

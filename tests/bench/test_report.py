@@ -242,3 +242,40 @@ def test_small_leaves_the_whole_run_out_unless_all_stages_are_asked_for():
     assert "kol_run" not in SIZES["small"].stages and SIZES["small"].reps == 1
     assert _stages("all") == frozenset(STAGES)
     assert _stages("publish") == {"publish", "gate", "transform"}
+
+
+def test_the_run_within_the_documented_quotas_is_judged_and_shown_per_platform(stages):
+    sample = {
+        "seconds": 420.0,
+        "peak_rss_mb": 3000.0,
+        "quota_charged": {"instagram": {"calls": 180}, "youtube": {"units": 6950, "refused": 2}},
+        "plans": {
+            "instagram": {
+                "status": "partial",
+                "planned": 27,
+                "deferred": 6171,
+                "landed": 25,
+                "used": {"calls": 180},
+                "budget": {"calls": 180},
+            },
+            "youtube": {
+                "status": "ok",
+                "planned": 3389,
+                "deferred": 0,
+                "landed": 3389,
+                "used": {"units": 6952},
+                "budget": {"units": 10000},
+            },
+        },
+    }
+    stages = {**stages, "kol_run_quotas": report.summarise_stage([sample])}
+    status = {
+        t["target"]: (t["value"], t["status"])
+        for t in report.target_status(stages, report.ratios(stages, [30, 365], 365))
+    }
+    assert status["whole kol run within the documented quotas ≤ 10 min"] == (420.0, "meets")
+    assert status["whole kol run ≤ 10 min"] == (700.0, "MISSES")  # the raised-quota run
+    lines = report.quota_run_lines(stages)
+    assert "| instagram | 27 | 6171 | 25 | 180 / 180 calls | 180 calls | 0 | partial |" in lines
+    assert "| youtube | 3389 | 0 | 3389 | 6,952 / 10,000 units | 6,950 units | 2 | ok |" in lines
+    assert report.quota_run_lines({}) == []
