@@ -115,6 +115,8 @@ class Options:
     results_dir: Path
     keep: bool = False
     reuse: bool = False
+    # with reuse: keep warehouses built by other warehouse code (no full refresh redone)
+    keep_warehouses: bool = False
     profile: str | None = None  # a stage to re-run once under the profiler ("auto": slowest)
     creators: int | None = None
     stages: frozenset[str] = frozenset(STAGES)
@@ -706,6 +708,14 @@ class Bench:
             # is (its warehouses, its setup file), never emptied to match "not built".
             _say(f"--reuse: seed day and histories from {path} (these stages build nothing)")
             return "all"
+        if self.opts.keep_warehouses:
+            # the daily build measured is the current code's, on tables an earlier code built
+            self.setup["warehouses_built_by_code"] = key.get("code")
+            _say(
+                f"--reuse --keep-warehouses: everything from {path}, warehouses of code "
+                f"{key.get('code')} (this tree's is {now.get('code')})"
+            )
+            return "all"
         _say(f"--reuse: seed day and histories from {path}; the warehouse code changed: rebuilding")
         return "landing"
 
@@ -879,6 +889,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="with --workdir: reuse its seed day and histories when they match these options",
     )
+    ap.add_argument(
+        "--keep-warehouses",
+        action="store_true",
+        help="with --reuse: keep warehouses an earlier warehouse code built instead of redoing "
+        "their full refreshes (agency: 10-40 min); the result file names that code",
+    )
     ap.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     ap.add_argument(
         "--stages",
@@ -953,6 +969,7 @@ def options(a: argparse.Namespace) -> Options:
         results_dir=a.results_dir,
         keep=a.keep or a.workdir is not None,
         reuse=a.reuse,
+        keep_warehouses=a.keep_warehouses,
         profile=a.profile,
         creators=a.creators,
         stages=a.stages if a.stages is not None else frozenset(size.stages),
@@ -967,6 +984,12 @@ def main(argv: list[str] | None = None) -> int:
     if opts.reps < 0 or (opts.reps == 0 and opts.profile in (None, "auto")):
         print(
             "bench: --reps must be at least 1 (0 only with --profile STAGE: profile alone)",
+            file=sys.stderr,
+        )
+        return 2
+    if a.keep_warehouses and not a.reuse:
+        print(
+            "bench: --keep-warehouses needs --reuse (the setup whose warehouses to keep)",
             file=sys.stderr,
         )
         return 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bench import report
-from bench.run import _histories, _stages, slowest_stage
+from bench.run import _histories, _stages, main, slowest_stage
 
 
 def _samples(seconds: list[float], **extra) -> list[dict]:
@@ -279,3 +279,22 @@ def test_the_run_within_the_documented_quotas_is_judged_and_shown_per_platform(s
     assert "| instagram | 27 | 6171 | 25 | 180 / 180 calls | 180 calls | 0 | partial |" in lines
     assert "| youtube | 3389 | 0 | 3389 | 6,952 / 10,000 units | 6,950 units | 2 | ok |" in lines
     assert report.quota_run_lines({}) == []
+
+
+def test_kept_warehouses_of_other_code_are_reused_and_named(tmp_path):
+    import json
+    from dataclasses import replace
+
+    built = _bench(tmp_path, [3])
+    built.save_setup()
+    (tmp_path / "snap-h3").mkdir()
+    setup = json.loads((tmp_path / "setup.json").read_text())
+    setup["key"]["code"] = "older"  # built by another warehouse code
+    (tmp_path / "setup.json").write_text(json.dumps(setup))
+
+    assert _bench(tmp_path, [3]).load_setup() == "landing"  # rebuilt by default
+    kept = _bench(tmp_path, [3])
+    kept.opts = replace(kept.opts, keep_warehouses=True)
+    assert kept.load_setup() == "all"
+    assert kept.setup["warehouses_built_by_code"] == "older"
+    assert main(["--size", "tiny", "--keep-warehouses"]) == 2  # needs --reuse
