@@ -10,6 +10,7 @@ publish see the types a DuckDB build gives them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
@@ -21,7 +22,8 @@ def export_dir(home: Path) -> Path:
     return Path(home) / EXPORT_DIR
 
 
-def _select_list(con: duckdb.DuckDBPyConnection, files: str) -> str:
+def select_list(con: duckdb.DuckDBPyConnection, files: str) -> str:
+    """The columns of Parquet `files` (a read_parquet glob), instants as naive UTC timestamps."""
     columns = con.execute(f"describe select * from read_parquet('{files}')").fetchall()
     return ", ".join(
         f'timezone(\'UTC\', "{name}") as "{name}"'
@@ -31,14 +33,19 @@ def _select_list(con: duckdb.DuckDBPyConnection, files: str) -> str:
     )
 
 
-def load_into_duckdb(home: Path, warehouse: Path | None = None) -> list[str]:
-    """Replace each exported model's table in the warehouse (one transaction); returns their names."""
+def load_into_duckdb(
+    home: Path, warehouse: Path | None = None, also: Sequence[Path] = ()
+) -> list[str]:
+    """Replace each exported model's table in the warehouse, and one per folder of `also`
+    (the Python steps' tables, pipeline/python_steps.py), in one transaction; returns their
+    names."""
     home = Path(home)
     folders = (
         sorted(p for p in export_dir(home).iterdir() if p.is_dir())
         if export_dir(home).is_dir()
         else []
     )
+    folders += [Path(p) for p in also]
     con = duckdb.connect(str(warehouse or home / "warehouse.duckdb"))
     try:
         con.execute("set TimeZone = 'UTC'")
@@ -47,7 +54,7 @@ def load_into_duckdb(home: Path, warehouse: Path | None = None) -> list[str]:
             files = str(folder / "*.parquet").replace("'", "''")
             con.execute(
                 f'create or replace table main."{folder.name}" as '
-                f"select {_select_list(con, files)} from read_parquet('{files}')"
+                f"select {select_list(con, files)} from read_parquet('{files}')"
             )
         con.execute("commit")
     finally:
