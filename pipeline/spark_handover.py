@@ -3,7 +3,8 @@
 On the Spark engine (docs/architecture.md "Running on Spark") the dbt build writes its tables
 in Spark's warehouse; `dbt run-operation export_models` then writes each of them as Parquet to
 `<home>/spark/export/<model>/`, and this module replaces the table of the same name in
-`warehouse.duckdb` with it. Spark stores a TIMESTAMP as an instant (Parquet isAdjustedToUTC),
+`warehouse.duckdb` with it, and with each table the Python steps wrote
+(pipeline/python_steps.py). Spark stores a TIMESTAMP as an instant (Parquet isAdjustedToUTC),
 DuckDB's models use naive UTC timestamps: such columns are converted back, so the gate and
 publish see the types a DuckDB build gives them.
 """

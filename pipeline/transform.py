@@ -1,4 +1,5 @@
-"""The transform step: ONE `dbt build` of the `kol` project against `<home>/warehouse.duckdb`.
+"""The transform step: ONE `dbt build` of the `kol` project against `<home>/warehouse.duckdb`
+(on Spark, one per wave of `_build_on_spark`, the Python models run between them).
 
 dbt runs in a subprocess (`python -m dbt.cli.main`), not in-process through `dbtRunner`:
 - DuckDB allows one writer; a child process holds the file lock only while it runs and always
