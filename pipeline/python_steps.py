@@ -187,8 +187,9 @@ def _read_folder(con: duckdb.DuckDBPyConnection, folder: Path) -> str:
 def _load_module(node: Node) -> ModuleType:
     """The model's file as a module; its imports (kol_matching, kol_sentiment) come from the
     project's python/ folder, as profiles.yml `module_paths` gives them to dbt."""
-    modules = str(node.path.parents[2] / "python")
-    if modules not in sys.path:
+    project = next((p for p in node.path.parents if (p / "dbt_project.yml").is_file()), None)
+    modules = str(project / "python") if project else None
+    if modules and modules not in sys.path:
         sys.path.insert(0, modules)
     spec = importlib.util.spec_from_file_location(f"kol_step_{node.name}", node.path)
     if spec is None or spec.loader is None:
