@@ -297,20 +297,10 @@ def _build_on_spark(
         if failure:
             return 1, [failure], count
         exported |= set(built) | parents
-        for model in wave.python:
-            inputs = {
-                p: (steps if nodes[p].is_python else exports) / p for p in nodes[model].parents
-            }
-            started = time.monotonic()
-            try:
-                rows = python_steps.run_step(
-                    nodes[model], inputs, steps / model, full_refresh=full_refresh, env=step_env
-                )
-            except Exception as exc:  # the model's own error, named in the result
-                return 1, [f"python step {model}: {type(exc).__name__}: {exc}"], count
-            if progress:
-                progress(f"python step {model}: {rows} rows in {time.monotonic() - started:.1f}s")
-            count += 1
+        failure = _run_steps(home, wave.python, nodes, full_refresh, step_env, progress)
+        if failure:
+            return 1, [failure], count
+        count += len(wave.python)
         ran += wave.python
         unregistered += wave.python
     failure = _register_steps(home, unregistered, env)
@@ -318,6 +308,31 @@ def _build_on_spark(
         return 1, [failure], count
     spark_handover.load_into_duckdb(home, also=[steps / m for m in ran])
     return 0, [], count
+
+
+def _run_steps(
+    home: Path,
+    models: tuple[str, ...],
+    nodes: dict[str, python_steps.Node],
+    full_refresh: bool,
+    env: dict[str, str],
+    progress: Callable[[str], None] | None,
+) -> str | None:
+    """Run Python models as pipeline steps, their parents read from Spark's export and from
+    earlier steps; the first failure's message, if any."""
+    exports, steps = spark_handover.export_dir(home), python_steps.output_dir(home)
+    for model in models:
+        inputs = {p: (steps if nodes[p].is_python else exports) / p for p in nodes[model].parents}
+        started = time.monotonic()
+        try:
+            rows = python_steps.run_step(
+                nodes[model], inputs, steps / model, full_refresh=full_refresh, env=env
+            )
+        except Exception as exc:  # the model's own error, named in the result
+            return f"python step {model}: {type(exc).__name__}: {exc}"
+        if progress:
+            progress(f"python step {model}: {rows} rows in {time.monotonic() - started:.1f}s")
+    return None
 
 
 def _exclusion(exclude: str | None) -> list[str]:
