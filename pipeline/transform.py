@@ -1,4 +1,5 @@
-"""The transform step: ONE `dbt build` of the `kol` project against `<home>/warehouse.duckdb`.
+"""The transform step: ONE `dbt build` of the `kol` project against `<home>/warehouse.duckdb`
+(on Spark, one per wave of `_build_on_spark`, the Python models run between them).
 
 dbt runs in a subprocess (`python -m dbt.cli.main`), not in-process through `dbtRunner`:
 - DuckDB allows one writer; a child process holds the file lock only while it runs and always
@@ -35,7 +36,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ingestion.records import EXPORT_SCHEMAS, api_schemas
-from pipeline import spark_handover
+from pipeline import python_steps, spark_handover
 
 # The repo's dbt_project/ (editable install); KOL_DBT_PROJECT_DIR points elsewhere when the
 # package is installed without its source tree (e.g. the Docker image).
@@ -185,8 +186,8 @@ def run_dbt(
     build (re)processes (default: D alone); its data tests then check only what it rewrote.
     `unit_tests=False` leaves out dbt's unit tests: they test the SQL, not the day's data, so
     daily runs skip them (`make test` runs them). `engine="spark"` builds on the dbt profile's
-    spark target, without the Python models and what depends on them (they run on DuckDB
-    only), and hands every model it built to warehouse.duckdb (pipeline.spark_handover).
+    spark target, the Python models as pipeline steps between its waves (_build_on_spark),
+    and hands everything it built to warehouse.duckdb (pipeline.spark_handover).
     Never raises for a failed build: the result names what failed.
     """
     if engine not in ENGINES:
@@ -194,9 +195,6 @@ def run_dbt(
     home = Path(home).resolve()
     started = time.monotonic()
     ensure_source_files(home)
-    target = home / "dbt" / "target"
-    run_results = target / "run_results.json"
-    run_results.unlink(missing_ok=True)
     # The build's dates go in the environment, not --vars: changed --vars make dbt re-parse the
     # whole project, and the macros read these only while executing (macros/dates.sql).
     build_env = {
@@ -211,28 +209,17 @@ def run_dbt(
         args.append("--full-refresh")
     if not unit_tests:
         args += ["--exclude-resource-type", "unit_test"]
-    if select:
-        args += ["--select", select]
+    env = {**_environment(home), **build_env}
     if engine == "spark":
-        args += ["--target", "spark"]
-        exclude = " ".join(filter(None, [exclude, *python_models()]))
-    if exclude:
-        args += ["--exclude", exclude]
-    proc = subprocess.Popen(
-        _dbt_command(home, args, target),
-        env={**_environment(home), **build_env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    other = _stream(proc, progress)
-    returncode = proc.wait()
-    failures, nodes = _failures(run_results)
-    if returncode != 0 and not failures:
-        tail = "\n".join(other[-20:]) or f"exit status {returncode}"
-        failures = [f"dbt: {tail}"]
-    if engine == "spark" and returncode == 0 and not failures:
-        failures = _hand_over_from_spark(home, _built_models(run_results), build_env)
+        returncode, failures, nodes = _build_on_spark(
+            home, args, select, exclude, env, progress, full_refresh
+        )
+    else:
+        if select:
+            args += ["--select", select]
+        if exclude:
+            args += ["--exclude", exclude]
+        returncode, failures, nodes = _dbt_build(home, args, env, progress)
     return DbtResult(
         ok=returncode == 0 and not failures,
         failures=failures,
@@ -242,40 +229,177 @@ def run_dbt(
     )
 
 
-def python_models() -> list[str]:
-    """The Python models, each with its descendants (dbt selection syntax)."""
-    return sorted(f"{path.stem}+" for path in (PROJECT_DIR / "models").rglob("*.py"))
+def _dbt_build(
+    home: Path, args: list[str], env: dict[str, str], progress: Callable[[str], None] | None
+) -> tuple[int, list[str], int]:
+    """One dbt invocation: its exit status, the failures (named) and the nodes it ran."""
+    target = home / "dbt" / "target"
+    (target / "run_results.json").unlink(missing_ok=True)
+    proc = subprocess.Popen(
+        _dbt_command(home, args, target),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    other = _stream(proc, progress)
+    returncode = proc.wait()
+    failures, nodes = _failures(target / "run_results.json")
+    if returncode != 0 and not failures:
+        tail = "\n".join(other[-20:]) or f"exit status {returncode}"
+        failures = [f"dbt: {tail}"]
+    return returncode, failures, nodes
 
 
-def _built_models(run_results: Path) -> list[str]:
+def _build_on_spark(
+    home: Path,
+    args: list[str],
+    select: str | None,
+    exclude: str | None,
+    env: dict[str, str],
+    progress: Callable[[str], None] | None,
+    full_refresh: bool,
+) -> tuple[int, list[str], int]:
+    """A Spark build in waves (pipeline/python_steps.py): dbt builds on Spark the selected SQL
+    nodes with no Python model still to run above them, exports them as Parquet, the Python
+    models whose parents are built then run as pipeline steps and become Spark tables; until
+    the selection is built. Then everything built goes to warehouse.duckdb. Each dbt call
+    starts a Spark JVM: a build with Python models below SQL ones costs three per wave."""
+    planned = _spark_plan(home, select, exclude, env)
+    if isinstance(planned, str):
+        return 1, [planned], 0
+    nodes, selected = planned
+    exports, steps = spark_handover.export_dir(home), python_steps.output_dir(home)
+    shutil.rmtree(exports, ignore_errors=True)
+    step_env = {k: v for k, v in env.items() if k.startswith("KOL_")}
+    exported: set[str] = set()
+    ran: list[str] = []
+    unregistered: list[str] = []
+    count = 0
+    for wave in python_steps.plan_waves(nodes, selected):
+        built: list[str] = []
+        if wave.sql:
+            failure = _register_steps(home, unregistered, env)
+            if failure:
+                return 1, [failure], count
+            unregistered = []
+            wave_args = [*args, "--target", "spark", "--select", *wave.sql]
+            wave_args += ["--indirect-selection", "buildable"]
+            returncode, failures, n = _dbt_build(
+                home, wave_args + _exclusion(exclude), env, progress
+            )
+            count += n
+            if returncode != 0 or failures:
+                return returncode, failures, count
+            built = _built_nodes(home / "dbt" / "target" / "run_results.json")
+        parents = {p for m in wave.python for p in nodes[m].parents if not nodes[p].is_python}
+        failure = _export(home, sorted(set(built) | (parents - exported)), env)
+        if failure:
+            return 1, [failure], count
+        exported |= set(built) | parents
+        failure = _run_steps(home, wave.python, nodes, full_refresh, step_env, progress)
+        if failure:
+            return 1, [failure], count
+        count += len(wave.python)
+        ran += wave.python
+        unregistered += wave.python
+    failure = _register_steps(home, unregistered, env)
+    if failure:
+        return 1, [failure], count
+    spark_handover.load_into_duckdb(home, also=[steps / m for m in ran])
+    return 0, [], count
+
+
+def _run_steps(
+    home: Path,
+    models: tuple[str, ...],
+    nodes: dict[str, python_steps.Node],
+    full_refresh: bool,
+    env: dict[str, str],
+    progress: Callable[[str], None] | None,
+) -> str | None:
+    """Run Python models as pipeline steps, their parents read from Spark's export and from
+    earlier steps; the first failure's message, if any."""
+    exports, steps = spark_handover.export_dir(home), python_steps.output_dir(home)
+    for model in models:
+        inputs = {p: (steps if nodes[p].is_python else exports) / p for p in nodes[model].parents}
+        started = time.monotonic()
+        try:
+            rows = python_steps.run_step(
+                nodes[model], inputs, steps / model, full_refresh=full_refresh, env=env
+            )
+        except Exception as exc:  # the model's own error, named in the result
+            return f"python step {model}: {type(exc).__name__}: {exc}"
+        if progress:
+            progress(f"python step {model}: {rows} rows in {time.monotonic() - started:.1f}s")
+    return None
+
+
+def _exclusion(exclude: str | None) -> list[str]:
+    return ["--exclude", exclude] if exclude else []
+
+
+def _spark_plan(
+    home: Path, select: str | None, exclude: str | None, env: dict[str, str]
+) -> tuple[dict[str, python_steps.Node], set[str]] | str:
+    """The project's nodes (dbt's manifest) and the names `select` / `exclude` choose among
+    models, seeds and snapshots (`dbt ls`, no Spark session); a failure's message instead."""
+    args = ["ls", "--quiet", "--target", "spark", "--output", "name"]
+    args += [a for kind in python_steps.BUILDABLE for a in ("--resource-type", kind)]
+    args += (["--select", select] if select else []) + _exclusion(exclude)
+    target = home / "dbt" / "target"
+    proc = subprocess.run(
+        _dbt_command(home, args, target), env=env, capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-20:])
+        return f"dbt ls: {tail}"
+    nodes = python_steps.load_nodes(target / "manifest.json", PROJECT_DIR)
+    return nodes, {line.strip() for line in proc.stdout.splitlines()} & set(nodes)
+
+
+def _built_nodes(run_results: Path) -> list[str]:
     results = json.loads(run_results.read_text()).get("results", [])
     return sorted(
         r["unique_id"].split(".")[-1]
         for r in results
-        if r["unique_id"].startswith("model.") and r.get("status") == "success"
+        if r["unique_id"].split(".")[0] in ("model", "seed") and r.get("status") == "success"
     )
 
 
-def _hand_over_from_spark(home: Path, models: list[str], build_env: dict[str, str]) -> list[str]:
-    """Spark's built models as Parquet (dbt run-operation export_models), then into
-    warehouse.duckdb; the failures, if any."""
-    folder = spark_handover.export_dir(home)
-    shutil.rmtree(folder, ignore_errors=True)
-    operation = {"export_dir": str(folder), "models": models}
-    args = ["run-operation", "export_models", "--args", json.dumps(operation), "--target", "spark"]
+def _run_operation(home: Path, macro: str, arguments: dict, env: dict[str, str]) -> str | None:
+    """`dbt run-operation <macro>` on the spark target; its failure's message, if any."""
+    args = ["run-operation", macro, "--args", json.dumps(arguments), "--target", "spark"]
     proc = subprocess.run(
         # its own target path: the build's run_results.json stays
-        _dbt_command(home, args, home / "dbt" / "export"),
-        env={**_environment(home), **build_env},
+        _dbt_command(home, args, home / "dbt" / "operation"),
+        env=env,
         capture_output=True,
         text=True,
         check=False,
     )
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-20:])
-        return [f"export from Spark: {tail}"]
-    spark_handover.load_into_duckdb(home)
-    return []
+    if proc.returncode == 0:
+        return None
+    tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-20:])
+    return f"{macro} on Spark: {tail}"
+
+
+def _export(home: Path, names: list[str], env: dict[str, str]) -> str | None:
+    """Spark's tables of `names` as Parquet (macros/spark_export.sql)."""
+    if not names:
+        return None
+    folder = str(spark_handover.export_dir(home))
+    return _run_operation(home, "export_models", {"export_dir": folder, "models": names}, env)
+
+
+def _register_steps(home: Path, models: list[str], env: dict[str, str]) -> str | None:
+    """The Python steps' folders as the Spark tables ref() names (macros/python_steps.sql)."""
+    if not models:
+        return None
+    folder = str(python_steps.output_dir(home))
+    return _run_operation(
+        home, "register_python_steps", {"python_dir": folder, "models": models}, env
+    )
 
 
 def docs_generate(home: Path, out_dir: Path) -> Path:

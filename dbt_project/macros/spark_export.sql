@@ -1,12 +1,13 @@
 {#- The Spark build's hand-over to the gate and publish (docs/architecture.md "Running on
-    Spark"): each of `models` (names) that Spark built is written as Parquet to
+    Spark"): each of `models` (names of models and seeds) that Spark built is written as Parquet to
     <export_dir>/<model>/, which pipeline/spark_handover.py loads into warehouse.duckdb, so the
-    gate and publish read the same tables whatever engine built them. pipeline/transform.py
-    runs `dbt run-operation export_models` after a Spark build, naming the models it built. -#}
+    gate and publish read the same tables whatever engine built them, and which the Python
+    steps read (pipeline/python_steps.py). pipeline/transform.py runs `dbt run-operation
+    export_models` after each dbt build of a Spark build, naming what it built. -#}
 {% macro export_models(export_dir, models) -%}
     {%- if execute -%}
     {%- for node in graph.nodes.values()
-        if node.resource_type == 'model' and node.package_name == project_name
+        if node.resource_type in ('model', 'seed') and node.package_name == project_name
         and node.name in models -%}
         {%- set relation = adapter.get_relation(node.database, node.schema, node.alias) -%}
         {%- if relation is none -%}
