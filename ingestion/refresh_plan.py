@@ -4,8 +4,10 @@ The cost of one account-day is the mean of the platform's landed runs (their man
 request counts and records served, priced by `ingestion.quota`), or the documented estimate
 before any run. The day's budget covers the first N accounts in priority order:
 1. creators in a campaign active on D (the campaign exports), first;
-2. then the stalest: most days since the account last landed (never landed = stalest), so
-   accounts deferred today go first tomorrow;
+2. then the stalest: most days since the account was last tried — landed, or failed with an
+   answer (an unknown or renamed handle, retries spent) — never tried = stalest; so accounts
+   deferred today go first tomorrow, and one that keeps failing is tried again once the
+   roster has had its turn instead of taking a slot every day;
 3. then by tier, bigger first (followers last landed; unknown last);
 4. then the roster key, so the order is total and a re-run plans the same.
 The others are deferred: not requested that day, listed in the manifest with the reason.
@@ -47,7 +49,7 @@ class Candidate:
 
     key: str
     in_campaign: bool = False
-    days_stale: int = NEVER  # days since it last landed (NEVER: not yet)
+    days_stale: int = NEVER  # days since it was last tried (NEVER: not yet)
     followers: int | None = None
 
 
@@ -105,12 +107,27 @@ class RefreshPlan:
         }
 
 
+@dataclass
+class LandingHistory:
+    """What a platform's earlier manifests say, per roster key and overall."""
+
+    landed: dict[str, date] = field(default_factory=dict)  # the last date it landed
+    tried: dict[str, date] = field(default_factory=dict)  # the last date it landed or failed
+    recent: list[dict[str, Any]] = field(default_factory=list)  # landed runs, newest first
+
+
+def _keep_latest(dates: dict[str, date], key: Any, day: date) -> None:
+    if isinstance(key, str) and (key not in dates or dates[key] < day):
+        dates[key] = day
+
+
 def landing_history(
     root: Path, platform: str, before: date, runs: int = HISTORY_RUNS
-) -> tuple[dict[str, date], list[dict[str, Any]]]:
-    """From the platform's manifests before `before`, in one pass: roster key -> the last
-    date it landed, and the last `runs` landed (ok/partial) manifests, newest first."""
-    last: dict[str, date] = {}
+) -> LandingHistory:
+    """From the platform's manifests before `before`, in one pass: per roster key the last
+    date it landed and the last it was tried (landed or failed; a quota stop before its turn
+    is not a try), and the last `runs` landed (ok/partial) manifests."""
+    out = LandingHistory()
     recent: deque[dict[str, Any]] = deque(maxlen=runs)
     for m in earlier_manifests(root, platform, before):
         try:
@@ -119,11 +136,17 @@ def landing_history(
             continue
         if m.get("status") in ("ok", "partial"):
             recent.append(m)
-        landed = (m.get("accounts") or {}).get("landed") or []
+        accounts = m.get("accounts") or {}
+        landed = accounts.get("landed") or []
         for key in landed if isinstance(landed, list) else []:
-            if isinstance(key, str) and (key not in last or last[key] < day):
-                last[key] = day
-    return last, list(reversed(recent))
+            _keep_latest(out.landed, key, day)
+            _keep_latest(out.tried, key, day)
+        by_key = accounts.get("by_key") or {}
+        for key, outcome in by_key.items() if isinstance(by_key, dict) else []:
+            if isinstance(outcome, dict) and outcome.get("status") == "failed":
+                _keep_latest(out.tried, key, day)
+    out.recent = list(reversed(recent))
+    return out
 
 
 def last_followers(root: Path, platform: str, day: date | None) -> dict[str, int]:
@@ -186,22 +209,22 @@ def plan_refresh(
     quota: QuotaSettings,
 ) -> RefreshPlan:
     """Which of `entries` refresh on `run_date` (see the module docstring)."""
-    landed, recent = landing_history(landing_root, platform, run_date)
-    history = per_account_from_history(platform, recent)
+    past = landing_history(landing_root, platform, run_date)
+    history = per_account_from_history(platform, past.recent)
     if history:
         per_account, runs = history
         estimate = f"mean of the last {runs} landed run(s)"
     else:
         per_account, estimate = documented_per_account(platform), "documented estimate"
     budget = daily_budget(platform, quota, run_date)
-    followers = last_followers(landing_root, platform, max(landed.values(), default=None))
+    followers = last_followers(landing_root, platform, max(past.landed.values(), default=None))
     in_campaign = campaign_creators(exports_dir, platform, run_date)
     by_key = {e.key: e for e in entries}
     order = refresh_order(
         Candidate(
             key=e.key,
             in_campaign=e.creator_id in in_campaign,
-            days_stale=(run_date - landed[e.key]).days if e.key in landed else NEVER,
+            days_stale=(run_date - past.tried[e.key]).days if e.key in past.tried else NEVER,
             followers=followers.get(e.creator_id),
         )
         for e in by_key.values()

@@ -268,3 +268,22 @@ def test_graph_runs_keep_below_the_slow_down_threshold():
     assert hourly_limit("facebook", QuotaSettings(graph_hours_per_day=3)) == (180, 3)
     assert hourly_limit("instagram", QuotaSettings(graph_calls_per_hour=1)) == (1, 1)
     assert hourly_limit("youtube", QuotaSettings()) is None
+
+
+def test_an_account_that_keeps_failing_waits_for_the_roster_to_have_its_turn(tmp_path):
+    """k1 failed (an unknown handle) on D-1, k2 landed on D-2, k3 was not reached (the quota
+    stopped the run before its turn), k4 was never tried: k4 and k3 first, then k2 (tried
+    two days ago), then k1 (tried yesterday) — not the failing account first every day."""
+    entries = [_entry(n) for n in (1, 2, 3, 4)]
+    k1, k2, k3, k4 = (e.key for e in entries)
+    _manifest(tmp_path, D - timedelta(days=2), [k2], requests=4)
+    path = tmp_path / "manifests" / f"dt={D - timedelta(days=1)}" / "youtube.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    by_key = {k1: {"status": "failed"}, k3: {"status": "skipped"}}
+    body = {"source": "youtube", "run_date": str(D - timedelta(days=1)), "status": "partial"}
+    path.write_text(json.dumps({**body, "accounts": {"landed": [], "by_key": by_key}}))
+    plan = plan_refresh(
+        "youtube", D, entries, tmp_path, None, QuotaSettings(youtube_units_per_day=9)
+    )
+    # k3 and k4 were never tried: the roster key orders them
+    assert plan.refresh + [d["account"] for d in plan.deferred] == [k3, k4, k2, k1]
