@@ -11,7 +11,8 @@ Shape of one benchmark:
           `kol transform --full-refresh` as of D-1, then a snapshot of that KOL_HOME;
   reps    from the snapshot of the primary (longest) history: extract+land D, exports,
           reparse D, DuckDB scan of D, transform (incremental), gate, publish; the same
-          incremental transform on every other history (D's records hard-linked in); then,
+          incremental transform on every other history (D's records hard-linked in); the
+          transform on Spark (a full build as of D-1, then D) on the shortest history; then,
           from the snapshot again, the whole `kol run --date D`.
 """
 
@@ -62,8 +63,21 @@ COMPACTED_SHARE = 0.25
 
 
 # Stages `--stages` may pick; extract + land (and the exports) always run: the rest needs them.
-STAGES: tuple[str, ...] = ("reparse", "duckdb_scan", "transform", "gate", "publish", "kol_run")
-STAGE_NEEDS: dict[str, tuple[str, ...]] = {"gate": ("transform",), "publish": ("gate", "transform")}
+STAGES: tuple[str, ...] = (
+    "reparse",
+    "duckdb_scan",
+    "transform",
+    "transform_spark",
+    "gate",
+    "publish",
+    "kol_run",
+)
+STAGE_NEEDS: dict[str, tuple[str, ...]] = {
+    "gate": ("transform",),
+    "publish": ("gate", "transform"),
+    # Spark's figures are read beside DuckDB's of the same run
+    "transform_spark": ("transform",),
+}
 
 
 @dataclass(frozen=True)
@@ -89,7 +103,13 @@ SIZES: dict[str, Size] = {
         reps=1,
         stages=tuple(s for s in STAGES if s != "kol_run"),
     ),
-    "agency": Size("agency", creators=8_040, accounts=20_000, histories=(30, 365)),
+    "agency": Size(
+        "agency",
+        creators=8_040,
+        accounts=20_000,
+        histories=(30, 365),
+        stages=tuple(s for s in STAGES if s != "transform_spark"),
+    ),
 }
 
 
@@ -389,10 +409,16 @@ class Bench:
         history.clone_home(self.snapshot(h), home)
         return home
 
-    def transform(self, home: Path, day: date, h: int, tag: str, full: bool = False) -> None:
-        """One `kol transform` as of `day`, recorded with dbt's own per-node timings."""
+    def transform(
+        self, home: Path, day: date, h: int, tag: str, full: bool = False, engine: str = "duckdb"
+    ) -> None:
+        """One `kol transform` as of `day` on `engine`, recorded with dbt's own per-node
+        timings (stage keys: transform_full / transform_incremental, with `_spark` on Spark)."""
         argv = [*self.kol, "transform", "--date", day.isoformat()]
-        stage = "transform_full" if full else "transform_incremental"
+        if engine != "duckdb":
+            argv += ["--engine", engine]
+        kind = "full" if full else "incremental"
+        stage = f"transform_{kind}" if engine == "duckdb" else f"transform_{engine}_{kind}"
         t = self.run(stage, [*argv, "--full-refresh"] if full else argv, home, tag)
         self.record(f"{stage}@{h}", sample(t, history_days=h, **dbt_timings(home)))
 
@@ -552,6 +578,8 @@ class Bench:
                     other = self.restore(h)
                     history.link_day(home / "landing", other / "landing", d)
                     self.transform(other, d, h, f"{tag}-transform-h{h}")
+        if self.wants("transform_spark") and self.recording:
+            self.measure_spark(home, d, tag)
         if self.wants("kol_run"):
             home = self.restore(p)
             argv = [*self.kol, "run", "--date", d.isoformat()]
@@ -560,6 +588,18 @@ class Bench:
             t = self.run("kol_run", argv, home, f"{tag}-kol-run")
             sb = round(self.sandbox_cpu.get(t.log_tag, 0.0), 2)
             self.record("kol_run", sample(t, history_days=p, sandbox_cpu_s=sb))
+
+    def measure_spark(self, primary_home: Path, d: date, tag: str) -> None:
+        """The transform on Spark (`kol transform --engine spark`), on the shortest history
+        (Spark reads day folders, not compacted months): from that history's snapshot, with
+        D's records hard-linked in, a full build as of D-1, then D's incremental build."""
+        h = spark_history(self.opts.histories)
+        home = self.work / f"run-spark-h{h}"
+        history.clone_home(self.snapshot(h), home)
+        history.link_day(primary_home / "landing", home / "landing", d)
+        d1 = d - timedelta(days=1)
+        self.transform(home, d1, h, f"{tag}-spark-full-h{h}", full=True, engine="spark")
+        self.transform(home, d, h, f"{tag}-spark-incremental-h{h}", engine="spark")
 
     def measure_reparse(self, home: Path, d: date, tag: str) -> None:
         argv = [*self.kol, "reparse", "--date", d.isoformat()]
@@ -894,9 +934,28 @@ def slowest_stage(samples: dict[str, list[dict[str, Any]]]) -> str:
     candidates = {
         k.partition("@")[0]: report.spread([s["seconds"] for s in v])["median"]
         for k, v in samples.items()
-        if not k.startswith(("kol_run", "transform_full"))
+        if not k.startswith(("kol_run", "transform_full", "transform_spark"))
     }
     return max(candidates, key=lambda k: candidates[k] or 0.0)
+
+
+def spark_history(histories: Sequence[int]) -> int:
+    """The history the Spark stage builds on: the shortest (Spark reads the day folders, and
+    a history longer than the compaction window holds month files)."""
+    return min(histories)
+
+
+def spark_refusal(histories: Sequence[int], java: str | None) -> str | None:
+    """Why the Spark stage cannot run with these options, or None."""
+    if java is None:
+        return "the transform_spark stage needs a Java runtime (`java` on PATH; Java 17)"
+    if spark_history(histories) > COMPACT_AFTER_DAYS:
+        return (
+            f"the transform_spark stage builds on the shortest history, which must be at most "
+            f"{COMPACT_AFTER_DAYS} days: Spark reads day folders, not the month files older "
+            "days are compacted into (add one, e.g. --history 30,365)"
+        )
+    return None
 
 
 def options(a: argparse.Namespace) -> Options:
@@ -934,6 +993,15 @@ def main(argv: list[str] | None = None) -> int:
     if a.reuse and a.workdir is None:
         print("bench: --reuse needs --workdir (the folder of an earlier run)", file=sys.stderr)
         return 2
+    refusal = "transform_spark" in opts.stages and spark_refusal(
+        opts.histories, shutil.which("java")
+    )
+    if refusal and a.stages is not None:  # asked for by name: a bad option
+        print(f"bench: {refusal}", file=sys.stderr)
+        return 2
+    if refusal:  # in the size's default: the other stages are still measured
+        _say(f"leaving out the Spark stage: {refusal}")
+        opts.stages = opts.stages - {"transform_spark"}
     bench = Bench(opts)
     _say(f"bench {size.name}: work folder {opts.workdir}")
     # `kill PID` stops the harness like Ctrl-C: the measured child and the sandbox go too

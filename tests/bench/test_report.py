@@ -242,3 +242,39 @@ def test_small_leaves_the_whole_run_out_unless_all_stages_are_asked_for():
     assert "kol_run" not in SIZES["small"].stages and SIZES["small"].reps == 1
     assert _stages("all") == frozenset(STAGES)
     assert _stages("publish") == {"publish", "gate", "transform"}
+
+
+def test_spark_is_set_beside_duckdb_on_the_shortest_history(stages):
+    raw = {k: v["samples"] for k, v in stages.items()}
+    raw["transform_full@30"] = _samples([40.0])
+    raw["transform_spark_full@30"] = _samples([100.0])
+    raw["transform_spark_incremental@30"] = _samples([33.0])
+    st = {k: report.summarise_stage(v) for k, v in raw.items()}
+    r = report.ratios(st, [30, 365], primary=365)
+    assert r["spark_vs_duckdb_incremental"] == pytest.approx(33.0 / 11.0)
+    assert r["spark_vs_duckdb_full"] == pytest.approx(100.0 / 40.0)
+    md = report.markdown(
+        {
+            "size": "small",
+            "reps": 1,
+            "histories": [30, 365],
+            "world": {"run_date": "2026-11-24", "accounts": 1000, "creators": 415},
+            "stages": st,
+            "ratios": r,
+            "targets": report.target_status(st, r),
+        }
+    )
+    assert "| transform on Spark: dbt build, incremental day [30 days of history] | 33.00 |" in md
+    assert "| transform on Spark / on DuckDB, 30 days of history: incremental day | 3.00 |" in md
+    # without Spark's samples there is no Spark line
+    assert "on Spark" not in report.markdown(
+        {
+            "size": "small",
+            "reps": 1,
+            "histories": [30, 365],
+            "world": {"run_date": "2026-11-24", "accounts": 1000, "creators": 415},
+            "stages": stages,
+            "ratios": report.ratios(stages, [30, 365], 365),
+            "targets": [],
+        }
+    )
