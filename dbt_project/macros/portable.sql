@@ -390,18 +390,18 @@ where kept._kol_rank = 1
 
 {#- The column names of a built model's relation in the order its SQL selects them. Spark
     stores a partitioned table's partition columns last: a model with partition_by
-    (incremental_by_date) is read in the order its YAML declares, which must name exactly its
-    columns. -#}
+    (incremental_by_date) is read in the order its YAML declares, which must name each of its
+    columns in the order of its SQL (tests/dbt/test_partitioned_models_yaml.py). -#}
 {% macro model_column_names(relation) -%}
     {%- set names = adapter.get_columns_in_relation(relation) | map(attribute='name') | list -%}
     {%- set node = graph.nodes.values() | selectattr('resource_type', 'equalto', 'model')
         | selectattr('alias', 'equalto', relation.identifier) | first -%}
     {%- if node and node.config.get('partition_by') -%}
-        {%- set declared = node.columns.keys() | list -%}
-        {%- if declared | sort != names | sort -%}
+        {%- set declared = node.columns.keys() | select('in', names) | list -%}
+        {%- if declared | length != names | length -%}
             {{ exceptions.raise_compiler_error(
-                node.name ~ " is partitioned: its YAML must name exactly its columns "
-                ~ names | sort ~ ", in the order its SQL selects them; it names " ~ declared) }}
+                node.name ~ " is partitioned: its YAML must name each of its columns, in the "
+                ~ "order of its SQL; it leaves out " ~ names | reject('in', declared) | list) }}
         {%- endif -%}
         {{ return(declared) }}
     {%- endif -%}
