@@ -31,7 +31,7 @@ STAGE_LABELS: dict[str, str] = {
     "transform_incremental": "transform: dbt build, incremental day",
     "transform_full": "transform: dbt build --full-refresh (setup, n=1)",
     "transform_spark_incremental": "transform on Spark: dbt build, incremental day",
-    "transform_spark_full": "transform on Spark: dbt build --full-refresh as of D-1",
+    "transform_spark_full": "transform on Spark: dbt build --full-refresh (setup, n=1)",
     "gate": "gate (GX)",
     "publish": "publish",
     "kol_run": "whole `kol run` (one day)",

@@ -12,8 +12,9 @@ Shape of one benchmark:
   reps    from the snapshot of the primary (longest) history: extract+land D, exports,
           reparse D, DuckDB scan of D, transform (incremental), gate, publish; the same
           incremental transform on every other history (D's records hard-linked in); the
-          transform on Spark (a full build as of D-1, then D) on the shortest history; then,
-          from the snapshot again, the whole `kol run --date D`.
+          incremental transform on Spark on the shortest history (from a snapshot of its
+          Spark build as of D-1, made in the setup); then, from the snapshot again, the
+          whole `kol run --date D`.
 """
 
 from __future__ import annotations
@@ -94,7 +95,14 @@ class Size:
 # repetition, and the whole `kol run` is the sum of its stage processes (report.day_stages)
 # instead of a second pass over the same day. `--reps 3 --stages all` measures it fully.
 SIZES: dict[str, Size] = {
-    "tiny": Size("tiny", creators=10, accounts=30, histories=(3, 6), reps=1),
+    "tiny": Size(
+        "tiny",
+        creators=10,
+        accounts=30,
+        histories=(3, 6),
+        reps=1,
+        stages=tuple(s for s in STAGES if s != "transform_spark"),
+    ),
     "small": Size(
         "small",
         creators=415,
@@ -344,6 +352,16 @@ class Bench:
     def snapshot(self, h: int) -> Path:
         return self.work / f"snap-h{h}"
 
+    def spark_home(self, h: int) -> Path:
+        return self.work / f"run-spark-h{h}"
+
+    def spark_snapshot(self, h: int) -> Path:
+        return self.work / f"snap-spark-h{h}"
+
+    def spark_setup_for(self, h: int) -> bool:
+        """Whether history `h` gets a Spark build in the setup (the one the Spark stage uses)."""
+        return "transform_spark" in self.opts.stages and h == spark_history(self.opts.histories)
+
     def home_env(self, home: Path) -> dict[str, str]:
         return {**self.env, "KOL_HOME": str(home)}
 
@@ -526,6 +544,8 @@ class Bench:
         if self.opts.builds:  # no gate/publish here: the measured day runs its own
             self.transform(home, d1, h, f"setup-h{h}-transform-full", full=True)
         history.clone_home(home, self.snapshot(h))
+        if self.spark_setup_for(h):
+            self.prepare_spark(h)
         self.setup[f"history_{h}"] = {
             "landed_days": h,
             "copied_days": stats.days,
@@ -538,6 +558,15 @@ class Bench:
             "fabricate_seconds": round(fab, 2),
             "warehouse_mb": _size_mb(home / "warehouse.duckdb"),
         }
+
+    def prepare_spark(self, h: int) -> None:
+        """Spark's build of history `h` as of D-1 (`kol transform --engine spark`, full: the
+        snapshot's last build ran on DuckDB), snapshotted for the repetitions' incremental day."""
+        d1 = self.opts.run_date - timedelta(days=1)
+        home = self.spark_home(h)
+        history.clone_home(self.snapshot(h), home)
+        self.transform(home, d1, h, f"setup-h{h}-spark-full", full=True, engine="spark")
+        history.clone_home(home, self.spark_snapshot(h))
 
     # --- one repetition ------------------------------------------------------------------
 
@@ -590,16 +619,14 @@ class Bench:
             self.record("kol_run", sample(t, history_days=p, sandbox_cpu_s=sb))
 
     def measure_spark(self, primary_home: Path, d: date, tag: str) -> None:
-        """The transform on Spark (`kol transform --engine spark`), on the shortest history
-        (Spark reads day folders, not compacted months): from that history's snapshot, with
-        D's records hard-linked in, a full build as of D-1, then D's incremental build."""
+        """D's incremental transform on Spark (`kol transform --engine spark`) on the shortest
+        history (Spark reads day folders, not compacted months), from the snapshot of its
+        Spark build as of D-1 with D's records hard-linked in."""
         h = spark_history(self.opts.histories)
-        home = self.work / f"run-spark-h{h}"
-        history.clone_home(self.snapshot(h), home)
+        home = self.spark_home(h)
+        history.clone_home(self.spark_snapshot(h), home)
         history.link_day(primary_home / "landing", home / "landing", d)
-        d1 = d - timedelta(days=1)
-        self.transform(home, d1, h, f"{tag}-spark-full-h{h}", full=True, engine="spark")
-        self.transform(home, d, h, f"{tag}-spark-incremental-h{h}", engine="spark")
+        self.transform(home, d, h, f"{tag}-spark-h{h}", engine="spark")
 
     def measure_reparse(self, home: Path, d: date, tag: str) -> None:
         argv = [*self.kol, "reparse", "--date", d.isoformat()]
@@ -666,6 +693,7 @@ class Bench:
             "landing": f"compacted after {COMPACT_AFTER_DAYS} days",  # bench/history.py
             "built": o.builds,
             "code": self.code if o.builds else None,
+            "spark": "transform_spark" in o.stages,  # a Spark build of the shortest history
             "quotas": "raised",  # a seed day under the default quotas deferred accounts
         }
 
@@ -673,35 +701,54 @@ class Bench:
         saved = {
             "key": self.setup_key(),
             "setup": self.setup,
-            "samples": {k: v for k, v in self.samples.items() if k.startswith("transform_full")},
+            "samples": {
+                k: v
+                for k, v in self.samples.items()
+                if k.startswith(("transform_full", "transform_spark_full"))
+            },
         }
         (self.work / SETUP_FILE).write_text(json.dumps(saved, indent=2, default=str))
 
     def load_setup(self) -> str | None:
         """With `--reuse`: take the snapshots of an earlier run of the same setup.
 
-        Returns "all" when everything matches, or when this run builds nothing (its stages
-        read only the landing: a built setup is left as it is); "landing" when only the
-        warehouse code changed since (dbt project, transform step): the landed history is
-        kept and only the full refreshes are redone; None when nothing can be reused."""
+        Returns "all" when everything matches (a setup with Spark's build serves a run
+        without the Spark stage too), or when this run builds nothing (its stages read only
+        the landing: a built setup is left as it is); "spark" when only Spark's build is
+        missing; "landing" when only the warehouse code changed since (dbt project,
+        transform step): the landed history is kept and only the full refreshes are redone;
+        None when nothing can be reused."""
         path = self.work / SETUP_FILE
         if not (self.opts.reuse and path.is_file()):
             return None
         saved = json.loads(path.read_text())
         key, now = saved.get("key", {}), self.setup_key()
-        same_landing = {k: v for k, v in key.items() if k not in ("code", "built")} == {
-            k: v for k, v in now.items() if k not in ("code", "built")
-        }
+
+        def without(d: dict[str, Any], *names: str) -> dict[str, Any]:
+            return {k: v for k, v in d.items() if k not in names}
+
+        same_landing = without(key, "code", "built", "spark") == without(
+            now, "code", "built", "spark"
+        )
         if not same_landing or not all(self.snapshot(h).is_dir() for h in self.opts.histories):
             _say(f"--reuse: {path} is for another setup; building a new one")
             return None
         self.setup.update({k: v for k, v in saved["setup"].items() if k != "world"})
         self.setup["reused_from"] = str(path)
-        if key == now:
+        if without(key, "spark") == without(now, "spark"):
+            has_spark = bool(key.get("spark")) and all(
+                self.spark_snapshot(h).is_dir()
+                for h in self.opts.histories
+                if self.spark_setup_for(h)
+            )
             _say(f"--reuse: seed day, histories and their warehouses from {path}")
             for k, v in saved["samples"].items():
-                self.samples.setdefault(k, []).extend(v)
-            return "all"
+                if now["spark"] or not k.startswith("transform_spark"):
+                    self.samples.setdefault(k, []).extend(v)
+            if has_spark or not now["spark"]:
+                return "all"
+            _say("--reuse: the setup has no Spark build: building it")
+            return "spark"
         if not self.opts.builds:
             # Stages that build nothing need only the landing: a built setup is kept as it
             # is (its warehouses, its setup file), never emptied to match "not built".
@@ -724,6 +771,8 @@ class Bench:
             if self.opts.builds:
                 self.transform(home, d1, h, f"setup-h{h}-transform-full", full=True)
             history.clone_home(home, self.snapshot(h))
+            if self.spark_setup_for(h):
+                self.prepare_spark(h)
 
     def execute(self) -> dict[str, Any]:
         started = datetime.now(UTC)
@@ -742,6 +791,8 @@ class Bench:
                     self.prepare_history(base, h)
             elif reused == "landing":
                 self.rebuild_warehouses()
+            elif reused == "spark":
+                self.prepare_spark(spark_history(self.opts.histories))
             if reused != "all":
                 self.setup["seconds"] = round(time.perf_counter() - t0, 1)
                 self.save_setup()

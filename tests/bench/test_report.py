@@ -278,3 +278,35 @@ def test_spark_is_set_beside_duckdb_on_the_shortest_history(stages):
             "targets": [],
         }
     )
+
+
+def test_a_setup_with_spark_serves_runs_with_and_without_the_spark_stage(tmp_path):
+    from dataclasses import replace
+
+    def bench(spark: bool):
+        b = _bench(tmp_path, [3, 6])
+        stages = (
+            b.opts.stages | {"transform_spark"} if spark else b.opts.stages - {"transform_spark"}
+        )
+        b.opts = replace(b.opts, stages=stages)
+        return b
+
+    for h in (3, 6):
+        (tmp_path / f"snap-h{h}").mkdir()
+    duckdb_only = bench(spark=False)
+    duckdb_only.samples["transform_full@3"] = [{"seconds": 7.0}]
+    duckdb_only.save_setup()
+    # the same setup without Spark's build: only that is built
+    assert bench(spark=True).load_setup() == "spark"
+
+    with_spark = bench(spark=True)
+    with_spark.samples["transform_full@3"] = [{"seconds": 7.0}]
+    with_spark.samples["transform_spark_full@3"] = [{"seconds": 70.0}]
+    with_spark.save_setup()
+    (tmp_path / "snap-spark-h3").mkdir()  # the shortest history's
+    again = bench(spark=True)
+    assert again.load_setup() == "all"
+    assert set(again.samples) == {"transform_full@3", "transform_spark_full@3"}
+    without = bench(spark=False)
+    assert without.load_setup() == "all"
+    assert set(without.samples) == {"transform_full@3"}
