@@ -94,6 +94,8 @@ class Size:
 # `small` is the every-change run and must take < 5 minutes with its setup kept: one
 # repetition, and the whole `kol run` is the sum of its stage processes (report.day_stages)
 # instead of a second pass over the same day. `--reps 3 --stages all` measures it fully.
+# The Spark stage is in no size's default (at small it adds about 15 minutes a repetition
+# and 25 to the setup, bench/README.md): `--spark` adds it.
 SIZES: dict[str, Size] = {
     "tiny": Size(
         "tiny",
@@ -109,7 +111,7 @@ SIZES: dict[str, Size] = {
         accounts=1_000,
         histories=(30, 365),
         reps=1,
-        stages=tuple(s for s in STAGES if s != "kol_run"),
+        stages=tuple(s for s in STAGES if s not in ("kol_run", "transform_spark")),
     ),
     "agency": Size(
         "agency",
@@ -941,6 +943,11 @@ def build_parser() -> argparse.ArgumentParser:
         "what they need)",
     )
     ap.add_argument(
+        "--spark",
+        action="store_true",
+        help="add the transform_spark stage (kol transform --engine spark) to the stages",
+    )
+    ap.add_argument(
         "--profile",
         choices=[*report.STAGE_LABELS, "auto"],
         default=None,
@@ -1026,7 +1033,8 @@ def options(a: argparse.Namespace) -> Options:
         reuse=a.reuse,
         profile=a.profile,
         creators=a.creators,
-        stages=a.stages if a.stages is not None else frozenset(size.stages),
+        stages=(a.stages if a.stages is not None else frozenset(size.stages))
+        | ({"transform_spark", "transform"} if a.spark else set()),
         platforms=a.platforms,
     )
 
@@ -1047,7 +1055,7 @@ def main(argv: list[str] | None = None) -> int:
     refusal = "transform_spark" in opts.stages and spark_refusal(
         opts.histories, shutil.which("java")
     )
-    if refusal and a.stages is not None:  # asked for by name: a bad option
+    if refusal and (a.spark or a.stages is not None):  # asked for by name: a bad option
         print(f"bench: {refusal}", file=sys.stderr)
         return 2
     if refusal:  # in the size's default: the other stages are still measured

@@ -110,8 +110,9 @@ def test_the_committed_results_are_one_file_per_size():
 
 
 def test_the_spark_stage_needs_java_and_a_history_of_day_folders(tmp_path, capsys, monkeypatch):
-    assert "transform_spark" in run.SIZES["small"].stages
-    assert "transform_spark" not in run.SIZES["agency"].stages
+    assert not any("transform_spark" in size.stages for size in run.SIZES.values())
+    spark = run.build_parser().parse_args(["--workdir", str(tmp_path / "w"), "--spark"])
+    assert run.options(spark).stages == frozenset(run.SIZES["small"].stages) | {"transform_spark"}
     assert run._stages("transform_spark") == {"transform_spark", "transform"}
     assert run.spark_refusal([30, 365], "/usr/bin/java") is None
     assert "Java runtime" in run.spark_refusal([30], None)
@@ -123,3 +124,4 @@ def test_the_spark_stage_needs_java_and_a_history_of_day_folders(tmp_path, capsy
     assert run.main(argv) == 2
     assert "needs a Java runtime" in capsys.readouterr().err
     assert list(work.iterdir()) == []
+    assert run.main(["--size", "tiny", "--workdir", str(work), "--spark"]) == 2
