@@ -273,3 +273,25 @@ def _fmt_ratio(r: float | None) -> str:
     if r is None:
         return "—"
     return f"{r:.2f}" + ("" if r <= TARGET else " MISSES ≤1.15")
+
+
+def plan_outcomes(landing: Path, day: date, platforms: tuple[str, ...]) -> dict[str, Any]:
+    """Per platform, what a run within the quotas did on `day` (its manifest): the accounts
+    planned and deferred, those landed, what it spent in the quota's measures against the
+    day's budget, and the manifest's status and reason."""
+    out: dict[str, Any] = {}
+    for p in platforms:
+        m = read_manifest(landing, p, day)
+        if m is None:
+            continue
+        plan = m.get("quota_plan") or {}
+        out[p] = {
+            "status": m.get("status"),
+            "planned": plan.get("refresh"),
+            "deferred": len(m.get("deferred") or []),
+            "landed": len((m.get("accounts") or {}).get("landed") or []),
+            "used": charged(p, m),
+            "budget": plan.get("budget"),
+            "reason": (m.get("reason") or "")[:300],
+        }
+    return out

@@ -64,6 +64,8 @@ COMPACTED_SHARE = 0.25
 
 
 # Stages `--stages` may pick; extract + land (and the exports) always run: the rest needs them.
+# kol_run: the whole day with the quotas raised (every account refreshes); kol_run_quotas: the
+# whole day as the documented default quotas allow it, the sandbox enforcing them.
 STAGES: tuple[str, ...] = (
     "reparse",
     "duckdb_scan",
@@ -72,7 +74,9 @@ STAGES: tuple[str, ...] = (
     "gate",
     "publish",
     "kol_run",
+    "kol_run_quotas",
 )
+WHOLE_RUNS = ("kol_run", "kol_run_quotas")
 STAGE_NEEDS: dict[str, tuple[str, ...]] = {
     "gate": ("transform",),
     "publish": ("gate", "transform"),
@@ -111,7 +115,7 @@ SIZES: dict[str, Size] = {
         accounts=1_000,
         histories=(30, 365),
         reps=1,
-        stages=tuple(s for s in STAGES if s not in ("kol_run", "transform_spark")),
+        stages=tuple(s for s in STAGES if s not in (*WHOLE_RUNS, "transform_spark")),
     ),
     "agency": Size(
         "agency",
@@ -134,6 +138,8 @@ class Options:
     results_dir: Path
     keep: bool = False
     reuse: bool = False
+    # with reuse: keep warehouses built by other warehouse code (no full refresh redone)
+    keep_warehouses: bool = False
     profile: str | None = None  # a stage to re-run once under the profiler ("auto": slowest)
     creators: int | None = None
     stages: frozenset[str] = frozenset(STAGES)
@@ -142,7 +148,7 @@ class Options:
     @property
     def builds(self) -> bool:
         """Whether the histories need a built warehouse (any stage after landing needs one)."""
-        return bool(self.stages & {"transform", "gate", "publish", "kol_run"})
+        return bool(self.stages & {"transform", "gate", "publish", *WHOLE_RUNS})
 
     @property
     def primary(self) -> int:
@@ -367,15 +373,19 @@ class Bench:
     def home_env(self, home: Path) -> dict[str, str]:
         return {**self.env, "KOL_HOME": str(home)}
 
-    def run(self, stage: str, argv: list[str], home: Path, tag: str) -> Timed:
-        """One measured child process (under the profiler when it is the stage asked for)."""
+    def run(
+        self, stage: str, argv: list[str], home: Path, tag: str, env: dict[str, str] | None = None
+    ) -> Timed:
+        """One measured child process (under the profiler when it is the stage asked for);
+        `env`: its environment instead of the harness's."""
         profiling = self.opts.profile == stage and not self.recording
         if profiling:
             out = self.work / "profiles" / tag
             out.parent.mkdir(parents=True, exist_ok=True)
             argv, written = profile.wrap(argv, self.kol, out)
         sb0 = self.sandbox.cpu_seconds() if self.sandbox else 0.0
-        t = run_timed(argv, self.home_env(home), self.work / "logs" / f"{tag}.log", cwd=self.work)
+        env = {**(env or self.env), "KOL_HOME": str(home)}
+        t = run_timed(argv, env, self.work / "logs" / f"{tag}.log", cwd=self.work)
         sb = self.sandbox.cpu_seconds() - sb0 if self.sandbox else 0.0
         self.sandbox_cpu[tag] = sb
         _say(
@@ -619,6 +629,33 @@ class Bench:
             t = self.run("kol_run", argv, home, f"{tag}-kol-run")
             sb = round(self.sandbox_cpu.get(t.log_tag, 0.0), 2)
             self.record("kol_run", sample(t, history_days=p, sandbox_cpu_s=sb))
+        if self.wants("kol_run_quotas"):
+            self.measure_run_within_quotas(p, tag)
+
+    def measure_run_within_quotas(self, h: int, tag: str) -> None:
+        """The whole `kol run` of D with the documented default quotas (no raised KOL_*
+        quota), the sandbox enforcing them (`quota_model=1`): what a real agency day runs. Kept
+        beside it: what each platform refreshed and deferred, and what the sandbox charged and
+        refused (Graph: calls within the run's rolling hour)."""
+        d = self.opts.run_date
+        assert self.sandbox is not None
+        home = self.restore(h)
+        argv = [*self.kol, "run", "--date", d.isoformat()]
+        if set(self.opts.platforms) != set(PLATFORMS):
+            argv += [a for p in self.opts.platforms for a in ("--platform", p)]
+        env = {k: v for k, v in self.env.items() if k not in RAISED_QUOTAS}
+        self.sandbox.set_faults("quota_model=1")
+        try:
+            t = self.run("kol_run_quotas", argv, home, f"{tag}-kol-run-quotas", env=env)
+            charged = self.sandbox.stats().get("quota_charged", {})
+        finally:
+            self.sandbox.set_faults("")
+        sb = round(self.sandbox_cpu.get(t.log_tag, 0.0), 2)
+        plans = calls.plan_outcomes(home / "landing", d, self.opts.platforms)
+        self.record(
+            "kol_run_quotas",
+            sample(t, history_days=h, sandbox_cpu_s=sb, quota_charged=charged, plans=plans),
+        )
 
     def measure_spark(self, primary_home: Path, d: date, tag: str) -> None:
         """D's incremental transform on Spark (`kol transform --engine spark`) on the shortest
@@ -755,6 +792,14 @@ class Bench:
             # Stages that build nothing need only the landing: a built setup is kept as it
             # is (its warehouses, its setup file), never emptied to match "not built".
             _say(f"--reuse: seed day and histories from {path} (these stages build nothing)")
+            return "all"
+        if self.opts.keep_warehouses:
+            # the daily build measured is the current code's, on tables an earlier code built
+            self.setup["warehouses_built_by_code"] = key.get("code")
+            _say(
+                f"--reuse --keep-warehouses: everything from {path}, warehouses of code "
+                f"{key.get('code')} (this tree's is {now.get('code')})"
+            )
             return "all"
         _say(f"--reuse: seed day and histories from {path}; the warehouse code changed: rebuilding")
         return "landing"
@@ -933,6 +978,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="with --workdir: reuse its seed day and histories when they match these options",
     )
+    ap.add_argument(
+        "--keep-warehouses",
+        action="store_true",
+        help="with --reuse: keep warehouses an earlier warehouse code built instead of redoing "
+        "their full refreshes (agency: 10-40 min); the result file names that code",
+    )
     ap.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     ap.add_argument(
         "--stages",
@@ -1031,6 +1082,7 @@ def options(a: argparse.Namespace) -> Options:
         results_dir=a.results_dir,
         keep=a.keep or a.workdir is not None,
         reuse=a.reuse,
+        keep_warehouses=a.keep_warehouses,
         profile=a.profile,
         creators=a.creators,
         stages=(a.stages if a.stages is not None else frozenset(size.stages))
@@ -1046,6 +1098,12 @@ def main(argv: list[str] | None = None) -> int:
     if opts.reps < 0 or (opts.reps == 0 and opts.profile in (None, "auto")):
         print(
             "bench: --reps must be at least 1 (0 only with --profile STAGE: profile alone)",
+            file=sys.stderr,
+        )
+        return 2
+    if a.keep_warehouses and not a.reuse:
+        print(
+            "bench: --keep-warehouses needs --reuse (the setup whose warehouses to keep)",
             file=sys.stderr,
         )
         return 2

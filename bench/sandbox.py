@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import psutil
 import requests
@@ -138,6 +139,19 @@ class SandboxProcess:
         r = requests.post(f"{self.root}/_sandbox/clock", json={"date": d.isoformat()}, timeout=30)
         if not r.ok:
             raise StageFailed(f"the sandbox refused clock {d}: HTTP {r.status_code} {r.text[:200]}")
+
+    def set_faults(self, spec: str) -> None:
+        """Switch the sandbox's fault and quota modes (`quota_model=1`: the documented quotas
+        enforced; "": none) for what follows."""
+        r = requests.post(f"{self.root}/_sandbox/faults", json={"spec": spec}, timeout=30)
+        if not r.ok:
+            raise StageFailed(f"the sandbox refused faults {spec!r}: HTTP {r.status_code}")
+
+    def stats(self) -> dict[str, Any]:
+        """Requests served per platform and, with the quota model on, what it charged."""
+        r = requests.get(f"{self.root}/_sandbox/stats", timeout=30)
+        r.raise_for_status()
+        return r.json()
 
     def __exit__(self, *exc: object) -> None:
         if self._proc is not None and self._proc.poll() is None:

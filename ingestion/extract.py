@@ -25,7 +25,7 @@ from ingestion.account_runs import (
     runs_of,
     seen_keys,
 )
-from ingestion.http import Auth, HttpClient, RetryPolicy, graph_usage
+from ingestion.http import Auth, HourlyAllowance, HttpClient, RetryPolicy, graph_usage
 from ingestion.landing import (
     RawWriter,
     check_run_id,
@@ -88,6 +88,9 @@ class ExtractRequest:
     # or changed media); False: a full pull of the windows
     change_driven: bool = True
     insights_days: int | None = None  # None: KOL_INSTAGRAM_INSIGHTS_DAYS or its default
+    # (calls per rolling hour, hours the run may spread them over): the client keeps to it
+    # and stops the platform for the run once it is spent (Graph; None: no such limit)
+    hourly_limit: tuple[int, int] | None = None
 
 
 class MeteredRawWriter(RawWriter):
@@ -164,6 +167,14 @@ def extract_platform(req: ExtractRequest, progress: Progress | None = None) -> d
         scrub_body=lambda text: hasher.text(redactor.text(text)),
         sleep=req.sleep,
         pool_size=max(10, workers),
+        allowance=HourlyAllowance(
+            req.platform,
+            *req.hourly_limit,
+            sleep=req.sleep,
+            settings_hint=": KOL_GRAPH_CALLS_PER_HOUR, KOL_GRAPH_HOURS_PER_DAY",
+        )
+        if req.hourly_limit
+        else None,
     )
     raw = MeteredRawWriter(root, req.platform, req.run_date, req.run_id)
     session = ExtractSession(

@@ -66,7 +66,9 @@ class QuotaSettings:
     tiktok_requests_per_day: int = 1_000  # resets 00:00 UTC
     tiktok_records_per_day: int = 100_000  # resets 00:00 UTC
     graph_calls_per_hour: int = 200  # per user token, rolling hour
-    graph_hours_per_day: int = 24  # hours of a day the run may spread Graph calls over
+    # rolling hours a run may spread its Graph calls over (the client paces them at
+    # graph_calls_per_hour); 1: a daily run spends one hour's allowance and does not wait
+    graph_hours_per_day: int = 1
     x_access_tier: str = "pro"
     x_posts_per_month: int | None = None  # None: the tier's documented cap
 
@@ -91,11 +93,26 @@ def daily_budget(platform: str, q: QuotaSettings, day: date) -> dict[str, int]:
     if platform == "tiktok":
         return {"requests": q.tiktok_requests_per_day, "records": q.tiktok_records_per_day}
     if platform in ("instagram", "facebook"):
-        return {"calls": q.graph_calls_per_hour * q.graph_hours_per_day}
+        per_hour, hours = graph_allowance(q)
+        return {"calls": per_hour * hours}
     if platform == "x":
         days = calendar.monthrange(day.year, day.month)[1]
         return {"posts read": q.x_monthly_cap() // days}
     raise ValueError(f"no quota model for platform {platform!r}")
+
+
+def graph_allowance(q: QuotaSettings) -> tuple[int, int]:
+    """(calls per rolling hour, hours) a run spends on a Graph platform: 90% of the token's
+    hourly limit, so the usage headers never pass Meta's slow-down threshold on our own calls
+    and the app keeps room for its other use, over `graph_hours_per_day` hours."""
+    per_hour = max(1, q.graph_calls_per_hour * GRAPH_SLOW_DOWN_PERCENT // 100)
+    return per_hour, q.graph_hours_per_day
+
+
+def hourly_limit(platform: str, q: QuotaSettings) -> tuple[int, int] | None:
+    """The (calls per rolling hour, hours) the HTTP client keeps to on `platform`: Graph's
+    allowance; None for the platforms whose limits are per day or per window."""
+    return graph_allowance(q) if platform in ("instagram", "facebook") else None
 
 
 def _served(manifest: dict[str, Any], *entities: str) -> int:

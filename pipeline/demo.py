@@ -35,6 +35,7 @@ from pathlib import Path
 
 import requests
 
+from ingestion.quota import QuotaSettings
 from pipeline import policy, steps
 from pipeline.config import PlatformSettings, Secret, Settings
 from pipeline.logs import Progress, say
@@ -44,12 +45,16 @@ DEMO_SEED = 42
 DEMO_CREATORS = 50
 DEMO_DAYS = 14
 DEMO_TOKEN = "sandbox"
+DEMO_GRAPH_HOURS = 24  # a demo day spends what a real day spreads over 24 rolling hours
 
 
 def sandbox_settings(
     settings: Settings, base_urls: dict[str, str], ig_user_id: str, world_dir: Path
 ) -> Settings:
-    """The settings with every platform pointed at the sandbox: only the base URL differs."""
+    """The settings with every platform pointed at the sandbox: the base URLs differ, and the
+    Graph allowance: the demo's days pass in minutes of one wall-clock hour, against a sandbox
+    without the quota model, so each day may spend a whole day's Graph calls (the documented
+    200 an hour x 24) in its run."""
     platforms = {
         p: PlatformSettings(name=p, base_url=url.rstrip("/"), token=Secret(DEMO_TOKEN))
         for p, url in base_urls.items()
@@ -60,7 +65,15 @@ def sandbox_settings(
         instagram_user_id=ig_user_id,
         roster=world_dir / "roster.csv",
         exports_dir=world_dir,
+        quota=dataclasses.replace(
+            settings.quota, graph_calls_per_hour=demo_graph_calls_per_hour(settings.quota)
+        ),
     )
+
+
+def demo_graph_calls_per_hour(quota: QuotaSettings | None = None) -> int:
+    """A demo day's Graph calls an hour: the whole day's (`DEMO_GRAPH_HOURS` hours)."""
+    return (quota or QuotaSettings()).graph_calls_per_hour * DEMO_GRAPH_HOURS
 
 
 def sandbox_world_dir(

@@ -77,6 +77,7 @@ def extract(
     quota plan covers are requested (`policy.plan_refresh`); the manifest lists the deferred.
     """
     from ingestion.extract import ExtractRequest, extract_platform
+    from ingestion.quota import hourly_limit
     from ingestion.redaction import load_or_create_salt
     from ingestion.roster import read_roster
     from pipeline.policy import plan_refresh
@@ -109,6 +110,7 @@ def extract(
         token=ps.token.reveal() if ps.token else "",
         instagram_user_id=settings.instagram_user_id,
         salt=load_or_create_salt(settings.home),
+        hourly_limit=hourly_limit(platform, settings.quota),
     )
     say(progress, f"extract {platform} {run_date}: {len(chosen)} of {len(entries)} accounts")
     return extract_platform(req, progress=_account_progress(progress))

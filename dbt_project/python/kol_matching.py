@@ -547,6 +547,47 @@ def predictions(record: pd.DataFrame, candidates: pd.DataFrame) -> pd.DataFrame:
     return _typed(out, PREDICTION_COLUMNS)
 
 
+# Candidates scored per batch of brands, about this many rows at a time: at agency size (4.6M
+# brand x account candidates) the whole frame and its design matrices held ~2.5 GB beside
+# DuckDB's buffer pool; a batch of 250,000 rows holds ~150 MB.
+PREDICTION_BATCH_ROWS = 250_000
+
+
+def brand_batches(counts: list[tuple[str, int]], batch_rows: int) -> list[list[str]]:
+    """Brands grouped in order into batches of about `batch_rows` candidates (a brand with
+    more candidates than that is a batch of its own)."""
+    batches: list[list[str]] = []
+    rows = 0
+    for brand, n in counts:
+        if not batches or rows + n > batch_rows:
+            batches.append([])
+            rows = 0
+        batches[-1].append(brand)
+        rows += n
+    return batches
+
+
+def predictions_in_batches(
+    session: Any, record: pd.DataFrame, candidates: Any, batch_rows: int = PREDICTION_BATCH_ROWS
+) -> Any:
+    """`predictions` of a DuckDB relation of candidates, one batch of brands at a time, the
+    rows gathered in a temporary table of `session` (DuckDB's buffer pool holds it, and
+    spills it under its memory limit); returns a relation over it."""
+    if stored_model(record) is None:
+        return predictions(record, pd.DataFrame())
+    counts = candidates.aggregate("brand_id, count(*) as n", "brand_id").order("brand_id")
+    table = "kol_brand_creator_predictions"
+    session.execute(f"drop table if exists {table}")
+    for i, brands in enumerate(brand_batches(counts.fetchall(), batch_rows)):
+        wanted = session.from_df(pd.DataFrame({"brand_id": pd.Series(brands, dtype="object")}))
+        scored = predictions(record, to_pandas(candidates.join(wanted, "brand_id", how="semi")))
+        session.register("kol_prediction_batch", scored)
+        verb = f"create temp table {table} as" if i == 0 else f"insert into {table}"
+        session.execute(f"{verb} select * from kol_prediction_batch")
+        session.unregister("kol_prediction_batch")
+    return session.table(table)
+
+
 BACKTEST_COLUMNS: dict[str, str] = {
     "scorer": "string",
     "split_date": "datetime64[us]",

@@ -5,6 +5,7 @@ envelope on TikTok, a 400 with code 110 on Graph, a 403 reason on YouTube): each
 `classify` function; transport, backoff, rate-limit headers, limits and paging live here.
 """
 
+from ingestion.http.allowance import HourlyAllowance
 from ingestion.http.auth import Auth
 from ingestion.http.classify import Classifier, default_classify, error_message
 from ingestion.http.client import KEPT_HEADERS, Exchange, HttpClient
@@ -42,6 +43,7 @@ __all__ = [
     "Classifier",
     "CommentsDisabled",
     "Exchange",
+    "HourlyAllowance",
     "HttpClient",
     "HttpError",
     "IngestionError",

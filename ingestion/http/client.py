@@ -25,6 +25,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import requests
 import urllib3
 
+from ingestion.http.allowance import HourlyAllowance
 from ingestion.http.auth import Auth
 from ingestion.http.classify import Classifier, default_classify
 from ingestion.http.errors import HttpError, ResponseTooLarge, RetriesExhausted
@@ -89,6 +90,7 @@ class HttpClient:
         rng: random.Random | None = None,
         session: requests.Session | None = None,
         pool_size: int = 10,
+        allowance: HourlyAllowance | None = None,
     ) -> None:
         register_secrets([auth.token])  # every log record of every logger is scrubbed of it
         self.platform = platform
@@ -104,6 +106,7 @@ class HttpClient:
         self.rng = rng or random.Random()
         self.session = session or new_session(pool_size)
         self.session.headers["User-Agent"] = USER_AGENT
+        self.allowance = allowance  # the run's own count against a per-hour limit (Graph)
         self.requests = 0
         self.retries = 0
         self.waited = 0.0  # summed over worker threads (waits of parallel workers overlap)
@@ -256,6 +259,8 @@ class HttpClient:
         last = "no attempt made"
         for attempt in range(1, self.policy.max_attempts + 1):
             self._wait_paused()
+            if self.allowance is not None:
+                self.allowance.take()  # every attempt is a call the platform counts
             with self._lock:
                 self.requests += 1
             retry = self._attempt(method, url, params, json_body)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bench import report
-from bench.run import _histories, _stages, slowest_stage
+from bench.run import _histories, _stages, main, slowest_stage
 
 
 def _samples(seconds: list[float], **extra) -> list[dict]:
@@ -310,3 +310,59 @@ def test_a_setup_with_spark_serves_runs_with_and_without_the_spark_stage(tmp_pat
     without = bench(spark=False)
     assert without.load_setup() == "all"
     assert set(without.samples) == {"transform_full@3"}
+
+
+def test_the_run_within_the_documented_quotas_is_judged_and_shown_per_platform(stages):
+    sample = {
+        "seconds": 420.0,
+        "peak_rss_mb": 3000.0,
+        "quota_charged": {"instagram": {"calls": 180}, "youtube": {"units": 6950, "refused": 2}},
+        "plans": {
+            "instagram": {
+                "status": "partial",
+                "planned": 27,
+                "deferred": 6171,
+                "landed": 25,
+                "used": {"calls": 180},
+                "budget": {"calls": 180},
+            },
+            "youtube": {
+                "status": "ok",
+                "planned": 3389,
+                "deferred": 0,
+                "landed": 3389,
+                "used": {"units": 6952},
+                "budget": {"units": 10000},
+            },
+        },
+    }
+    stages = {**stages, "kol_run_quotas": report.summarise_stage([sample])}
+    status = {
+        t["target"]: (t["value"], t["status"])
+        for t in report.target_status(stages, report.ratios(stages, [30, 365], 365))
+    }
+    assert status["whole kol run within the documented quotas ≤ 10 min"] == (420.0, "meets")
+    assert status["whole kol run ≤ 10 min"] == (700.0, "MISSES")  # the raised-quota run
+    lines = report.quota_run_lines(stages)
+    assert "| instagram | 27 | 6171 | 25 | 180 / 180 calls | 180 calls | 0 | partial |" in lines
+    assert "| youtube | 3389 | 0 | 3389 | 6,952 / 10,000 units | 6,950 units | 2 | ok |" in lines
+    assert report.quota_run_lines({}) == []
+
+
+def test_kept_warehouses_of_other_code_are_reused_and_named(tmp_path):
+    import json
+    from dataclasses import replace
+
+    built = _bench(tmp_path, [3])
+    built.save_setup()
+    (tmp_path / "snap-h3").mkdir()
+    setup = json.loads((tmp_path / "setup.json").read_text())
+    setup["key"]["code"] = "older"  # built by another warehouse code
+    (tmp_path / "setup.json").write_text(json.dumps(setup))
+
+    assert _bench(tmp_path, [3]).load_setup() == "landing"  # rebuilt by default
+    kept = _bench(tmp_path, [3])
+    kept.opts = replace(kept.opts, keep_warehouses=True)
+    assert kept.load_setup() == "all"
+    assert kept.setup["warehouses_built_by_code"] == "older"
+    assert main(["--size", "tiny", "--keep-warehouses"]) == 2  # needs --reuse

@@ -220,3 +220,37 @@ def test_backtest_without_any_outcome_still_says_so() -> None:
     result = km.backtest(rows, {"topic_similarity": 1.0}, min_rows=40)
     assert list(result["scorer"]) == ["model", "hand_weighted"]
     assert (result["train_rows"] == 0).all() and result["spearman"].isna().all()
+
+
+def test_brands_are_batched_in_order_up_to_the_batch_size() -> None:
+    counts = [("a", 3), ("b", 4), ("c", 2), ("d", 9), ("e", 1)]
+    # 3+4 = 7 > 6 starts a new batch at b; 4+2 = 6 fits; d alone is over the size
+    assert km.brand_batches(counts, 6) == [["a"], ["b", "c"], ["d"], ["e"]]
+    assert km.brand_batches(counts, 100) == [["a", "b", "c", "d", "e"]]
+    assert km.brand_batches([], 6) == []
+
+
+def test_batched_predictions_equal_the_whole_frame_scored_at_once() -> None:
+    import duckdb
+
+    record = km.trained(_rows(120), 40)
+    candidates = pd.concat(
+        [_rows(7, seed=s).assign(brand_id=f"b{s}", campaign_id=None) for s in range(1, 6)]
+    )
+    session = duckdb.connect()
+    relation = session.from_df(candidates)
+    batched = km.predictions_in_batches(session, record, relation, batch_rows=10).df()
+    assert len(batched) == 35
+    # 7 candidates a brand, 10 a batch: one brand a batch, five batches
+    assert km.brand_batches(
+        relation.aggregate("brand_id, count(*)", "brand_id").order("brand_id").fetchall(), 10
+    ) == [[f"b{s}"] for s in range(1, 6)]
+    whole = km.predictions(record, km.stable(candidates.reset_index(drop=True)))
+    key = ["brand_id", "creator_id", "platform"]
+    pd.testing.assert_frame_equal(
+        batched.sort_values(key).reset_index(drop=True),
+        whole.sort_values(key).reset_index(drop=True),
+        check_dtype=False,
+    )
+    # no stored model: no rows, the mart's hand-weighted score applies
+    assert km.predictions_in_batches(session, km.trained(_rows(5), 40), relation).empty

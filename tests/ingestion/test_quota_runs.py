@@ -204,3 +204,37 @@ def test_a_quota_too_small_for_one_account_defers_all_and_lands_nothing(world, t
     assert len(m["deferred"]) == 4 and m["quota_plan"]["days_for_roster"] is None
     assert snap["requests"]["youtube"] == 0
     assert "youtube skipped" in summary.message
+
+
+def test_a_graph_run_keeps_within_the_hourly_limit_and_stops_before_the_platform_refuses(
+    world, tmp_path, monkeypatch
+):
+    """Instagram with the sandbox holding the token to 40 calls an hour (error 17 past it):
+    the run keeps to 90% of that (36 calls, usage never above the slow-down threshold), the
+    platform refuses nothing, what landed stays, and the accounts not reached go first on
+    the next run."""
+    home = tmp_path / "kol"
+    monkeypatch.setenv("KOL_EXTRACT_WORKERS", "1")
+    ig = sorted(e.key for e in read_roster(world["roster"]).entries if e.platform == "instagram")
+    spec = "quota_model=1,graph_calls_per_hour=40"
+    extra = {"KOL_INSTAGRAM_TOKEN": TOKEN, "KOL_GRAPH_CALLS_PER_HOUR": "40"}
+    with SandboxServer(CFG, token=TOKEN, faults=FaultConfig.parse(spec)) as server:
+        server.set_clock(DAY1)
+        s = settings_for(server, world, home, **extra)
+        policy.run_day(s, DAY1, platforms=["instagram"], build=False)
+        snap = stats(server)
+    m = read_manifest(s.landing, "instagram", DAY1)
+    # the documented estimate (16 calls an account) plans 2 of the accounts into 36 calls; their
+    # first-sight pull (90 days of media, insights and comments) costs more
+    assert m["quota_plan"]["budget"] == {"calls": 36}
+    assert m["quota_plan"]["refresh"] == 2 and len(m["deferred"]) == len(ig) - 2
+    # the client stopped itself at 36: the platform refused nothing
+    assert snap["quota_charged"]["instagram"] == {"calls": 36}
+    assert sum(m["requests_by_endpoint"].values()) == m["requests"] == 36
+    assert m["status"] == "partial" and "this run's 36 calls" in m["reason"]
+    landed = set(m["accounts"]["landed"])
+    assert len(landed) < 2 and m["accounts"]["skipped"]
+    # every record the sandbox served landed
+    for entity, served in snap["served"]["instagram"].items():
+        got = m["entities"].get(entity, {"landed": 0, "quarantined": 0})
+        assert served == got["landed"] + got["quarantined"], entity

@@ -82,11 +82,13 @@ def test_daily_budgets_and_days_to_cover():
     q = QuotaSettings()
     assert daily_budget("youtube", q, D) == {"units": 10_000}
     assert daily_budget("tiktok", q, D) == {"requests": 1_000, "records": 100_000}
-    assert daily_budget("instagram", q, D) == {"calls": 200 * 24}
+    # a run keeps to 90% of the token's 200 calls an hour (Meta's slow-down threshold), for
+    # one hour by default
+    assert daily_budget("instagram", q, D) == {"calls": 180}
     assert daily_budget("x", q, D) == {"posts read": 1_000_000 // 30}  # November: 30 days
     basic = QuotaSettings(x_access_tier="basic", graph_hours_per_day=2)
     assert daily_budget("x", basic, date(2026, 2, 10)) == {"posts read": 10_000 // 28}
-    assert daily_budget("facebook", basic, D) == {"calls": 400}
+    assert daily_budget("facebook", basic, D) == {"calls": 360}
     # TikTok: requests bind (1000/4.12 = 242) before records (100000/313 = 319)
     per = documented_per_account("tiktok")
     assert accounts_that_fit(per, daily_budget("tiktok", q, D)) == 242
@@ -230,3 +232,39 @@ def test_unreadable_exports_and_records_do_not_stop_the_plan(tmp_path):
     plan = plan_refresh("youtube", D, entries, tmp_path, exports, QuotaSettings())
     # never-landed cr2 first, then cr1 (landed D-1)
     assert plan.refresh == [entries[1].key, entries[0].key]
+
+
+def test_the_hourly_allowance_waits_for_the_rolling_hour_then_stops_the_run():
+    """3 calls an hour over 2 hours: the 4th call waits until the 1st is an hour old, the
+    7th is refused before it is sent."""
+    from ingestion.http import HourlyAllowance, QuotaExceeded
+
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    allowance = HourlyAllowance("instagram", 3, hours=2, clock=lambda: now[0], sleep=sleep)
+    sent = []
+    for gap in (0, 10, 10, 10, 0, 0):
+        now[0] += gap
+        allowance.take()
+        sent.append(now[0])
+    # 0, 10, 20 pass; the 4th (asked at 30) waits 3570 s for the one sent at 0 to age out;
+    # the 5th and 6th wait for those of 10 and 20
+    assert sent == [0, 10, 20, 3600, 3610, 3620]
+    assert slept == [3570, 10, 10]
+    with pytest.raises(QuotaExceeded, match="this run's 6 calls"):
+        allowance.take()
+    assert allowance.taken == 6
+
+
+def test_graph_runs_keep_below_the_slow_down_threshold():
+    from ingestion.quota import graph_allowance, hourly_limit
+
+    assert graph_allowance(QuotaSettings()) == (180, 1)
+    assert hourly_limit("facebook", QuotaSettings(graph_hours_per_day=3)) == (180, 3)
+    assert hourly_limit("instagram", QuotaSettings(graph_calls_per_hour=1)) == (1, 1)
+    assert hourly_limit("youtube", QuotaSettings()) is None
