@@ -142,7 +142,7 @@ class Options:
     keep_warehouses: bool = False
     profile: str | None = None  # a stage to re-run once under the profiler ("auto": slowest)
     creators: int | None = None
-    stages: frozenset[str] = frozenset(STAGES)
+    stages: frozenset[str] = frozenset(STAGES) - {"transform_spark"}
     platforms: tuple[str, ...] = PLATFORMS
 
     @property
@@ -369,6 +369,11 @@ class Bench:
     def spark_setup_for(self, h: int) -> bool:
         """Whether history `h` gets a Spark build in the setup (the one the Spark stage uses)."""
         return "transform_spark" in self.opts.stages and h == spark_history(self.opts.histories)
+
+    def spark_snapshot_kept(self) -> bool:
+        return all(
+            self.spark_snapshot(h).is_dir() for h in self.opts.histories if self.spark_setup_for(h)
+        )
 
     def home_env(self, home: Path) -> dict[str, str]:
         return {**self.env, "KOL_HOME": str(home)}
@@ -775,11 +780,7 @@ class Bench:
         self.setup.update({k: v for k, v in saved["setup"].items() if k != "world"})
         self.setup["reused_from"] = str(path)
         if without(key, "spark") == without(now, "spark"):
-            has_spark = bool(key.get("spark")) and all(
-                self.spark_snapshot(h).is_dir()
-                for h in self.opts.histories
-                if self.spark_setup_for(h)
-            )
+            has_spark = bool(key.get("spark")) and self.spark_snapshot_kept()
             _say(f"--reuse: seed day, histories and their warehouses from {path}")
             for k, v in saved["samples"].items():
                 if now["spark"] or not k.startswith("transform_spark"):
@@ -800,6 +801,8 @@ class Bench:
                 f"--reuse --keep-warehouses: everything from {path}, warehouses of code "
                 f"{key.get('code')} (this tree's is {now.get('code')})"
             )
+            if now["spark"] and not (key.get("spark") and self.spark_snapshot_kept()):
+                return "spark"  # built now, on the kept DuckDB snapshot
             return "all"
         _say(f"--reuse: seed day and histories from {path}; the warehouse code changed: rebuilding")
         return "landing"
