@@ -30,6 +30,8 @@ STAGE_LABELS: dict[str, str] = {
     "duckdb_scan": "DuckDB scan of the day's records",
     "transform_incremental": "transform: dbt build, incremental day",
     "transform_full": "transform: dbt build --full-refresh (setup, n=1)",
+    "transform_spark_incremental": "transform on Spark: dbt build, incremental day",
+    "transform_spark_full": "transform on Spark: dbt build --full-refresh (setup, n=1)",
     "gate": "gate (GX)",
     "publish": "publish",
     "kol_run": "whole `kol run` (one day, quotas raised: every account refreshes)",
@@ -136,10 +138,17 @@ TARGETS = (
 
 
 def ratios(stages: dict[str, Any], histories: list[int], primary: int) -> dict[str, Any]:
-    """The four ratios of the brief, from medians of stages measured side by side."""
+    """The four ratios of the brief, from medians of stages measured side by side, and
+    Spark's transform over DuckDB's on the history Spark builds on (the shortest)."""
     incr = {h: _median(stages, f"transform_incremental@{h}") for h in histories}
     lo, hi = min(histories), max(histories)
     return {
+        "spark_vs_duckdb_incremental": _div(
+            _median(stages, f"transform_spark_incremental@{lo}"), incr[lo]
+        ),
+        "spark_vs_duckdb_full": _div(
+            _median(stages, f"transform_spark_full@{lo}"), _median(stages, f"transform_full@{lo}")
+        ),
         "transform_vs_scan": _div(incr[primary], _median(stages, "duckdb_scan", "engine_seconds")),
         "incremental_long_vs_short_history": _div(incr[hi], incr[lo]) if hi != lo else None,
         "extract_vs_parse_rate": _div(
@@ -296,6 +305,16 @@ def markdown(result: dict[str, Any]) -> str:
         f"| incremental day, {hi} / {lo} days of history | {_fmt(r['incremental_long_vs_short_history'])} |",
         f"| extract+land rec/s / reparse rec/s (no HTTP) | {_fmt(r['extract_vs_parse_rate'])} |",
         f"| gate / transform-incremental | {_fmt(r['gate_vs_transform'])} |",
+        *(
+            [
+                f"| transform on Spark / on DuckDB, {lo} days of history: incremental day "
+                f"| {_fmt(r['spark_vs_duckdb_incremental'])} |",
+                f"| transform on Spark / on DuckDB, {lo} days of history: full refresh "
+                f"| {_fmt(r.get('spark_vs_duckdb_full'))} |",
+            ]
+            if r.get("spark_vs_duckdb_incremental") is not None
+            else []
+        ),
         "",
         "| target (set for agency, 2 cores) | value | here |",
         "|---|---:|---|",

@@ -11,8 +11,10 @@ Shape of one benchmark:
           `kol transform --full-refresh` as of D-1, then a snapshot of that KOL_HOME;
   reps    from the snapshot of the primary (longest) history: extract+land D, exports,
           reparse D, DuckDB scan of D, transform (incremental), gate, publish; the same
-          incremental transform on every other history (D's records hard-linked in); then,
-          from the snapshot again, the whole `kol run --date D`.
+          incremental transform on every other history (D's records hard-linked in); the
+          incremental transform on Spark on the shortest history (from a snapshot of its
+          Spark build as of D-1, made in the setup); then, from the snapshot again, the
+          whole `kol run --date D`.
 """
 
 from __future__ import annotations
@@ -68,13 +70,19 @@ STAGES: tuple[str, ...] = (
     "reparse",
     "duckdb_scan",
     "transform",
+    "transform_spark",
     "gate",
     "publish",
     "kol_run",
     "kol_run_quotas",
 )
 WHOLE_RUNS = ("kol_run", "kol_run_quotas")
-STAGE_NEEDS: dict[str, tuple[str, ...]] = {"gate": ("transform",), "publish": ("gate", "transform")}
+STAGE_NEEDS: dict[str, tuple[str, ...]] = {
+    "gate": ("transform",),
+    "publish": ("gate", "transform"),
+    # Spark's figures are read beside DuckDB's of the same run
+    "transform_spark": ("transform",),
+}
 
 
 @dataclass(frozen=True)
@@ -90,17 +98,32 @@ class Size:
 # `small` is the every-change run and must take < 5 minutes with its setup kept: one
 # repetition, and the whole `kol run` is the sum of its stage processes (report.day_stages)
 # instead of a second pass over the same day. `--reps 3 --stages all` measures it fully.
+# The Spark stage is in no size's default (at small it adds about 15 minutes a repetition
+# and 25 to the setup, bench/README.md): `--spark` adds it.
 SIZES: dict[str, Size] = {
-    "tiny": Size("tiny", creators=10, accounts=30, histories=(3, 6), reps=1),
+    "tiny": Size(
+        "tiny",
+        creators=10,
+        accounts=30,
+        histories=(3, 6),
+        reps=1,
+        stages=tuple(s for s in STAGES if s != "transform_spark"),
+    ),
     "small": Size(
         "small",
         creators=415,
         accounts=1_000,
         histories=(30, 365),
         reps=1,
-        stages=tuple(s for s in STAGES if s not in WHOLE_RUNS),
+        stages=tuple(s for s in STAGES if s not in (*WHOLE_RUNS, "transform_spark")),
     ),
-    "agency": Size("agency", creators=8_040, accounts=20_000, histories=(30, 365)),
+    "agency": Size(
+        "agency",
+        creators=8_040,
+        accounts=20_000,
+        histories=(30, 365),
+        stages=tuple(s for s in STAGES if s != "transform_spark"),
+    ),
 }
 
 
@@ -119,7 +142,7 @@ class Options:
     keep_warehouses: bool = False
     profile: str | None = None  # a stage to re-run once under the profiler ("auto": slowest)
     creators: int | None = None
-    stages: frozenset[str] = frozenset(STAGES)
+    stages: frozenset[str] = frozenset(STAGES) - {"transform_spark"}
     platforms: tuple[str, ...] = PLATFORMS
 
     @property
@@ -337,6 +360,24 @@ class Bench:
     def snapshot(self, h: int) -> Path:
         return self.work / f"snap-h{h}"
 
+    def spark_home(self, h: int) -> Path:
+        return self.work / f"run-spark-h{h}"
+
+    def spark_snapshot(self, h: int) -> Path:
+        return self.work / f"snap-spark-h{h}"
+
+    def spark_setup_for(self, h: int) -> bool:
+        """Whether history `h` gets a Spark build in the setup (the one the Spark stage uses)."""
+        return "transform_spark" in self.opts.stages and h == spark_history(self.opts.histories)
+
+    def spark_snapshot_kept(self) -> bool:
+        return all(
+            self.spark_snapshot(h).is_dir() for h in self.opts.histories if self.spark_setup_for(h)
+        )
+
+    def home_env(self, home: Path) -> dict[str, str]:
+        return {**self.env, "KOL_HOME": str(home)}
+
     def run(
         self, stage: str, argv: list[str], home: Path, tag: str, env: dict[str, str] | None = None
     ) -> Timed:
@@ -403,10 +444,16 @@ class Bench:
         history.clone_home(self.snapshot(h), home)
         return home
 
-    def transform(self, home: Path, day: date, h: int, tag: str, full: bool = False) -> None:
-        """One `kol transform` as of `day`, recorded with dbt's own per-node timings."""
+    def transform(
+        self, home: Path, day: date, h: int, tag: str, full: bool = False, engine: str = "duckdb"
+    ) -> None:
+        """One `kol transform` as of `day` on `engine`, recorded with dbt's own per-node
+        timings (stage keys: transform_full / transform_incremental, with `_spark` on Spark)."""
         argv = [*self.kol, "transform", "--date", day.isoformat()]
-        stage = "transform_full" if full else "transform_incremental"
+        if engine != "duckdb":
+            argv += ["--engine", engine]
+        kind = "full" if full else "incremental"
+        stage = f"transform_{kind}" if engine == "duckdb" else f"transform_{engine}_{kind}"
         t = self.run(stage, [*argv, "--full-refresh"] if full else argv, home, tag)
         self.record(f"{stage}@{h}", sample(t, history_days=h, **dbt_timings(home)))
 
@@ -514,6 +561,8 @@ class Bench:
         if self.opts.builds:  # no gate/publish here: the measured day runs its own
             self.transform(home, d1, h, f"setup-h{h}-transform-full", full=True)
         history.clone_home(home, self.snapshot(h))
+        if self.spark_setup_for(h):
+            self.prepare_spark(h)
         self.setup[f"history_{h}"] = {
             "landed_days": h,
             "copied_days": stats.days,
@@ -526,6 +575,15 @@ class Bench:
             "fabricate_seconds": round(fab, 2),
             "warehouse_mb": _size_mb(home / "warehouse.duckdb"),
         }
+
+    def prepare_spark(self, h: int) -> None:
+        """Spark's build of history `h` as of D-1 (`kol transform --engine spark`, full: the
+        snapshot's last build ran on DuckDB), snapshotted for the repetitions' incremental day."""
+        d1 = self.opts.run_date - timedelta(days=1)
+        home = self.spark_home(h)
+        history.clone_home(self.snapshot(h), home)
+        self.transform(home, d1, h, f"setup-h{h}-spark-full", full=True, engine="spark")
+        history.clone_home(home, self.spark_snapshot(h))
 
     # --- one repetition ------------------------------------------------------------------
 
@@ -566,6 +624,8 @@ class Bench:
                     other = self.restore(h)
                     history.link_day(home / "landing", other / "landing", d)
                     self.transform(other, d, h, f"{tag}-transform-h{h}")
+        if self.wants("transform_spark") and self.recording:
+            self.measure_spark(home, d, tag)
         if self.wants("kol_run"):
             home = self.restore(p)
             argv = [*self.kol, "run", "--date", d.isoformat()]
@@ -601,6 +661,16 @@ class Bench:
             "kol_run_quotas",
             sample(t, history_days=h, sandbox_cpu_s=sb, quota_charged=charged, plans=plans),
         )
+
+    def measure_spark(self, primary_home: Path, d: date, tag: str) -> None:
+        """D's incremental transform on Spark (`kol transform --engine spark`) on the shortest
+        history (Spark reads day folders, not compacted months), from the snapshot of its
+        Spark build as of D-1 with D's records hard-linked in."""
+        h = spark_history(self.opts.histories)
+        home = self.spark_home(h)
+        history.clone_home(self.spark_snapshot(h), home)
+        history.link_day(primary_home / "landing", home / "landing", d)
+        self.transform(home, d, h, f"{tag}-spark-h{h}", engine="spark")
 
     def measure_reparse(self, home: Path, d: date, tag: str) -> None:
         argv = [*self.kol, "reparse", "--date", d.isoformat()]
@@ -667,6 +737,7 @@ class Bench:
             "landing": f"compacted after {COMPACT_AFTER_DAYS} days",  # bench/history.py
             "built": o.builds,
             "code": self.code if o.builds else None,
+            "spark": "transform_spark" in o.stages,  # a Spark build of the shortest history
             "quotas": "raised",  # a seed day under the default quotas deferred accounts
         }
 
@@ -674,35 +745,50 @@ class Bench:
         saved = {
             "key": self.setup_key(),
             "setup": self.setup,
-            "samples": {k: v for k, v in self.samples.items() if k.startswith("transform_full")},
+            "samples": {
+                k: v
+                for k, v in self.samples.items()
+                if k.startswith(("transform_full", "transform_spark_full"))
+            },
         }
         (self.work / SETUP_FILE).write_text(json.dumps(saved, indent=2, default=str))
 
     def load_setup(self) -> str | None:
         """With `--reuse`: take the snapshots of an earlier run of the same setup.
 
-        Returns "all" when everything matches, or when this run builds nothing (its stages
-        read only the landing: a built setup is left as it is); "landing" when only the
-        warehouse code changed since (dbt project, transform step): the landed history is
-        kept and only the full refreshes are redone; None when nothing can be reused."""
+        Returns "all" when everything matches (a setup with Spark's build serves a run
+        without the Spark stage too), or when this run builds nothing (its stages read only
+        the landing: a built setup is left as it is); "spark" when only Spark's build is
+        missing; "landing" when only the warehouse code changed since (dbt project,
+        transform step): the landed history is kept and only the full refreshes are redone;
+        None when nothing can be reused."""
         path = self.work / SETUP_FILE
         if not (self.opts.reuse and path.is_file()):
             return None
         saved = json.loads(path.read_text())
         key, now = saved.get("key", {}), self.setup_key()
-        same_landing = {k: v for k, v in key.items() if k not in ("code", "built")} == {
-            k: v for k, v in now.items() if k not in ("code", "built")
-        }
+
+        def without(d: dict[str, Any], *names: str) -> dict[str, Any]:
+            return {k: v for k, v in d.items() if k not in names}
+
+        same_landing = without(key, "code", "built", "spark") == without(
+            now, "code", "built", "spark"
+        )
         if not same_landing or not all(self.snapshot(h).is_dir() for h in self.opts.histories):
             _say(f"--reuse: {path} is for another setup; building a new one")
             return None
         self.setup.update({k: v for k, v in saved["setup"].items() if k != "world"})
         self.setup["reused_from"] = str(path)
-        if key == now:
+        if without(key, "spark") == without(now, "spark"):
+            has_spark = bool(key.get("spark")) and self.spark_snapshot_kept()
             _say(f"--reuse: seed day, histories and their warehouses from {path}")
             for k, v in saved["samples"].items():
-                self.samples.setdefault(k, []).extend(v)
-            return "all"
+                if now["spark"] or not k.startswith("transform_spark"):
+                    self.samples.setdefault(k, []).extend(v)
+            if has_spark or not now["spark"]:
+                return "all"
+            _say("--reuse: the setup has no Spark build: building it")
+            return "spark"
         if not self.opts.builds:
             # Stages that build nothing need only the landing: a built setup is kept as it
             # is (its warehouses, its setup file), never emptied to match "not built".
@@ -715,6 +801,8 @@ class Bench:
                 f"--reuse --keep-warehouses: everything from {path}, warehouses of code "
                 f"{key.get('code')} (this tree's is {now.get('code')})"
             )
+            if now["spark"] and not (key.get("spark") and self.spark_snapshot_kept()):
+                return "spark"  # built now, on the kept DuckDB snapshot
             return "all"
         _say(f"--reuse: seed day and histories from {path}; the warehouse code changed: rebuilding")
         return "landing"
@@ -733,6 +821,8 @@ class Bench:
             if self.opts.builds:
                 self.transform(home, d1, h, f"setup-h{h}-transform-full", full=True)
             history.clone_home(home, self.snapshot(h))
+            if self.spark_setup_for(h):
+                self.prepare_spark(h)
 
     def execute(self) -> dict[str, Any]:
         started = datetime.now(UTC)
@@ -751,6 +841,8 @@ class Bench:
                     self.prepare_history(base, h)
             elif reused == "landing":
                 self.rebuild_warehouses()
+            elif reused == "spark":
+                self.prepare_spark(spark_history(self.opts.histories))
             if reused != "all":
                 self.setup["seconds"] = round(time.perf_counter() - t0, 1)
                 self.save_setup()
@@ -905,6 +997,11 @@ def build_parser() -> argparse.ArgumentParser:
         "what they need)",
     )
     ap.add_argument(
+        "--spark",
+        action="store_true",
+        help="add the transform_spark stage (kol transform --engine spark) to the stages",
+    )
+    ap.add_argument(
         "--profile",
         choices=[*report.STAGE_LABELS, "auto"],
         default=None,
@@ -949,9 +1046,28 @@ def slowest_stage(samples: dict[str, list[dict[str, Any]]]) -> str:
     candidates = {
         k.partition("@")[0]: report.spread([s["seconds"] for s in v])["median"]
         for k, v in samples.items()
-        if not k.startswith(("kol_run", "transform_full"))
+        if not k.startswith(("kol_run", "transform_full", "transform_spark"))
     }
     return max(candidates, key=lambda k: candidates[k] or 0.0)
+
+
+def spark_history(histories: Sequence[int]) -> int:
+    """The history the Spark stage builds on: the shortest (Spark reads the day folders, and
+    a history longer than the compaction window holds month files)."""
+    return min(histories)
+
+
+def spark_refusal(histories: Sequence[int], java: str | None) -> str | None:
+    """Why the Spark stage cannot run with these options, or None."""
+    if java is None:
+        return "the transform_spark stage needs a Java runtime (`java` on PATH; Java 17)"
+    if spark_history(histories) > COMPACT_AFTER_DAYS:
+        return (
+            f"the transform_spark stage builds on the shortest history, which must be at most "
+            f"{COMPACT_AFTER_DAYS} days: Spark reads day folders, not the month files older "
+            "days are compacted into (add one, e.g. --history 30,365)"
+        )
+    return None
 
 
 def options(a: argparse.Namespace) -> Options:
@@ -972,7 +1088,8 @@ def options(a: argparse.Namespace) -> Options:
         keep_warehouses=a.keep_warehouses,
         profile=a.profile,
         creators=a.creators,
-        stages=a.stages if a.stages is not None else frozenset(size.stages),
+        stages=(a.stages if a.stages is not None else frozenset(size.stages))
+        | ({"transform_spark", "transform"} if a.spark else set()),
         platforms=a.platforms,
     )
 
@@ -996,6 +1113,15 @@ def main(argv: list[str] | None = None) -> int:
     if a.reuse and a.workdir is None:
         print("bench: --reuse needs --workdir (the folder of an earlier run)", file=sys.stderr)
         return 2
+    refusal = "transform_spark" in opts.stages and spark_refusal(
+        opts.histories, shutil.which("java")
+    )
+    if refusal and (a.spark or a.stages is not None):  # asked for by name: a bad option
+        print(f"bench: {refusal}", file=sys.stderr)
+        return 2
+    if refusal:  # in the size's default: the other stages are still measured
+        _say(f"leaving out the Spark stage: {refusal}")
+        opts.stages = opts.stages - {"transform_spark"}
     bench = Bench(opts)
     _say(f"bench {size.name}: work folder {opts.workdir}")
     # `kill PID` stops the harness like Ctrl-C: the measured child and the sandbox go too

@@ -51,8 +51,11 @@ def load_into_duckdb(
     try:
         con.execute("set TimeZone = 'UTC'")
         con.execute("begin")
+        views = {r[0] for r in con.execute("select view_name from duckdb_views()").fetchall()}
         for folder in folders:
             files = str(folder / "*.parquet").replace("'", "''")
+            if folder.name in views:  # a DuckDB build's staging view: Spark's table replaces it
+                con.execute(f'drop view main."{folder.name}"')
             con.execute(
                 f'create or replace table main."{folder.name}" as '
                 f"select {select_list(con, files)} from read_parquet('{files}')"

@@ -252,8 +252,8 @@ def transform(
     engine: str | None = None,
 ) -> dict[str, Any]:
     """One `dbt build` as of `run_date`, incremental or full as the run policy decides, on
-    `engine` (default KOL_ENGINE, else duckdb). Spark rebuilds every table, and a build on
-    another engine than the last one is a full refresh (its tables replace the other's)."""
+    `engine` (default KOL_ENGINE, else duckdb). A build on another engine than the last one
+    is a full refresh (its tables replace the other's)."""
     from pipeline.policy import plan_build
     from pipeline.transform import run_dbt
 
@@ -265,7 +265,7 @@ def transform(
     last_engine = last_build.get("engine", "duckdb") if last_build else engine
     if engine != last_engine and not full_refresh:
         say(progress, f"the last build ran on {last_engine}, this one on {engine}: full refresh")
-    full_refresh = full_refresh or engine == "spark" or engine != last_engine
+    full_refresh = full_refresh or engine != last_engine
     full_refresh, from_date, why = plan_build(
         state, run_date, excluded_iso, settings.warehouse.exists(), full_refresh
     )

@@ -251,19 +251,38 @@ where kept._kol_rank = 1
     make_dt_interval(cast({{ days }} as integer))
 {%- endmacro %}
 
-{#- Incremental models (documented per model in dbt_project/README.md): DuckDB builds them
-    incrementally (delete+insert); on Spark, which offers no delete+insert without Delta or
-    Iceberg, each is rebuilt whole as a table (a full refresh gives the same rows). -#}
-{% macro incremental_materialized() -%}
-    {{ return(adapter.dispatch('incremental_materialized')()) }}
+{#- Incremental models' config, `config(**incremental_by_date('landing_date'))` (each model's
+    choice is documented in dbt_project/README.md). By date: DuckDB deletes the dates a run
+    writes and inserts them again (delete+insert); Spark, which has no delete+insert without
+    Delta or Iceberg, stores the table partitioned by the date and overwrites the partitions
+    the run writes (insert_overwrite, dynamic partition overwrite). The two are the same
+    because a run writes each of its dates whole. -#}
+{% macro incremental_by_date(column) -%}
+    {{ return(adapter.dispatch('incremental_by_date')(column)) }}
 {%- endmacro %}
 
-{% macro default__incremental_materialized() -%}
-    {{ return('incremental') }}
+{% macro default__incremental_by_date(column) -%}
+    {{ return({'materialized': 'incremental', 'incremental_strategy': 'delete+insert', 'unique_key': column}) }}
 {%- endmacro %}
 
-{% macro spark__incremental_materialized() -%}
-    {{ return('table') }}
+{% macro spark__incremental_by_date(column) -%}
+    {{ return({'materialized': 'incremental', 'incremental_strategy': 'insert_overwrite', 'partition_by': [column]}) }}
+{%- endmacro %}
+
+{#- By ids (one row per key, its latest version): DuckDB deletes and re-inserts the keys a run
+    touches (delete+insert); on Spark, whose tables can only overwrite partitions, a key's row
+    moves between partitions from day to day, so the model is rebuilt whole as a table (a full
+    refresh gives the same rows). -#}
+{% macro incremental_by_key(columns) -%}
+    {{ return(adapter.dispatch('incremental_by_key')(columns)) }}
+{%- endmacro %}
+
+{% macro default__incremental_by_key(columns) -%}
+    {{ return({'materialized': 'incremental', 'incremental_strategy': 'delete+insert', 'unique_key': columns}) }}
+{%- endmacro %}
+
+{% macro spark__incremental_by_key(columns) -%}
+    {{ return({'materialized': 'table'}) }}
 {%- endmacro %}
 
 {#- Model contracts name DuckDB's types (varchar, double[], ...); Spark checks a contract with
@@ -357,14 +376,34 @@ where kept._kol_rank = 1
 {% macro spark__not_materialized() -%}
 {%- endmacro %}
 
-{#- The column names of a built relation but `excluded`, in the relation's order (DuckDB's
+{#- The column names of a built relation but `excluded`, in its model's order (DuckDB's
     `columns(* exclude (...))`, which Spark lacks). Empty before the relation exists (parsing). -#}
 {% macro columns_except(relation, excluded) -%}
     {%- set names = [] -%}
     {%- if execute -%}
-        {%- for column in adapter.get_columns_in_relation(relation) if column.name not in excluded -%}
-            {%- do names.append(column.name) -%}
+        {%- for name in model_column_names(relation) if name not in excluded -%}
+            {%- do names.append(name) -%}
         {%- endfor -%}
+    {%- endif -%}
+    {{ return(names) }}
+{%- endmacro %}
+
+{#- The column names of a built model's relation in the order its SQL selects them. Spark
+    stores a partitioned table's partition columns last: a model with partition_by
+    (incremental_by_date) is read in the order its YAML declares, which must name each of its
+    columns in the order of its SQL (tests/dbt/test_partitioned_models_yaml.py). -#}
+{% macro model_column_names(relation) -%}
+    {%- set names = adapter.get_columns_in_relation(relation) | map(attribute='name') | list -%}
+    {%- set node = graph.nodes.values() | selectattr('resource_type', 'equalto', 'model')
+        | selectattr('alias', 'equalto', relation.identifier) | first -%}
+    {%- if node and node.config.get('partition_by') -%}
+        {%- set declared = node.columns.keys() | select('in', names) | list -%}
+        {%- if declared | length != names | length -%}
+            {{ exceptions.raise_compiler_error(
+                node.name ~ " is partitioned: its YAML must name each of its columns, in the "
+                ~ "order of its SQL; it leaves out " ~ names | reject('in', declared) | list) }}
+        {%- endif -%}
+        {{ return(declared) }}
     {%- endif -%}
     {{ return(names) }}
 {%- endmacro %}

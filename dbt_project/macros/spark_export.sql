@@ -3,7 +3,8 @@
     <export_dir>/<model>/, which pipeline/spark_handover.py loads into warehouse.duckdb, so the
     gate and publish read the same tables whatever engine built them, and which the Python
     steps read (pipeline/python_steps.py). pipeline/transform.py runs `dbt run-operation
-    export_models` after each dbt build of a Spark build, naming what it built. -#}
+    export_models` after each dbt build of a Spark build, naming what it built. Columns in the
+    model's order (model_column_names: a partitioned table stores its partition columns last). -#}
 {% macro export_models(export_dir, models) -%}
     {%- if execute -%}
     {%- for node in graph.nodes.values()
@@ -13,8 +14,9 @@
         {%- if relation is none -%}
             {{ exceptions.raise_compiler_error("export_models: " ~ node.name ~ " was not built") }}
         {%- endif -%}
+        {%- set columns = model_column_names(relation) | map('replace', '`', '``') -%}
         {%- do run_query("insert overwrite directory '" ~ export_dir ~ "/" ~ node.alias
-            ~ "' using parquet select * from " ~ relation) -%}
+            ~ "' using parquet select `" ~ columns | join('`, `') ~ "` from " ~ relation) -%}
     {%- endfor -%}
     {%- endif -%}
 {%- endmacro %}

@@ -244,6 +244,74 @@ def test_small_leaves_the_whole_run_out_unless_all_stages_are_asked_for():
     assert _stages("publish") == {"publish", "gate", "transform"}
 
 
+def test_spark_is_set_beside_duckdb_on_the_shortest_history(stages):
+    raw = {k: v["samples"] for k, v in stages.items()}
+    raw["transform_full@30"] = _samples([40.0])
+    raw["transform_spark_full@30"] = _samples([100.0])
+    raw["transform_spark_incremental@30"] = _samples([33.0])
+    st = {k: report.summarise_stage(v) for k, v in raw.items()}
+    r = report.ratios(st, [30, 365], primary=365)
+    assert r["spark_vs_duckdb_incremental"] == pytest.approx(33.0 / 11.0)
+    assert r["spark_vs_duckdb_full"] == pytest.approx(100.0 / 40.0)
+    md = report.markdown(
+        {
+            "size": "small",
+            "reps": 1,
+            "histories": [30, 365],
+            "world": {"run_date": "2026-11-24", "accounts": 1000, "creators": 415},
+            "stages": st,
+            "ratios": r,
+            "targets": report.target_status(st, r),
+        }
+    )
+    assert "| transform on Spark: dbt build, incremental day [30 days of history] | 33.00 |" in md
+    assert "| transform on Spark / on DuckDB, 30 days of history: incremental day | 3.00 |" in md
+    # without Spark's samples there is no Spark line
+    assert "on Spark" not in report.markdown(
+        {
+            "size": "small",
+            "reps": 1,
+            "histories": [30, 365],
+            "world": {"run_date": "2026-11-24", "accounts": 1000, "creators": 415},
+            "stages": stages,
+            "ratios": report.ratios(stages, [30, 365], 365),
+            "targets": [],
+        }
+    )
+
+
+def test_a_setup_with_spark_serves_runs_with_and_without_the_spark_stage(tmp_path):
+    from dataclasses import replace
+
+    def bench(spark: bool):
+        b = _bench(tmp_path, [3, 6])
+        stages = (
+            b.opts.stages | {"transform_spark"} if spark else b.opts.stages - {"transform_spark"}
+        )
+        b.opts = replace(b.opts, stages=stages)
+        return b
+
+    for h in (3, 6):
+        (tmp_path / f"snap-h{h}").mkdir()
+    duckdb_only = bench(spark=False)
+    duckdb_only.samples["transform_full@3"] = [{"seconds": 7.0}]
+    duckdb_only.save_setup()
+    # the same setup without Spark's build: only that is built
+    assert bench(spark=True).load_setup() == "spark"
+
+    with_spark = bench(spark=True)
+    with_spark.samples["transform_full@3"] = [{"seconds": 7.0}]
+    with_spark.samples["transform_spark_full@3"] = [{"seconds": 70.0}]
+    with_spark.save_setup()
+    (tmp_path / "snap-spark-h3").mkdir()  # the shortest history's
+    again = bench(spark=True)
+    assert again.load_setup() == "all"
+    assert set(again.samples) == {"transform_full@3", "transform_spark_full@3"}
+    without = bench(spark=False)
+    assert without.load_setup() == "all"
+    assert set(without.samples) == {"transform_full@3"}
+
+
 def test_the_run_within_the_documented_quotas_is_judged_and_shown_per_platform(stages):
     sample = {
         "seconds": 420.0,

@@ -107,3 +107,21 @@ def test_the_committed_results_are_one_file_per_size():
     for name in ("agency.json", "small.json"):
         result = json.loads((run.RESULTS_DIR / name).read_text())
         assert result["size"] == name.removesuffix(".json") and result["commit"]
+
+
+def test_the_spark_stage_needs_java_and_a_history_of_day_folders(tmp_path, capsys, monkeypatch):
+    assert not any("transform_spark" in size.stages for size in run.SIZES.values())
+    spark = run.build_parser().parse_args(["--workdir", str(tmp_path / "w"), "--spark"])
+    assert run.options(spark).stages == frozenset(run.SIZES["small"].stages) | {"transform_spark"}
+    assert run._stages("transform_spark") == {"transform_spark", "transform"}
+    assert run.spark_refusal([30, 365], "/usr/bin/java") is None
+    assert "Java runtime" in run.spark_refusal([30], None)
+    assert "at most 35 days" in run.spark_refusal([60, 365], "/usr/bin/java")
+    # asked for by name without Java: refused before any work
+    monkeypatch.setattr(run.shutil, "which", lambda name: None)
+    work = tmp_path / "work"
+    argv = ["--size", "tiny", "--workdir", str(work), "--stages", "transform_spark"]
+    assert run.main(argv) == 2
+    assert "needs a Java runtime" in capsys.readouterr().err
+    assert list(work.iterdir()) == []
+    assert run.main(["--size", "tiny", "--workdir", str(work), "--spark"]) == 2

@@ -54,3 +54,18 @@ def test_exported_models_replace_their_tables_with_naive_utc_timestamps(tmp_path
 
 def test_nothing_exported_changes_nothing(tmp_path):
     assert load_into_duckdb(tmp_path) == []
+
+
+def test_a_view_of_an_earlier_duckdb_build_is_replaced_by_the_table(tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create view stg_x as select 'stale' as post_id")
+    _export(tmp_path, "stg_x", pa.table({"post_id": ["p1"]}))
+
+    assert load_into_duckdb(tmp_path) == ["stg_x"]
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("select table_type from information_schema.tables").fetchall() == [
+            ("BASE TABLE",)
+        ]
+        assert con.execute("select post_id from stg_x").fetchall() == [("p1",)]

@@ -10,10 +10,8 @@
 -- searching the daily snapshots. Earlier slices hold the dates of earlier runs too; readers
 -- take the latest slice of each month (platform_comparison) or the D slice (creator_scorecard).
 {{ config(
-    materialized=incremental_materialized(),
-    incremental_strategy='delete+insert',
-    unique_key='as_of_date',
-    on_schema_change='fail'
+    on_schema_change='fail',
+    **incremental_by_date('as_of_date')
 ) }}
 {%- if is_incremental() %}
     {%- set min_as_of = '(' ~ from_date() ~ ' - 1)' %}

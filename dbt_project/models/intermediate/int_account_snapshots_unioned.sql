@@ -1,8 +1,6 @@
 {{ config(
-    materialized=incremental_materialized(),
-    incremental_strategy='delete+insert',
-    unique_key='landing_date',
-    on_schema_change='fail'
+    on_schema_change='fail',
+    **incremental_by_date('landing_date')
 ) }}
 -- The five platforms' account snapshots in one grain: platform x account x snapshot_date.
 

@@ -4,10 +4,8 @@
 -- comment_is_spam: per commenter where the platform names one).
 -- Incremental: a daily run normalises only the comments (re)seen in [from_date, D].
 {{ config(
-    materialized=incremental_materialized(),
-    incremental_strategy='delete+insert',
-    unique_key=['platform', 'comment_id'],
-    on_schema_change='fail'
+    on_schema_change='fail',
+    **incremental_by_key(['platform', 'comment_id'])
 ) }}
 
 with comments as (

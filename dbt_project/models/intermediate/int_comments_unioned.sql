@@ -1,8 +1,6 @@
 {{ config(
-    materialized=incremental_materialized(),
-    incremental_strategy='delete+insert',
-    unique_key=['platform', 'comment_id'],
-    on_schema_change='fail'
+    on_schema_change='fail',
+    **incremental_by_key(['platform', 'comment_id'])
 ) }}
 -- One row per comment (platform x comment_id), latest version seen; text stays in the warehouse.
 

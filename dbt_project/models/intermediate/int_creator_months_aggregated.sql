@@ -1,8 +1,6 @@
 {{ config(
-    materialized=incremental_materialized(),
-    incremental_strategy='delete+insert',
-    unique_key='month',
-    on_schema_change='fail'
+    on_schema_change='fail',
+    **incremental_by_date('month')
 ) }}
 -- Per month x platform x creator: whether the creator published (a post published that month,
 -- first seen by D) and the scored sentiment of comments published that month on the creator's

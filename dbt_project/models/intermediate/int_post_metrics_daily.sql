@@ -1,8 +1,6 @@
 {{ config(
-    materialized=incremental_materialized(),
-    incremental_strategy='delete+insert',
-    unique_key='landing_date',
-    on_schema_change='fail'
+    on_schema_change='fail',
+    **incremental_by_date('landing_date')
 ) }}
 -- One row per post and snapshot date with the unified per-post metrics (docs/metrics.md).
 -- engagements = likes + comments + shares + saves where reported; NULL when neither likes nor
@@ -59,9 +57,7 @@ unified as (
 ),
 
 {% if is_incremental() %}
-prior as (
-    -- each of today's posts' latest earlier snapshot: the baseline for "gained" and the
-    -- insights it carries
+{%- set earlier_snapshots %}
     select this.*, true as is_prior
     from (
         select platform, post_id, snapshot_date, landing_date, creator_id, account_id,
@@ -72,14 +68,18 @@ prior as (
     ) as this
     semi join unified as today
         on this.platform = today.platform and this.post_id = today.post_id
-    qualify row_number() over (partition by this.platform, this.post_id order by this.snapshot_date desc) = 1
+{%- endset %}
+prior as (
+    -- each of today's posts' latest earlier snapshot: the baseline for "gained" and the
+    -- insights it carries (the columns of unified, in its order)
+    {{ keep_first(earlier_snapshots, 'platform, post_id', 'snapshot_date desc') }}
 ),
 {% endif %}
 
 combined as (
     select * from unified
     {% if is_incremental() %}
-    union all by name
+    union all
     select * from prior
     {% endif %}
 ),

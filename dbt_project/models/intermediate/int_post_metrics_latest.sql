@@ -1,8 +1,6 @@
 {{ config(
-    materialized=incremental_materialized(),
-    incremental_strategy='delete+insert',
-    unique_key=['platform', 'post_id'],
-    on_schema_change='fail'
+    on_schema_change='fail',
+    **incremental_by_key(['platform', 'post_id'])
 ) }}
 -- Each post's latest snapshot as of D (snapshots after D are excluded). Incremental: a daily
 -- run only looks at the posts re-pulled in [from_date, D] and keeps, per post, the later of

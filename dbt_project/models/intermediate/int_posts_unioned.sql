@@ -1,8 +1,6 @@
 {{ config(
-    materialized=incremental_materialized(),
-    incremental_strategy='delete+insert',
-    unique_key=['platform', 'post_id'],
-    on_schema_change='fail'
+    on_schema_change='fail',
+    **incremental_by_key(['platform', 'post_id'])
 ) }}
 -- One row per post (platform x post_id) with its latest attributes and the date it was first seen.
 

@@ -1,9 +1,7 @@
 {{ config(
-    materialized=incremental_materialized(),
-    incremental_strategy='delete+insert',
-    unique_key='date',
     on_schema_change='fail',
-    tags=['published']
+    tags=['published'],
+    **incremental_by_date('date')
 ) }}
 -- One row per account snapshot date: followers, the change since the previous snapshot, posts
 -- published that day (new posts first seen by that day's snapshot), and views / engagements gained that day on
