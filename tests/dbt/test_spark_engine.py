@@ -7,19 +7,25 @@ significant digits, lists order-independent). The reduced test builds a few mode
 layer on the hand-made landing, chosen for the constructs the engines write differently
 (QUALIFY, list lambdas, a regex, leading trims, a date series with a fallback join, a sorted
 string aggregate, a model contract); the slow one builds everything Spark builds on a
-sandbox world.
+sandbox world. The models downstream of the Python models (which run on DuckDB only) build
+on Spark from the Python models' DuckDB rows, registered as Spark tables
+(tests/dbt/spark_tables.py): a reduced selection of them from their DuckDB-built parents, and
+all of them on the sandbox world.
 """
 
 from __future__ import annotations
 
 import shutil
+from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
-from dbt_landing_fixture import D, build_landing
+from dbt_landing_fixture import D, build_landing, ts, write_api
 from engine_parity import differences
+from spark_tables import export_tables, import_into_spark
 
+from pipeline import transform
 from pipeline.transform import run_dbt
 
 pytestmark = [
@@ -35,6 +41,40 @@ REDUCED = [
     "int_fx_rates_filled",
     "dim_creators",
 ]
+
+# downstream of the Python models: the regex classes, both ASOF joins, QUALIFY of the top N,
+# day differences, the list macros of country_match
+REDUCED_DOWNSTREAM = [
+    "int_comment_features",
+    "int_account_metrics_as_of",
+    "creator_scorecard",
+    "int_account_features_at_cutoff",
+    "int_brand_creator_candidates",
+]
+# what they read that they do not build, taken from the DuckDB build
+REDUCED_DOWNSTREAM_PARENTS = [
+    "audience_quality_weights",
+    "dim_creators",
+    "fct_campaign_creator_performance",
+    "generic_comment_phrases",
+    "int_account_snapshots_unioned",
+    "int_brand_creator_topic_similarity",
+    "int_comment_sentiment",
+    "int_comments_unioned",
+    "int_post_metrics_daily",
+    "int_post_metrics_latest",
+    "int_posts_unioned",
+    "niche_adjacency",
+    "percentile_min_peers",
+    "stg_exports__brands",
+    "tier_thresholds",
+]
+# comments whose normalised text needs every regex class: @handles, emoji, accents, digits
+COMMENTS = {
+    "rx1": ("@maria_12 Qué bonito 😍!!", "qué bonito"),
+    "rx2": ("🔥🔥🔥", ""),
+    "rx3": ("Ça va?  2 fois\tmerci @bob.x", "ça va 2 fois merci"),
+}
 
 
 def _homes(tmp_path: Path, land) -> tuple[Path, Path]:
@@ -71,17 +111,91 @@ def test_a_few_models_per_layer_match_row_for_row(tmp_path, monkeypatch):
     assert differences(duck / "warehouse.duckdb", spark / "warehouse.duckdb", REDUCED) == {}
 
 
+def _land_with_comments(home: Path) -> None:
+    build_landing(home)
+    write_api(
+        home,
+        "comments",
+        "instagram",
+        D,
+        [
+            {
+                "creator_id": "c1",
+                "account_id": "ig-1",
+                "comment_id": cid,
+                "post_id": "ig1",
+                "text": text,
+                "published_at": ts(date(2026, 11, 21)),
+                "like_count": 0,
+                "reply_count": 0,
+                "author_hash": None,
+            }
+            for cid, (text, _) in COMMENTS.items()
+        ],
+        run="regex",
+    )
+
+
+def _without_python_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Spark build leaves out the Python models alone: their rows are imported."""
+    models = [name.rstrip("+") for name in transform.python_models()]
+    monkeypatch.setattr(transform, "python_models", lambda: models)
+
+
+def test_models_downstream_of_python_models_match_row_for_row(tmp_path, monkeypatch):
+    monkeypatch.setenv("KOL_SPARK_MASTER", "local[2]")
+    duck, spark = _homes(tmp_path, _land_with_comments)
+    select = " ".join(f"+{m}" for m in REDUCED_DOWNSTREAM)
+    on_duckdb = run_dbt(
+        duck, D, full_refresh=True, select=select, exclude="resource_type:test", unit_tests=False
+    )
+    assert on_duckdb.ok, on_duckdb.failures
+    parents = export_tables(
+        duck / "warehouse.duckdb", REDUCED_DOWNSTREAM_PARENTS, tmp_path / "parents"
+    )
+    import_into_spark(spark, parents)
+    _without_python_models(monkeypatch)
+    scope = {
+        "select": " ".join(REDUCED_DOWNSTREAM),
+        "exclude": "resource_type:test",
+        "unit_tests": False,
+    }
+    on_spark = run_dbt(spark, D, full_refresh=True, engine="spark", **scope)
+    assert on_spark.ok, on_spark.failures
+
+    built = _tables(spark / "warehouse.duckdb")
+    assert set(built) == set(REDUCED_DOWNSTREAM)
+    assert all(built.values()), built
+    # Spark's regexes give the hand-worked texts, not merely the same as DuckDB's
+    with duckdb.connect(str(spark / "warehouse.duckdb"), read_only=True) as con:
+        texts = dict(
+            con.execute(
+                "select comment_id, normalised_text from int_comment_features where comment_id like 'rx%'"
+            ).fetchall()
+        )
+    assert texts == {cid: want for cid, (_, want) in COMMENTS.items()}
+    assert (
+        differences(duck / "warehouse.duckdb", spark / "warehouse.duckdb", REDUCED_DOWNSTREAM) == {}
+    )
+
+
 @pytest.mark.slow
-def test_every_model_spark_builds_matches_on_a_sandbox_world(tmp_path, monkeypatch):
+def test_every_model_matches_on_a_sandbox_world(tmp_path, monkeypatch):
     from test_dbt_sandbox_world import END, land_world
 
     monkeypatch.setenv("KOL_SPARK_MASTER", "local[2]")
     duck, spark = _homes(tmp_path, land_world)
     on_duckdb = run_dbt(duck, END, full_refresh=True, unit_tests=False)
     assert on_duckdb.ok, on_duckdb.failures
+    python = [name.rstrip("+") for name in transform.python_models()]
+    import_into_spark(spark, export_tables(duck / "warehouse.duckdb", python, tmp_path / "python"))
+    _without_python_models(monkeypatch)
     on_spark = run_dbt(spark, END, full_refresh=True, unit_tests=False, engine="spark")
     assert on_spark.ok, on_spark.failures
 
     built = _tables(spark / "warehouse.duckdb")
-    assert {"dim_creators", "dim_creator_accounts", "int_fx_rates_filled"} <= set(built)
+    # every mart, those downstream of the Python models too; no Python model
+    marts = {"dim_creators", "fct_creator_daily", "creator_scorecard", "platform_comparison"}
+    marts |= {"campaign_summary", "brand_creator_matches", "matching_backtest"}
+    assert marts <= set(built) and not set(built) & set(python)
     assert differences(duck / "warehouse.duckdb", spark / "warehouse.duckdb", sorted(built)) == {}
