@@ -1,8 +1,8 @@
 """Tables of a DuckDB build given to a Spark build as its own (dbt run-operation import_parquet_tables).
 
 The Spark parity tests build models downstream of the Python models, which run on DuckDB
-only: the Python models' rows (and, in the reduced test, every model upstream of the
-selection) are written from DuckDB as Parquet and registered in Spark's metastore under the
+only: the Python models' rows (in the reduced test, every parent of the selection it does not
+build) are written from DuckDB as Parquet and registered in Spark's metastore under the
 names ref() compiles to on the spark target. Timestamps are written as instants (Parquet
 isAdjustedToUTC), which Spark reads as its TIMESTAMP, as the landing's are.
 """

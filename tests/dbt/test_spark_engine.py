@@ -3,14 +3,13 @@
 Both builds read one landing (copied to two homes); Spark's models reach a DuckDB file through
 the engine's hand-over (pipeline/spark_handover.py), the path the gate and publish read, and
 are compared row for row with DuckDB's (tests/dbt/engine_parity.py: doubles at 12
-significant digits, lists order-independent). The reduced test builds a few models of each
-layer on the hand-made landing, chosen for the constructs the engines write differently
-(QUALIFY, list lambdas, a regex, leading trims, a date series with a fallback join, a sorted
-string aggregate, a model contract); the slow one builds everything Spark builds on a
-sandbox world. The models downstream of the Python models (which run on DuckDB only) build
-on Spark from the Python models' DuckDB rows, registered as Spark tables
-(tests/dbt/spark_tables.py): a reduced selection of them from their DuckDB-built parents, and
-all of them on the sandbox world.
+significant digits, lists order-independent). The Python models run on DuckDB only: Spark
+gets their DuckDB rows as its tables (tests/dbt/spark_tables.py) and builds the SQL models
+downstream of them. The reduced test builds a few models of each layer on the hand-made
+landing, chosen for the constructs the engines write differently (QUALIFY, ASOF joins, list
+lambdas and list macros, regexes, leading trims, a date series with a fallback join, a sorted
+string aggregate, a model contract), the parents it does not build taken from the DuckDB
+build; the slow one builds every SQL model on a sandbox world.
 """
 
 from __future__ import annotations
@@ -40,34 +39,25 @@ REDUCED = [
     "stg_x__posts",
     "int_fx_rates_filled",
     "dim_creators",
-]
-
-# downstream of the Python models: the regex classes, both ASOF joins, QUALIFY of the top N,
-# day differences, the list macros of country_match
-REDUCED_DOWNSTREAM = [
+    # downstream of the Python models: regex classes, an ASOF join, QUALIFY of the top N,
+    # country_match's list macros
     "int_comment_features",
-    "int_account_metrics_as_of",
-    "creator_scorecard",
     "int_account_features_at_cutoff",
     "int_brand_creator_candidates",
 ]
-# what they read that they do not build, taken from the DuckDB build
-REDUCED_DOWNSTREAM_PARENTS = [
-    "audience_quality_weights",
-    "dim_creators",
+# what REDUCED reads but does not build, from the DuckDB build
+REDUCED_PARENTS = [
+    "creator_scorecard",
     "fct_campaign_creator_performance",
     "generic_comment_phrases",
     "int_account_snapshots_unioned",
     "int_brand_creator_topic_similarity",
     "int_comment_sentiment",
     "int_comments_unioned",
-    "int_post_metrics_daily",
     "int_post_metrics_latest",
     "int_posts_unioned",
     "niche_adjacency",
-    "percentile_min_peers",
     "stg_exports__brands",
-    "tier_thresholds",
 ]
 # comments whose normalised text needs every regex class: @handles, emoji, accents, digits
 COMMENTS = {
@@ -88,27 +78,6 @@ def _tables(db: Path) -> dict[str, int]:
     with duckdb.connect(str(db), read_only=True) as con:
         names = [r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()]
         return {n: con.execute(f'select count(*) from "{n}"').fetchone()[0] for n in names}
-
-
-def test_a_few_models_per_layer_match_row_for_row(tmp_path, monkeypatch):
-    monkeypatch.setenv("KOL_SPARK_MASTER", "local[2]")
-    duck, spark = _homes(tmp_path, build_landing)
-    # the models alone: their data tests would need models outside the selection
-    scope = {"select": " ".join(REDUCED), "exclude": "resource_type:test", "unit_tests": False}
-    on_duckdb = run_dbt(duck, D, full_refresh=True, **scope)
-    assert on_duckdb.ok, on_duckdb.failures
-    on_spark = run_dbt(spark, D, full_refresh=True, engine="spark", **scope)
-    assert on_spark.ok, on_spark.failures
-
-    built = _tables(spark / "warehouse.duckdb")
-    assert set(built) == set(REDUCED)
-    # every compared model holds rows (an empty pair would match trivially)
-    assert all(built.values()), built
-    # the fixture's two campaigns carry '#GlowUp'-style hashtags, stripped the same way
-    with duckdb.connect(str(spark / "warehouse.duckdb"), read_only=True) as con:
-        tags = con.execute("select list(hashtag order by hashtag) from stg_exports__campaigns")
-        assert tags.fetchone()[0] == ["dinner", "glowup"]
-    assert differences(duck / "warehouse.duckdb", spark / "warehouse.duckdb", REDUCED) == {}
 
 
 def _land_with_comments(home: Path) -> None:
@@ -136,47 +105,44 @@ def _land_with_comments(home: Path) -> None:
     )
 
 
-def _without_python_models(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A Spark build leaves out the Python models alone: their rows are imported."""
+def _without_python_models(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """A Spark build leaves out the Python models alone (their rows are imported); their names."""
     models = [name.rstrip("+") for name in transform.python_models()]
     monkeypatch.setattr(transform, "python_models", lambda: models)
+    return models
 
 
-def test_models_downstream_of_python_models_match_row_for_row(tmp_path, monkeypatch):
+def test_a_few_models_per_layer_match_row_for_row(tmp_path, monkeypatch):
     monkeypatch.setenv("KOL_SPARK_MASTER", "local[2]")
     duck, spark = _homes(tmp_path, _land_with_comments)
-    select = " ".join(f"+{m}" for m in REDUCED_DOWNSTREAM)
-    on_duckdb = run_dbt(
-        duck, D, full_refresh=True, select=select, exclude="resource_type:test", unit_tests=False
-    )
+    # the models alone: their data tests would need models outside the selection
+    scope = {"exclude": "resource_type:test", "unit_tests": False}
+    ancestors = " ".join(f"+{m}" for m in REDUCED)
+    on_duckdb = run_dbt(duck, D, full_refresh=True, select=ancestors, **scope)
     assert on_duckdb.ok, on_duckdb.failures
-    parents = export_tables(
-        duck / "warehouse.duckdb", REDUCED_DOWNSTREAM_PARENTS, tmp_path / "parents"
-    )
+    parents = export_tables(duck / "warehouse.duckdb", REDUCED_PARENTS, tmp_path / "parents")
     import_into_spark(spark, parents)
     _without_python_models(monkeypatch)
-    scope = {
-        "select": " ".join(REDUCED_DOWNSTREAM),
-        "exclude": "resource_type:test",
-        "unit_tests": False,
-    }
-    on_spark = run_dbt(spark, D, full_refresh=True, engine="spark", **scope)
+    on_spark = run_dbt(
+        spark, D, full_refresh=True, engine="spark", select=" ".join(REDUCED), **scope
+    )
     assert on_spark.ok, on_spark.failures
 
     built = _tables(spark / "warehouse.duckdb")
-    assert set(built) == set(REDUCED_DOWNSTREAM)
+    assert set(built) == set(REDUCED)
+    # every compared model holds rows (an empty pair would match trivially)
     assert all(built.values()), built
-    # Spark's regexes give the hand-worked texts, not merely the same as DuckDB's
     with duckdb.connect(str(spark / "warehouse.duckdb"), read_only=True) as con:
-        texts = dict(
-            con.execute(
-                "select comment_id, normalised_text from int_comment_features where comment_id like 'rx%'"
-            ).fetchall()
-        )
-    assert texts == {cid: want for cid, (_, want) in COMMENTS.items()}
-    assert (
-        differences(duck / "warehouse.duckdb", spark / "warehouse.duckdb", REDUCED_DOWNSTREAM) == {}
-    )
+        # the fixture's two campaigns carry '#GlowUp'-style hashtags, stripped the same way
+        tags = con.execute("select list(hashtag order by hashtag) from stg_exports__campaigns")
+        assert tags.fetchone()[0] == ["dinner", "glowup"]
+        # Spark's regexes give the hand-worked texts, not merely the same as DuckDB's
+        texts = con.execute(
+            "select comment_id, normalised_text from int_comment_features"
+            " where comment_id like 'rx%'"
+        ).fetchall()
+    assert dict(texts) == {cid: want for cid, (_, want) in COMMENTS.items()}
+    assert differences(duck / "warehouse.duckdb", spark / "warehouse.duckdb", REDUCED) == {}
 
 
 @pytest.mark.slow
@@ -187,9 +153,8 @@ def test_every_model_matches_on_a_sandbox_world(tmp_path, monkeypatch):
     duck, spark = _homes(tmp_path, land_world)
     on_duckdb = run_dbt(duck, END, full_refresh=True, unit_tests=False)
     assert on_duckdb.ok, on_duckdb.failures
-    python = [name.rstrip("+") for name in transform.python_models()]
+    python = _without_python_models(monkeypatch)
     import_into_spark(spark, export_tables(duck / "warehouse.duckdb", python, tmp_path / "python"))
-    _without_python_models(monkeypatch)
     on_spark = run_dbt(spark, END, full_refresh=True, unit_tests=False, engine="spark")
     assert on_spark.ok, on_spark.failures
 
