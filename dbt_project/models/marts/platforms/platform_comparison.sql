@@ -251,6 +251,7 @@ distances as (
         long_measures.platform,
         long_measures.tier,
         long_measures.measure,
+        -- each `... over m` in parentheses: Spark reads `over m - x` as the identifier `m-x`
         case
             when (max(long_measures.value) over m) = (min(long_measures.value) over m) then 0.0
             when directions.higher_is_better
@@ -259,7 +260,6 @@ distances as (
             else (long_measures.value - (min(long_measures.value) over m))
                 / ((max(long_measures.value) over m) - (min(long_measures.value) over m))
         end as distance
-    -- (a window name followed by '-' is parenthesised: Spark reads `m - x` as one identifier)
     from long_measures
     inner join {{ ref('platform_measure_directions') }} as directions
         on long_measures.measure = directions.measure
