@@ -393,13 +393,12 @@ def _export(home: Path, names: list[str], env: dict[str, str]) -> str | None:
 
 
 def _register_steps(home: Path, models: list[str], env: dict[str, str]) -> str | None:
-    """The Python steps' folders as the Spark tables ref() names (macros/python_steps.sql)."""
+    """The Python steps' folders as the Spark tables ref() names (macros/spark_import.sql)."""
     if not models:
         return None
-    folder = str(python_steps.output_dir(home))
-    return _run_operation(
-        home, "register_python_steps", {"python_dir": folder, "models": models}, env
-    )
+    folder = python_steps.output_dir(home)
+    tables = {m: str(folder / m) for m in models}
+    return _run_operation(home, "import_parquet_tables", {"tables": tables}, env)
 
 
 def docs_generate(home: Path, out_dir: Path) -> Path:

@@ -16,8 +16,9 @@
     when either is unknown. -#}
 {% macro country_match(creator_country, target_countries) -%}
     case
-        when {{ creator_country }} is null or coalesce(len({{ target_countries }}), 0) = 0 then null
-        when list_contains({{ target_countries }}, {{ creator_country }}) then 100.0
+        when {{ creator_country }} is null or {{ target_countries }} is null
+            or {{ list_length(target_countries) }} = 0 then null
+        when {{ list_has(target_countries, creator_country) }} then 100.0
         else 0.0
     end
 {%- endmacro %}

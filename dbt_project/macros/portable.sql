@@ -407,3 +407,98 @@ where kept._kol_rank = 1
     {%- endif -%}
     {{ return(names) }}
 {%- endmacro %}
+
+{#- Every match of a regular expression in `text_expr` replaced by `replacement` (plain text).
+    `pattern` is written once, as regex_extract_all's. Java reads \s as RE2's [\t\n\f\r ] plus
+    the vertical tab; \pL, \pN and \w mean the same in both. -#}
+{% macro regex_replace_all(text_expr, pattern, replacement) -%}
+    {{ return(adapter.dispatch('regex_replace_all')(text_expr, pattern, replacement)) }}
+{%- endmacro %}
+
+{% macro default__regex_replace_all(text_expr, pattern, replacement) -%}
+    regexp_replace({{ text_expr }}, '{{ pattern }}', '{{ replacement }}', 'g')
+{%- endmacro %}
+
+{% macro spark__regex_replace_all(text_expr, pattern, replacement) -%}
+    regexp_replace({{ text_expr }}, '{{ pattern | replace("\\", "\\\\") }}', '{{ replacement }}')
+{%- endmacro %}
+
+{#- `select <columns> <from_clause>` keeping the rows where `condition` (which may hold window
+    functions over the from_clause's rows) is true: DuckDB's QUALIFY. Spark, which has no
+    QUALIFY, evaluates the condition beside each row (as a struct) and filters on it. -#}
+{% macro qualify_select(columns, from_clause, condition) -%}
+    {{ return(adapter.dispatch('qualify_select')(columns, from_clause, condition)) }}
+{%- endmacro %}
+
+{% macro default__qualify_select(columns, from_clause, condition) -%}
+    select {{ columns }}
+    {{ from_clause }}
+    qualify {{ condition }}
+{%- endmacro %}
+
+{% macro spark__qualify_select(columns, from_clause, condition) -%}
+    select qualified._kol_row.* from (
+        select struct({{ columns }}) as _kol_row, ({{ condition }}) as _kol_keep
+        {{ from_clause }}
+    ) as qualified
+    where qualified._kol_keep
+{%- endmacro %}
+
+{#- An inner ASOF join: each left row with the one row of `right` (a relation or a
+    parenthesised query, named `alias`) that matches `on` and is the latest by `right_time`
+    such that `left_time` `comparison` (>= or >) right_time; `also`: further conditions on
+    `right`'s rows that only bound right_time from below. Spark, which has no ASOF join, gives
+    each right row the time of the next one (partition_by: the right columns `on` equates)
+    and joins the row whose span holds left_time. -#}
+{% macro asof_join(right, alias, on, left_time, comparison, right_time, partition_by, also='') -%}
+    {{ return(adapter.dispatch('asof_join')(right, alias, on, left_time, comparison, right_time, partition_by, also)) }}
+{%- endmacro %}
+
+{% macro default__asof_join(right, alias, on, left_time, comparison, right_time, partition_by, also) -%}
+    asof inner join {{ right }} as {{ alias }}
+        on {{ on }}
+        and {{ left_time }} {{ comparison }} {{ alias }}.{{ right_time }}
+        {%- if also %}
+        and {{ also }}
+        {%- endif %}
+{%- endmacro %}
+
+{% macro spark__asof_join(right, alias, on, left_time, comparison, right_time, partition_by, also) -%}
+    inner join (
+        select
+            asof_rows.*,
+            lead(asof_rows.{{ right_time }}) over (
+                partition by {{ partition_by }} order by asof_rows.{{ right_time }}
+            ) as _kol_next_time
+        from {{ right }} as asof_rows
+    ) as {{ alias }}
+        on {{ on }}
+        and {{ left_time }} {{ comparison }} {{ alias }}.{{ right_time }}
+        and ({{ alias }}._kol_next_time is null
+            or not ({{ left_time }} {{ comparison }} {{ alias }}._kol_next_time))
+        {%- if also %}
+        and {{ also }}
+        {%- endif %}
+{%- endmacro %}
+
+{#- `select_sql`'s columns but `keep` as rows: one (`name`, `value`) per column and row, NULL
+    values left out (DuckDB's UNPIVOT of columns(* exclude keep); Spark names the columns,
+    `values`). -#}
+{% macro unpivot_columns(select_sql, keep, values, name, value) -%}
+    {{ return(adapter.dispatch('unpivot_columns')(select_sql, keep, values, name, value)) }}
+{%- endmacro %}
+
+{% macro default__unpivot_columns(select_sql, keep, values, name, value) -%}
+    unpivot (
+        {{ select_sql }}
+    )
+    on columns(* exclude ({{ keep | join(', ') }}))
+    into name {{ name }} value {{ value }}
+{%- endmacro %}
+
+{% macro spark__unpivot_columns(select_sql, keep, values, name, value) -%}
+    select * from (
+        {{ select_sql }}
+    ) as wide
+    unpivot exclude nulls ({{ value }} for {{ name }} in ({{ values | join(', ') }}))
+{%- endmacro %}

@@ -40,23 +40,24 @@ window_posts as (
         posts.published_at,
         posts.engagements,
         posts.published_at >= cast(cutoffs.cutoff_date as timestamp)
-            - to_days(cast({{ var('match_trend_recent_days') }} as integer)) as is_recent
+            - {{ days_interval(var('match_trend_recent_days')) }} as is_recent
     from cutoffs
     inner join posts
         on cutoffs.platform = posts.platform
         and cutoffs.creator_id = posts.creator_id
         and posts.published_at < cast(cutoffs.cutoff_date as timestamp)
         and posts.published_at >= cast(cutoffs.cutoff_date as timestamp)
-            - to_days(cast({{ var('er_window_days') }} as integer))
+            - {{ days_interval(var('er_window_days')) }}
 ),
 
 -- the latest er_max_posts of them, as engagement_rate does
 latest_posts as (
-    select *
-    from window_posts
-    qualify row_number() over (
-        partition by platform, creator_id, cutoff_date order by published_at desc, post_id desc
-    ) <= {{ var('er_max_posts') }}
+    {{ qualify_select(
+        '*',
+        'from window_posts',
+        'row_number() over (partition by platform, creator_id, cutoff_date'
+        ~ ' order by published_at desc, post_id desc) <= ' ~ var('er_max_posts')
+    ) }}
 ),
 
 engagement as (
@@ -95,7 +96,7 @@ window_comments as (
         and cutoffs.creator_id = comments.creator_id
         and comments.published_at < cast(cutoffs.cutoff_date as timestamp)
         and comments.published_at >= cast(cutoffs.cutoff_date as timestamp)
-            - to_days(cast({{ var('sentiment_window_days') }} as integer))
+            - {{ days_interval(var('sentiment_window_days')) }}
 ),
 
 comment_features as (
@@ -119,10 +120,11 @@ comment_features as (
 followers as (
     select cutoffs.platform, cutoffs.creator_id, cutoffs.cutoff_date, snapshots.followers
     from cutoffs
-    asof inner join snapshots
-        on cutoffs.platform = snapshots.platform
-        and cutoffs.creator_id = snapshots.creator_id
-        and cutoffs.cutoff_date > snapshots.snapshot_date
+    {{ asof_join(
+        'snapshots', 'snapshots',
+        'cutoffs.platform = snapshots.platform and cutoffs.creator_id = snapshots.creator_id',
+        'cutoffs.cutoff_date', '>', 'snapshot_date', 'platform, creator_id'
+    ) }}
 ),
 
 past_contracts as (
@@ -143,8 +145,8 @@ past_contracts as (
 )
 
 select
-    cast(cutoffs.platform as varchar) as platform,
-    cast(cutoffs.creator_id as varchar) as creator_id,
+    cast(cutoffs.platform as {{ dbt.type_string() }}) as platform,
+    cast(cutoffs.creator_id as {{ dbt.type_string() }}) as creator_id,
     cast(cutoffs.cutoff_date as date) as cutoff_date,
     cast(coalesce(engagement.er_posts, 0) as integer) as er_posts,
     cast(engagement.engagements_per_post as double) as engagements_per_post,

@@ -57,10 +57,11 @@ current_snapshot as (
         snapshots.following,
         snapshots.followers_hidden
     from grid
-    asof inner join snapshots
-        on grid.platform = snapshots.platform
-        and grid.creator_id = snapshots.creator_id
-        and grid.as_of_date >= snapshots.snapshot_date
+    {{ asof_join(
+        'snapshots', 'snapshots',
+        'grid.platform = snapshots.platform and grid.creator_id = snapshots.creator_id',
+        'grid.as_of_date', '>=', 'snapshot_date', 'platform, creator_id'
+    ) }}
 ),
 
 -- follower_growth_30d baseline: the latest snapshot at or before D - 30, if within 3 days of it
@@ -72,11 +73,12 @@ growth_baseline as (
         snapshots.followers as baseline_followers,
         snapshots.snapshot_date as baseline_date
     from current_snapshot
-    asof inner join snapshots
-        on current_snapshot.platform = snapshots.platform
-        and current_snapshot.creator_id = snapshots.creator_id
-        and current_snapshot.as_of_date - {{ var('growth_lookback_days') }} >= snapshots.snapshot_date
-        and snapshots.snapshot_date >= {{ min_as_of }} - {{ var('growth_lookback_days') }} - {{ var('growth_tolerance_days') }}
+    {{ asof_join(
+        'snapshots', 'snapshots',
+        'current_snapshot.platform = snapshots.platform and current_snapshot.creator_id = snapshots.creator_id',
+        'current_snapshot.as_of_date - ' ~ var('growth_lookback_days'), '>=', 'snapshot_date', 'platform, creator_id',
+        also='snapshots.snapshot_date >= ' ~ min_as_of ~ ' - ' ~ var('growth_lookback_days') ~ ' - ' ~ var('growth_tolerance_days')
+    ) }}
     where snapshots.snapshot_date >= current_snapshot.as_of_date
         - {{ var('growth_lookback_days') }} - {{ var('growth_tolerance_days') }}
 ),
@@ -89,11 +91,12 @@ growth_baseline_7d as (
         current_snapshot.creator_id,
         snapshots.followers as baseline_followers
     from current_snapshot
-    asof inner join snapshots
-        on current_snapshot.platform = snapshots.platform
-        and current_snapshot.creator_id = snapshots.creator_id
-        and current_snapshot.as_of_date - {{ var('growth_short_lookback_days') }} >= snapshots.snapshot_date
-        and snapshots.snapshot_date >= {{ min_as_of }} - {{ var('growth_short_lookback_days') }} - {{ var('growth_tolerance_days') }}
+    {{ asof_join(
+        'snapshots', 'snapshots',
+        'current_snapshot.platform = snapshots.platform and current_snapshot.creator_id = snapshots.creator_id',
+        'current_snapshot.as_of_date - ' ~ var('growth_short_lookback_days'), '>=', 'snapshot_date', 'platform, creator_id',
+        also='snapshots.snapshot_date >= ' ~ min_as_of ~ ' - ' ~ var('growth_short_lookback_days') ~ ' - ' ~ var('growth_tolerance_days')
+    ) }}
     where snapshots.snapshot_date >= current_snapshot.as_of_date
         - {{ var('growth_short_lookback_days') }} - {{ var('growth_tolerance_days') }}
 ),
@@ -129,7 +132,7 @@ window_posts as (
     from as_of_dates
     inner join (
         select * from {{ ref('int_posts_unioned') }}
-        where published_at > {{ end_of_day(min_as_of) }} - to_days({{ var('er_window_days') }})
+        where published_at > {{ end_of_day(min_as_of) }} - {{ days_interval(var('er_window_days')) }}
     ) as posts
         on {{ in_last_days('posts.published_at', 'as_of_dates.as_of_date', var('er_window_days')) }}
         and posts.first_seen_date <= as_of_dates.as_of_date
@@ -149,24 +152,26 @@ window_post_metrics as (
     -- has no snapshot from before its publication, hence the bound on the scan)
     select window_posts.*, metrics.engagements, metrics.views
     from (select * from window_posts where as_of_date < {{ run_date() }}) as window_posts
-    asof inner join (
+    {%- set daily_metrics %}(
         select platform, post_id, snapshot_date, engagements, views
         from {{ ref('int_post_metrics_daily') }}
         where snapshot_date >= {{ min_as_of }} - {{ var('er_window_days') }} - 1
-    ) as metrics
-        on window_posts.platform = metrics.platform
-        and window_posts.post_id = metrics.post_id
-        and window_posts.as_of_date >= metrics.snapshot_date
+    ){% endset %}
+    {{ asof_join(
+        daily_metrics, 'metrics',
+        'window_posts.platform = metrics.platform and window_posts.post_id = metrics.post_id',
+        'window_posts.as_of_date', '>=', 'snapshot_date', 'platform, post_id'
+    ) }}
     {%- endif %}
 ),
 
 er_posts as (
-    select *
-    from window_post_metrics
-    where engagements is not null
-    qualify row_number() over (
-        partition by as_of_date, platform, creator_id order by published_at desc, post_id desc
-    ) <= {{ var('er_max_posts') }}
+    {{ qualify_select(
+        '*',
+        'from window_post_metrics where engagements is not null',
+        'row_number() over (partition by as_of_date, platform, creator_id'
+        ~ ' order by published_at desc, post_id desc) <= ' ~ var('er_max_posts')
+    ) }}
 ),
 
 engagement as (
@@ -234,7 +239,7 @@ recent_comments as (
     from as_of_dates
     inner join (
         select * from {{ ref('int_comment_features') }}
-        where published_at > {{ end_of_day(min_as_of) }} - to_days({{ var('sentiment_window_days') }})
+        where published_at > {{ end_of_day(min_as_of) }} - {{ days_interval(var('sentiment_window_days')) }}
     ) as comments
         on {{ in_last_days('comments.published_at', 'as_of_dates.as_of_date', var('sentiment_window_days')) }}
 ),
@@ -280,11 +285,11 @@ daily_gains as (
         platform,
         creator_id,
         snapshot_date,
-        case when date_diff('day', lag(snapshot_date) over w, snapshot_date)
+        case when {{ days_between('lag(snapshot_date) over w', 'snapshot_date') }}
                 <= {{ var('aqs_spike_window_days') }} then
             {{ safe_divide(
                 'followers - lag(followers) over w',
-                'date_diff(\'day\', lag(snapshot_date) over w, snapshot_date)'
+                days_between('lag(snapshot_date) over w', 'snapshot_date')
             ) }}
         end as daily_gain
     from snapshots

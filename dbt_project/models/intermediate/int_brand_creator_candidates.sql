@@ -86,10 +86,10 @@ pairs as (
 )
 
 select
-    cast(brand_id as varchar) as brand_id,
-    cast(creator_id as varchar) as creator_id,
-    cast(platform as varchar) as platform,
-    cast(niche_relation as varchar) as niche_relation,
+    cast(brand_id as {{ dbt.type_string() }}) as brand_id,
+    cast(creator_id as {{ dbt.type_string() }}) as creator_id,
+    cast(platform as {{ dbt.type_string() }}) as platform,
+    cast(niche_relation as {{ dbt.type_string() }}) as niche_relation,
     cast(country_match as double) as country_match,
     cast(topic_similarity as double) as topic_similarity,
     cast(er_posts as integer) as er_posts,

@@ -24,13 +24,13 @@ known_category as (
 )
 
 select
-    cast(contracts.campaign_id as varchar) as campaign_id,
-    cast(contracts.brand_id as varchar) as brand_id,
-    cast(contracts.creator_id as varchar) as creator_id,
-    cast(contracts.platform as varchar) as platform,
+    cast(contracts.campaign_id as {{ dbt.type_string() }}) as campaign_id,
+    cast(contracts.brand_id as {{ dbt.type_string() }}) as brand_id,
+    cast(contracts.creator_id as {{ dbt.type_string() }}) as creator_id,
+    cast(contracts.platform as {{ dbt.type_string() }}) as platform,
     cast(contracts.start_date as date) as start_date,
     cast(contracts.end_date as date) as end_date,
-    cast({{ niche_relation('creators.niche', 'brands.category') }} as varchar) as niche_relation,
+    cast({{ niche_relation('creators.niche', 'brands.category') }} as {{ dbt.type_string() }}) as niche_relation,
     cast({{ country_match('creators.country', 'brands.target_countries') }} as double) as country_match,
     cast(coalesce(topics.topic_similarity, 0.0) as double) as topic_similarity,
     features.er_posts,

@@ -38,13 +38,13 @@ normalised as (
         sentiment.compound,
         -- lower-case, @handles (a reply's "@maria_12 nice pic" is "nice pic"), emoji and
         -- punctuation removed
-        trim(regexp_replace(
-            regexp_replace(
-                regexp_replace(lower(coalesce(comments.comment_text, '')), '(^|\s)@[\w.]+', ' ', 'g'),
-                '[^\pL\pN\s]', ' ', 'g'
+        trim({{ regex_replace_all(
+            regex_replace_all(
+                regex_replace_all("lower(coalesce(comments.comment_text, ''))", '(^|\s)@[\w.]+', ' '),
+                '[^\pL\pN\s]', ' '
             ),
-            '\s+', ' ', 'g'
-        )) as normalised_text
+            '\s+', ' '
+        ) }}) as normalised_text
     from comments
     left join sentiment
         on comments.platform = sentiment.platform and comments.comment_id = sentiment.comment_id

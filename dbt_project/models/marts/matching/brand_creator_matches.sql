@@ -117,9 +117,9 @@ scored as (
 )
 
 select
-    cast(brand_id as varchar) as brand_id,
-    cast(creator_id as varchar) as creator_id,
-    cast(platform as varchar) as platform,
+    cast(brand_id as {{ dbt.type_string() }}) as brand_id,
+    cast(creator_id as {{ dbt.type_string() }}) as creator_id,
+    cast(platform as {{ dbt.type_string() }}) as platform,
     cast(fit_score as double) as fit_score,
     cast(row_number() over (
         partition by brand_id
@@ -133,8 +133,8 @@ select
     cast(price_efficiency as double) as price_efficiency,
     cast(price_efficiency_peers as integer) as price_efficiency_peers,
     cast(engagement_percentile_peers as integer) as engagement_percentile_peers,
-    cast(scorer as varchar) as scorer,
-    cast(niche_relation as varchar) as niche_relation,
+    cast(scorer as {{ dbt.type_string() }}) as scorer,
+    cast(niche_relation as {{ dbt.type_string() }}) as niche_relation,
     cast(hand_weighted_score as double) as hand_weighted_score,
     cast(predicted_cpe_usd as double) as predicted_cpe_usd,
     cast(contribution_topic_similarity as double) as contribution_topic_similarity,
@@ -147,8 +147,8 @@ select
     cast(contribution_sentiment as double) as contribution_sentiment,
     cast(contribution_price as double) as contribution_price,
     cast(contribution_platform as double) as contribution_platform,
-    cast(model_version as varchar) as model_version,
-    cast(brands.brand_name as varchar) as brand_name
+    cast(model_version as {{ dbt.type_string() }}) as model_version,
+    cast(brands.brand_name as {{ dbt.type_string() }}) as brand_name
 from scored
 left join (select brand_id, brand_name from {{ ref('stg_exports__brands') }}) as brands
     using (brand_id)

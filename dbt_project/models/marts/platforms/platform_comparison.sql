@@ -6,22 +6,16 @@
 -- per-account measures (ER, growth, tiers, audience quality) are not (has_account_snapshots).
 -- lag_index = mean over the measures (seed platform_measure_directions) of
 -- |value - best value that month and tier| / (max - min) across platforms; a NULL measure is skipped; equal values everywhere give 0 for that measure.
+-- accounts: each month's last slice: its month-end, or D in D's month (earlier runs' D slices
+-- are kept)
 with accounts as (
-    select
-        cast(date_trunc('month', as_of_date) as date) as month,
-        platform,
-        creator_id,
-        tier,
-        engagement_rate,
-        follower_growth_30d,
-        follower_growth_7d,
-        engagement_trend,
-        audience_quality_score,
-        true as has_snapshot
-    from {{ ref('int_account_metrics_as_of') }}
-    where as_of_date <= {{ run_date() }}
-    -- each month's last slice: its month-end, or D in D's month (earlier runs' D slices are kept)
-    qualify as_of_date = max(as_of_date) over (partition by date_trunc('month', as_of_date))
+    {{ qualify_select(
+        "cast(date_trunc('month', as_of_date) as date) as month, platform, creator_id, tier,"
+        ~ " engagement_rate, follower_growth_30d, follower_growth_7d, engagement_trend,"
+        ~ " audience_quality_score, true as has_snapshot",
+        "from " ~ ref('int_account_metrics_as_of') ~ " where as_of_date <= " ~ run_date(),
+        "as_of_date = max(as_of_date) over (partition by date_trunc('month', as_of_date))"
+    ) }}
 ),
 
 starts as (
@@ -226,8 +220,7 @@ comparison as (
     left join cpe using (month, platform, tier)
 ),
 
-long_measures as (
-    unpivot (
+{%- set measure_columns %}
         select
             month, platform, tier,
             cast(active_creators as double) as active_creators,
@@ -240,9 +233,16 @@ long_measures as (
             median_cpe_usd,
             authentic_share
         from comparison
-    )
-    on columns(* exclude (month, platform, tier))
-    into name measure value value
+{%- endset %}
+
+long_measures as (
+    {{ unpivot_columns(
+        measure_columns,
+        ['month', 'platform', 'tier'],
+        ['active_creators', 'new_creators', 'median_engagement_rate', 'median_follower_growth',
+         'niche_diversity_index', 'long_tail_share', 'avg_sentiment', 'median_cpe_usd', 'authentic_share'],
+        'measure', 'value'
+    ) }}
 ),
 
 distances as (
@@ -251,13 +251,14 @@ distances as (
         long_measures.platform,
         long_measures.tier,
         long_measures.measure,
+        -- each `... over m` in parentheses: Spark reads `over m - x` as the identifier `m-x`
         case
-            when max(long_measures.value) over m = min(long_measures.value) over m then 0.0
+            when (max(long_measures.value) over m) = (min(long_measures.value) over m) then 0.0
             when directions.higher_is_better
-                then (max(long_measures.value) over m - long_measures.value)
-                    / (max(long_measures.value) over m - min(long_measures.value) over m)
-            else (long_measures.value - min(long_measures.value) over m)
-                / (max(long_measures.value) over m - min(long_measures.value) over m)
+                then ((max(long_measures.value) over m) - long_measures.value)
+                    / ((max(long_measures.value) over m) - (min(long_measures.value) over m))
+            else (long_measures.value - (min(long_measures.value) over m))
+                / ((max(long_measures.value) over m) - (min(long_measures.value) over m))
         end as distance
     from long_measures
     inner join {{ ref('platform_measure_directions') }} as directions
