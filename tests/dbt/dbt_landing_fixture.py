@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -480,19 +481,24 @@ def build_landing(home: Path, platforms: tuple[str, ...] = ALL_PLATFORMS) -> Non
             "comments",
             "instagram",
             D,
-            [
-                {
-                    "creator_id": "c1",
-                    "account_id": "ig-1",
-                    "comment_id": "cm1",
-                    "post_id": "ig1",
-                    "text": "I love this, amazing!",
-                    "published_at": ts(date(2026, 11, 21)),
-                    "like_count": 7,
-                    "reply_count": 0,
-                    "author_hash": "h1",
-                }
-            ],
+            [ig1_comment("cm1", "I love this, amazing!", likes=7, author_hash="h1")],
             run="rerun",
             extracted_at=ts(D, 23) + timedelta(minutes=30),
         )
+
+
+def ig1_comment(
+    comment_id: str, text: str, likes: int = 0, author_hash: str | None = None
+) -> dict[str, Any]:
+    """A comment on c1's Instagram post ig1, published 2026-11-21."""
+    return {
+        "creator_id": "c1",
+        "account_id": "ig-1",
+        "comment_id": comment_id,
+        "post_id": "ig1",
+        "text": text,
+        "published_at": ts(date(2026, 11, 21)),
+        "like_count": likes,
+        "reply_count": 0,
+        "author_hash": author_hash,
+    }

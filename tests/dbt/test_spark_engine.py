@@ -14,12 +14,11 @@ the Python models as the Spark build's pipeline steps (pipeline/python_steps.py)
 from __future__ import annotations
 
 import shutil
-from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
-from dbt_landing_fixture import D, build_landing, ts, write_api
+from dbt_landing_fixture import D, build_landing, ig1_comment, write_api
 from engine_parity import differences
 from spark_tables import export_tables, import_into_spark
 
@@ -86,20 +85,7 @@ def _land_with_comments(home: Path) -> None:
         "comments",
         "instagram",
         D,
-        [
-            {
-                "creator_id": "c1",
-                "account_id": "ig-1",
-                "comment_id": cid,
-                "post_id": "ig1",
-                "text": text,
-                "published_at": ts(date(2026, 11, 21)),
-                "like_count": 0,
-                "reply_count": 0,
-                "author_hash": None,
-            }
-            for cid, (text, _) in COMMENTS.items()
-        ],
+        [ig1_comment(cid, text) for cid, (text, _) in COMMENTS.items()],
         run="regex",
     )
 
