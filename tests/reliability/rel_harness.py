@@ -69,6 +69,8 @@ class KolWorld:
 
     def env(self, home: Path, **extra: str) -> dict[str, str]:
         """The process environment of a `kol` run on `home` against this sandbox."""
+        from pipeline.demo import demo_graph_calls_per_hour
+
         env = {k: v for k, v in os.environ.items() if not k.startswith("KOL_")}
         env.update(self.server.env())
         env.update(
@@ -78,6 +80,8 @@ class KolWorld:
             KOL_DBT_THREADS="2",
             PYTHONPATH=str(REPO),
             PYTHONUNBUFFERED="1",
+            # a day's Graph calls in one run, as `kol demo` (a sandbox without the quota model)
+            KOL_GRAPH_CALLS_PER_HOUR=str(demo_graph_calls_per_hour()),
             **extra,
         )
         for p in PLATFORM_ENV:

@@ -136,9 +136,11 @@ def model(dbt, session):
             f"and published_at > cast('{run_date}' as timestamp) + interval 1 day "
             f"- to_days({window_days}) and first_seen_date <= cast('{run_date}' as date)"
         )
+        # hashtags sorted: an engine may give a post's list in another order, and the
+        # document's md5 (account_fingerprint) must not depend on which engine built it
         .project(
-            "platform, creator_id, "
-            "coalesce(caption, '') || ' ' || coalesce(array_to_string(hashtags, ' '), '') as text"
+            "platform, creator_id, coalesce(caption, '') || ' ' || "
+            "coalesce(array_to_string(list_sort(hashtags), ' '), '') as text"
         )
         .aggregate(
             "platform, creator_id, string_agg(text, ' ' order by text) as document",
