@@ -155,6 +155,15 @@ def ratios(stages: dict[str, Any], histories: list[int], primary: int) -> dict[s
             _median(stages, "extract_land", "records_per_s"),
             _median(stages, "reparse", "records_per_s"),
         ),
+        # with --baseline: the same rate ratio for the baseline commit's code, and its extract
+        # wall time over this tree's (same day, same sandbox, same repetitions)
+        "extract_vs_parse_rate_baseline": _div(
+            _median(stages, "extract_land@baseline", "records_per_s"),
+            _median(stages, "reparse@baseline", "records_per_s"),
+        ),
+        "extract_seconds_baseline_vs_now": _div(
+            _median(stages, "extract_land@baseline"), _median(stages, "extract_land")
+        ),
         "gate_vs_transform": _div(_median(stages, "gate"), incr[primary]),
         "histories_compared": [lo, hi],
     }
@@ -190,6 +199,8 @@ def _range(sp: dict[str, Any], digits: int = 2) -> str:
 def stage_label(key: str) -> str:
     base, _, hist = key.partition("@")
     label = STAGE_LABELS.get(base, base)
+    if hist == "baseline":
+        return f"{label} [baseline commit]"
     return f"{label} [{hist} days of history]" if hist else label
 
 
@@ -304,6 +315,16 @@ def markdown(result: dict[str, Any]) -> str:
         f"| transform-incremental / DuckDB scan of the day | {_fmt(r['transform_vs_scan'], '×', 1)} |",
         f"| incremental day, {hi} / {lo} days of history | {_fmt(r['incremental_long_vs_short_history'])} |",
         f"| extract+land rec/s / reparse rec/s (no HTTP) | {_fmt(r['extract_vs_parse_rate'])} |",
+        *(
+            [
+                f"| the same, baseline `{(result.get('baseline') or '')[:10]}` "
+                f"| {_fmt(r['extract_vs_parse_rate_baseline'])} |",
+                f"| extract+land seconds, baseline / this tree "
+                f"| {_fmt(r.get('extract_seconds_baseline_vs_now'))} |",
+            ]
+            if r.get("extract_vs_parse_rate_baseline") is not None
+            else []
+        ),
         f"| gate / transform-incremental | {_fmt(r['gate_vs_transform'])} |",
         *(
             [

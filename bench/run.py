@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from collections.abc import Sequence
@@ -144,6 +146,8 @@ class Options:
     creators: int | None = None
     stages: frozenset[str] = frozenset(STAGES) - {"transform_spark"}
     platforms: tuple[str, ...] = PLATFORMS
+    # a commit whose extract + reparse run beside this tree's in every repetition (before/after)
+    baseline: str | None = None
 
     @property
     def builds(self) -> bool:
@@ -609,6 +613,8 @@ class Bench:
         self.measure_land(home, d, tag)
         if self.wants("reparse"):
             self.measure_reparse(home, d, tag)
+        if self.opts.baseline and self.recording:
+            self.measure_baseline(d, tag)
         if self.wants("duckdb_scan"):
             self.measure_scan(home, d, tag)
         if self.wants("transform"):
@@ -679,6 +685,53 @@ class Bench:
         _, plain = raw_bytes(home / "landing", d)
         extra = {"records_per_s": recs / t.seconds, "raw_mb_per_s": plain / MB / t.seconds}
         self.record("reparse", sample(t, records=recs, **extra))
+
+    def baseline_tree(self) -> Path:
+        """The baseline commit's files (`git archive`), extracted once per work folder."""
+        assert self.opts.baseline is not None
+        tree = self.work / f"baseline-{self.opts.baseline[:12]}"
+        if not (tree / "pipeline" / "cli.py").is_file():
+            shutil.rmtree(tree, ignore_errors=True)
+            tree.mkdir(parents=True)
+            archive = subprocess.run(
+                ["git", "archive", self.opts.baseline], cwd=REPO, capture_output=True, check=True
+            )
+            with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+                tar.extractall(tree, filter="data")
+        return tree
+
+    def measure_baseline(self, d: date, tag: str) -> None:
+        """D's extract + reparse by the baseline commit's code, right after this tree's: the
+        before/after of a change on the same machine minutes apart (keys `extract_land@baseline`,
+        `reparse@baseline`). A fresh home whose stub manifests mark every roster account seen
+        on D-1: code from before the refresh plan pulls every account in full each day and
+        reads no other landed state. Its runs see the same raised quotas as this tree's."""
+        tree = self.baseline_tree()
+        home = self.work / "run-baseline"
+        shutil.rmtree(home, ignore_errors=True)
+        (home / "landing").mkdir(parents=True)
+        mark_accounts_seen(home / "landing", Path(self.env["KOL_ROSTER"]), d - timedelta(days=1))
+        env = {**self.env, "PYTHONPATH": str(tree)}  # the baseline's packages, not this tree's
+        code = [sys.executable, "-m", "pipeline.cli"]
+        argv = [*code, "extract", "--date", d.isoformat()]
+        if set(self.opts.platforms) != set(PLATFORMS):
+            argv += [a for p in self.opts.platforms for a in ("--platform", p)]
+        t = self.run("extract_land", argv, home, f"{tag}-baseline-extract", env=env)
+        recs = landed_records(home / "landing", d, self.opts.platforms)
+        if recs == 0:
+            raise StageFailed(f"the baseline's extract landed no records for {d}: see {t.log}")
+        self.record(
+            "extract_land@baseline", sample(t, records=recs, records_per_s=recs / t.seconds)
+        )
+        t = self.run(
+            "reparse",
+            [*code, "reparse", "--date", d.isoformat()],
+            home,
+            f"{tag}-baseline-reparse",
+            env=env,
+        )
+        recs = landed_records(home / "landing", d, self.opts.platforms)
+        self.record("reparse@baseline", sample(t, records=recs, records_per_s=recs / t.seconds))
 
     def measure_land(self, home: Path, d: date, tag: str) -> None:
         extract, exports = self.land(home, d, tag)
@@ -878,6 +931,7 @@ class Bench:
             "primary_history": self.opts.primary,
             "platforms": list(self.opts.platforms),
             "stages_run": sorted(self.opts.stages),
+            "baseline": self.opts.baseline,
             "machine": mach,
             "world": self.setup["world"],
             "setup": {k: v for k, v in self.setup.items() if k != "world"},
@@ -1002,6 +1056,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="add the transform_spark stage (kol transform --engine spark) to the stages",
     )
     ap.add_argument(
+        "--baseline",
+        metavar="REF",
+        default=None,
+        help="also run extract + reparse of D with the code of commit REF in every repetition, "
+        "right after this tree's: a change's before/after in one run",
+    )
+    ap.add_argument(
         "--profile",
         choices=[*report.STAGE_LABELS, "auto"],
         default=None,
@@ -1028,6 +1089,17 @@ def code_version() -> str:
     if head.returncode != 0:
         return "unknown"
     return head.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")
+
+
+def resolve_commit(ref: str) -> str | None:
+    """The full sha of `ref` in this repository, or None."""
+    out = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else None
 
 
 def write_result(result: dict[str, Any], results_dir: Path) -> Path:
@@ -1091,6 +1163,7 @@ def options(a: argparse.Namespace) -> Options:
         stages=(a.stages if a.stages is not None else frozenset(size.stages))
         | ({"transform_spark", "transform"} if a.spark else set()),
         platforms=a.platforms,
+        baseline=a.baseline,
     )
 
 
@@ -1122,6 +1195,16 @@ def main(argv: list[str] | None = None) -> int:
     if refusal:  # in the size's default: the other stages are still measured
         _say(f"leaving out the Spark stage: {refusal}")
         opts.stages = opts.stages - {"transform_spark"}
+    if opts.baseline is not None:
+        sha = resolve_commit(opts.baseline)
+        if sha is None:
+            print(
+                f"bench: --baseline {opts.baseline} is not a commit of {REPO} (a sha, tag or "
+                "branch `git rev-parse` knows)",
+                file=sys.stderr,
+            )
+            return 2
+        opts.baseline = sha
     bench = Bench(opts)
     _say(f"bench {size.name}: work folder {opts.workdir}")
     # `kill PID` stops the harness like Ctrl-C: the measured child and the sandbox go too

@@ -51,6 +51,8 @@ def smoke(tmp_path_factory):
         str(work),
         "--results-dir",
         str(results),
+        "--baseline",  # this commit's code as the "before": the harness's path, not a figure
+        "HEAD",
     ]
     env = {k: v for k, v in os.environ.items() if not k.startswith("KOL_")}
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=170)
@@ -77,7 +79,14 @@ def test_the_harness_runs_and_prints_the_table(smoke):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert result is not None
     assert "| stage | median s | min–max s |" in proc.stdout
-    assert set(result["stages"]) == {"extract_land", "exports", "reparse", "duckdb_scan"}
+    assert set(result["stages"]) == {
+        "extract_land",
+        "exports",
+        "reparse",
+        "duckdb_scan",
+        "extract_land@baseline",
+        "reparse@baseline",
+    }
     # calls per account-day against the documented minimum, per platform (bench/calls.py)
     assert "| platform | accounts | calls / account-day | documented minimum |" in proc.stdout
     assert set(result["calls"]) == set(PLATFORMS)
@@ -141,3 +150,29 @@ def test_ratios_are_the_quotients_of_the_reported_medians(smoke):
     rate = st["extract_land"]["records_per_s"]["median"] / st["reparse"]["records_per_s"]["median"]
     assert r["extract_vs_parse_rate"] == pytest.approx(rate)
     assert r["incremental_long_vs_short_history"] is None  # one history only
+    before = (
+        st["extract_land@baseline"]["records_per_s"]["median"]
+        / st["reparse@baseline"]["records_per_s"]["median"]
+    )
+    assert r["extract_vs_parse_rate_baseline"] == pytest.approx(before)
+    seconds = (
+        st["extract_land@baseline"]["seconds"]["median"] / st["extract_land"]["seconds"]["median"]
+    )
+    assert r["extract_seconds_baseline_vs_now"] == pytest.approx(seconds)
+
+
+@pytest.mark.integration
+def test_the_baseline_runs_the_commit_asked_for_in_its_own_home(smoke):
+    _, result, work = smoke
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result["baseline"] == head.stdout.strip()
+    tree = work / f"baseline-{result['baseline'][:12]}"
+    assert (tree / "pipeline" / "cli.py").read_bytes() == (
+        ROOT / "pipeline" / "cli.py"
+    ).read_bytes()
+    # its records are those its own manifests hold, landed apart from the measured home's
+    home = work / "run-baseline" / "landing"
+    (sample,) = result["stages"]["extract_land@baseline"]["samples"]
+    assert sample["records"] == _landed(home, DAY) > 0

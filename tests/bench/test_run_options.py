@@ -125,3 +125,11 @@ def test_the_spark_stage_needs_java_and_a_history_of_day_folders(tmp_path, capsy
     assert "needs a Java runtime" in capsys.readouterr().err
     assert list(work.iterdir()) == []
     assert run.main(["--size", "tiny", "--workdir", str(work), "--spark"]) == 2
+
+
+def test_a_baseline_that_is_no_commit_is_refused_before_any_work(tmp_path, capsys):
+    work = tmp_path / "work"
+    argv = ["--size", "tiny", "--workdir", str(work), "--baseline", "no-such-ref-7f3a"]
+    assert run.main(argv) == 2
+    assert "--baseline no-such-ref-7f3a is not a commit" in capsys.readouterr().err
+    assert list(work.iterdir()) == []
