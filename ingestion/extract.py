@@ -54,7 +54,7 @@ from ingestion.platforms import get_platform
 from ingestion.platforms.base import COMMENTS_DAYS, ExtractSession, Platform
 from ingestion.redaction import IdentityHasher, Redactor
 from ingestion.reparse import ReparseError, check_raw_files, reparse_collected
-from ingestion.roster import RosterEntry
+from ingestion.roster import RosterEntry, account_key
 
 log = logging.getLogger(__name__)
 
@@ -94,12 +94,15 @@ class ExtractRequest:
 
 
 class MeteredRawWriter(RawWriter):
-    """The raw writer, also counting exchanges per endpoint (every attempt is charged) and
-    the highest Graph usage percent the platform reported: the quota ledger's inputs."""
+    """The raw writer, also counting exchanges per endpoint (every attempt is charged), per
+    roster account (a batch request's share to each of its accounts: the refresh plan prices
+    an account by its own last day), and the highest Graph usage percent the platform
+    reported: the quota ledger's inputs."""
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.requests_by_endpoint: dict[str, int] = {}
+        self.requests_by_account: dict[str, float] = {}
         self.usage_percent: float | None = None
         self._meter_lock = threading.Lock()
 
@@ -108,6 +111,11 @@ class MeteredRawWriter(RawWriter):
         with self._meter_lock:
             endpoint = str(line.get("endpoint"))
             self.requests_by_endpoint[endpoint] = self.requests_by_endpoint.get(endpoint, 0) + 1
+            accounts = [a for a in line.get("accounts") or [] if isinstance(a, dict)]
+            for a in accounts:
+                key = account_key(str(a.get("creator_id")), str(a.get("handle")))
+                share = self.requests_by_account.get(key, 0.0) + 1 / len(accounts)
+                self.requests_by_account[key] = share
             headers = line.get("headers")
             if isinstance(headers, dict) and headers:
                 percent, _ = graph_usage(headers)
@@ -209,6 +217,9 @@ def extract_platform(req: ExtractRequest, progress: Progress | None = None) -> d
         raw_files = raw.close()
     manifest = _finish(req, session, raw_files, started, entries)
     manifest["requests_by_endpoint"] = dict(sorted(raw.requests_by_endpoint.items()))
+    manifest["requests_by_account"] = {
+        k: round(v, 3) for k, v in sorted(raw.requests_by_account.items())
+    }
     if raw.usage_percent is not None:
         manifest["usage_percent_max"] = raw.usage_percent
     write_manifest(root, req.platform, req.run_date, manifest)

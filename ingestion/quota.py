@@ -203,6 +203,20 @@ def accounts_that_fit(per_account: dict[str, float], budget: dict[str, int]) -> 
     return min(fits) if fits else None
 
 
+def accounts_within(costs: Iterable[dict[str, float]], budget: dict[str, int]) -> int:
+    """How many of `costs`, taken in order, a budget covers before one would overrun it (a
+    measure the budget does not limit never stops it)."""
+    spent: dict[str, float] = {}
+    n = 0
+    for cost in costs:
+        after = {m: spent.get(m, 0.0) + c for m, c in cost.items() if m in budget}
+        if any(v > budget[m] + 1e-6 for m, v in after.items()):
+            break
+        spent.update(after)
+        n += 1
+    return n
+
+
 def days_to_cover(
     per_account: dict[str, float], budget: dict[str, int], accounts: int
 ) -> int | None:

@@ -2,7 +2,11 @@
 
 The cost of one account-day is the mean of the platform's landed runs (their manifests'
 request counts and records served, priced by `ingestion.quota`), or the documented estimate
-before any run. The day's budget covers the first N accounts in priority order:
+before any run; an account whose last landed day's own requests are known (the manifest's
+`requests_by_account`) costs that mean times its requests over the mean requests of those
+accounts, so a busy campaign creator (dozens of comment pages) is priced as such instead of
+at the roster's mean. The day's budget covers the first N accounts in priority order, each at
+its own price:
 1. creators in a campaign active on D (the campaign exports), first;
 2. then the stalest: most days since the account was last tried — landed, or failed with an
    answer (an unknown or renamed handle, retries spent) — never tried = stalest; so accounts
@@ -30,7 +34,7 @@ import pyarrow.parquet as pq
 from ingestion.landing import earlier_manifests, records_dir
 from ingestion.quota import (
     QuotaSettings,
-    accounts_that_fit,
+    accounts_within,
     daily_budget,
     days_to_cover,
     documented_per_account,
@@ -114,6 +118,16 @@ class LandingHistory:
     landed: dict[str, date] = field(default_factory=dict)  # the last date it landed
     tried: dict[str, date] = field(default_factory=dict)  # the last date it landed or failed
     recent: list[dict[str, Any]] = field(default_factory=list)  # landed runs, newest first
+    # requests each key's last landed day spent (a batch request's share each)
+    requests: dict[str, float] = field(default_factory=dict)
+
+    def weights(self) -> dict[str, float]:
+        """Each key's requests over the mean of the known ones (no key: priced at the mean)."""
+        known = [v for v in self.requests.values() if v > 0]
+        if not known:
+            return {}
+        mean = sum(known) / len(known)
+        return {k: v / mean for k, v in self.requests.items() if v > 0}
 
 
 def _keep_latest(dates: dict[str, date], key: Any, day: date) -> None:
@@ -138,9 +152,13 @@ def landing_history(
             recent.append(m)
         accounts = m.get("accounts") or {}
         landed = accounts.get("landed") or []
+        spent = m.get("requests_by_account") or {}
         for key in landed if isinstance(landed, list) else []:
             _keep_latest(out.landed, key, day)
             _keep_latest(out.tried, key, day)
+            cost = spent.get(key) if isinstance(spent, dict) else None
+            if isinstance(cost, int | float) and out.landed.get(key) == day:
+                out.requests[key] = float(cost)
         by_key = accounts.get("by_key") or {}
         for key, outcome in by_key.items() if isinstance(by_key, dict) else []:
             if isinstance(outcome, dict) and outcome.get("status") == "failed":
@@ -229,8 +247,13 @@ def plan_refresh(
         )
         for e in by_key.values()
     )
-    fit = accounts_that_fit(per_account, budget)
-    n = len(order) if fit is None else min(fit, len(order))
+    weights = past.weights()
+    if weights:
+        estimate += ", each account weighted by its own last day's requests"
+    n = accounts_within(
+        ({m: c * weights.get(cand.key, 1.0) for m, c in per_account.items()} for cand in order),
+        budget,
+    )
     total = len(order)
     return RefreshPlan(
         platform=platform,

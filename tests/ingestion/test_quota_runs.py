@@ -88,6 +88,11 @@ def test_a_day_that_does_not_fit_then_the_deferred_go_first(world, tmp_path, cap
         assert "deferred by the quota plan" in summary.message
         # the deferred channels were not requested: no record of theirs landed
         assert landed_creators(home, DAY1) == {keys[k].creator_id for k in planned.refresh}
+        # each request is shared among the channels it names (a batched /channels or /videos
+        # call splits): per account, the requests add up to the run's, for the planned only
+        spent = m1["requests_by_account"]
+        assert set(spent) == set(planned.refresh)
+        assert sum(spent.values()) == pytest.approx(sum(m1["requests_by_endpoint"].values()))
         # the ledger's units are what the sandbox charged
         charged1 = stats(server)["quota_charged"]["youtube"]["units"]
         assert summary.quota["youtube"]["units"] == {"used": charged1, "budget": 9}

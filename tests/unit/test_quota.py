@@ -15,6 +15,7 @@ import pytest
 from ingestion.quota import (
     QuotaSettings,
     accounts_that_fit,
+    accounts_within,
     charged,
     daily_budget,
     days_to_cover,
@@ -287,3 +288,43 @@ def test_an_account_that_keeps_failing_waits_for_the_roster_to_have_its_turn(tmp
     )
     # k3 and k4 were never tried: the roster key orders them
     assert plan.refresh + [d["account"] for d in plan.deferred] == [k3, k4, k2, k1]
+
+
+def test_accounts_are_priced_by_their_own_last_day_within_the_budget(tmp_path):
+    """D-1 landed k1, k2, k3 for 12 units: 4 an account on average. k1 alone spent 6
+    requests, k2 and k3 3 each (mean 4): weights 1.5, 0.75, 0.75; k4 never landed (the
+    mean, 4). Order: k4 (never tried), then k1, k2, k3 (the key). Prices 4, 6, 3, 3: 12
+    units take k4 and k1 (10; with k2, 13 > 12), where the roster mean would take three."""
+    entries = [_entry(n) for n in (1, 2, 3, 4)]
+    k1, k2, k3, k4 = (e.key for e in entries)
+    _manifest(tmp_path, D - timedelta(days=1), [k1, k2, k3], requests=12)
+    path = tmp_path / "manifests" / f"dt={D - timedelta(days=1)}" / "youtube.json"
+    body = json.loads(path.read_text())
+    body["requests_by_account"] = {k1: 6, k2: 3, k3: 3, "cr9:not-landed": 40}
+    path.write_text(json.dumps(body))
+    # requests of an account the run did not land count nowhere: the mean is (6 + 3 + 3) / 3
+    plan = plan_refresh(
+        "youtube", D, entries, tmp_path, None, QuotaSettings(youtube_units_per_day=12)
+    )
+    assert plan.per_account == {"units": 4.0}
+    assert plan.refresh == [k4, k1]
+    assert [d["account"] for d in plan.deferred] == [k2, k3]
+    assert plan.estimate.endswith("each account weighted by its own last day's requests")
+    assert accounts_that_fit(plan.per_account, plan.budget) == 3  # the mean alone: 12 / 4
+    # 13 units: k2's 3 fits exactly (4 + 6 + 3), k3's does not
+    roomier = plan_refresh(
+        "youtube", D, entries, tmp_path, None, QuotaSettings(youtube_units_per_day=13)
+    )
+    assert roomier.refresh == [k4, k1, k2]
+
+
+def test_accounts_within_stops_at_the_first_that_overruns_any_measure():
+    costs = [
+        {"requests": 2.0, "records": 50.0},
+        {"requests": 1.0, "records": 60.0},
+        {"requests": 1.0, "records": 1.0},
+    ]
+    assert accounts_within(costs, {"requests": 10, "records": 100}) == 1  # records 110 > 100
+    assert accounts_within(costs, {"requests": 3, "records": 1000}) == 2  # 2 + 1 + 1 > 3
+    assert accounts_within(costs, {"calls": 1}) == 3  # an unlimited measure never stops it
+    assert accounts_within([], {"requests": 1}) == 0
