@@ -2,7 +2,7 @@
 
 Engine-neutral: the six Python models run from their parents' Parquet (here, a DuckDB build's
 tables written as Parquet) equal dbt-duckdb's own run of them, row for row
-(tests/dbt/engine_parity.py). On Spark (slow): a build of the Python models and everything
+(tests/table_parity.py). On Spark (slow): a build of the Python models and everything
 above them runs them between its waves, registers them as Spark tables and hands them over;
 they equal a DuckDB build of the same landing.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from dbt_landing_fixture import D, build_landing
-from engine_parity import differences
+from table_parity import differences
 
 from pipeline import transform
 from pipeline.python_steps import load_nodes, output_dir, plan_waves, run_step

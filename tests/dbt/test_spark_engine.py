@@ -2,7 +2,7 @@
 
 Both builds read one landing (copied to two homes); Spark's models reach a DuckDB file through
 the engine's hand-over (pipeline/spark_handover.py), the path the gate and publish read, and
-are compared row for row with DuckDB's (tests/dbt/engine_parity.py: doubles at 12
+are compared row for row with DuckDB's (tests/table_parity.py: doubles at 12
 significant digits, lists order-independent). The reduced test builds a few models of each layer on the hand-made
 landing, chosen for the constructs the engines write differently (QUALIFY, ASOF joins, list
 lambdas and list macros, regexes, leading trims, a date series with a fallback join, a sorted
@@ -19,8 +19,8 @@ from pathlib import Path
 import duckdb
 import pytest
 from dbt_landing_fixture import D, build_landing, ig1_comment, write_api
-from engine_parity import differences
 from spark_tables import export_tables, import_into_spark
+from table_parity import differences
 
 from pipeline import transform
 from pipeline.transform import run_dbt

@@ -2,7 +2,7 @@
 
 A Spark build as of one day, then the incremental build of the next (dbt-spark's
 insert_overwrite by the date partition, macros/portable.sql incremental_by_date), gives the rows
-a DuckDB full refresh gives, row for row (tests/dbt/engine_parity.py), and leaves the files of
+a DuckDB full refresh gives, row for row (tests/table_parity.py), and leaves the files of
 the earlier days' partitions as they were: they were not rewritten. The reduced test builds
 the date-keyed models Spark builds on the hand-made landing; the slow one catches up two days
 at once on a sandbox world and compares everything Spark builds with a DuckDB full refresh and
@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from dbt_landing_fixture import DAILY_DATES, D, build_landing
-from engine_parity import differences
+from table_parity import differences
 
 from pipeline.transform import run_dbt
 

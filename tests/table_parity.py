@@ -1,8 +1,10 @@
-"""Row-for-row comparison of the same models built by two engines, both read from DuckDB files.
+"""Row-for-row comparison of the same tables built twice (two engines, or two runs of one),
+both read from DuckDB files.
 
-Values are compared after one normalisation: doubles at 12 significant digits (engines sum in
-different orders; two doubles whose 12th digit rounded apart, e.g. ...44998 and ...45029,
-still pair up), lists sorted (list functions give no order), timestamps with a time zone as
+Values are compared after one normalisation: doubles at 12 significant digits (engines, and
+one engine's parallel threads, sum in different orders; two doubles whose 12th digit rounded
+apart, e.g. ...44998 and ...45029, still pair up, and so do two results of a cancellation
+within 1e-12 of zero, e.g. a regression slope of 3e-17 and -1e-17), lists sorted (list functions give no order), timestamps with a time zone as
 naive UTC (Spark has no such type), integers of any width as BIGINT. Everything else is exact.
 """
 
@@ -69,7 +71,11 @@ def _rest(row: tuple, doubles: list[int]) -> str:
 def _close(a: tuple, b: tuple, doubles: list[int]) -> bool:
     return all(
         a[i] == b[i]
-        or (a[i] is not None and b[i] is not None and math.isclose(a[i], b[i], rel_tol=1e-11))
+        or (
+            a[i] is not None
+            and b[i] is not None
+            and math.isclose(a[i], b[i], rel_tol=1e-11, abs_tol=1e-12)
+        )
         for i in doubles
     )
 
