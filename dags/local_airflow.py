@@ -31,7 +31,7 @@ import requests
 
 from ingestion.records import PLATFORMS
 from pipeline import config
-from pipeline.demo import DEMO_CREATORS, DEMO_SEED, demo_graph_calls_per_hour
+from pipeline.demo import DEMO_CREATORS, DEMO_SEED, demo_quota_env
 from pipeline.policy import yesterday_utc
 
 REPO = Path(__file__).resolve().parent.parent
@@ -88,11 +88,11 @@ def airflow_env(
 
 def sandbox_env(server_env: Mapping[str, str], token: str) -> dict[str, str]:
     """The sandbox's KOL_<P>_BASE_URL / KOL_INSTAGRAM_USER_ID plus a token per platform, and
-    the demo's Graph allowance (the sandbox runs without the quota model; pipeline/demo.py)."""
+    the demo's per-run allowances (the sandbox runs without the quota model; pipeline/demo.py)."""
     return {
         **server_env,
         **{f"KOL_{p.upper()}_TOKEN": token for p in PLATFORMS},
-        "KOL_GRAPH_CALLS_PER_HOUR": str(demo_graph_calls_per_hour()),
+        **demo_quota_env(),
     }
 
 

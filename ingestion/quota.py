@@ -69,6 +69,9 @@ class QuotaSettings:
     # rolling hours a run may spread its Graph calls over (the client paces them at
     # graph_calls_per_hour); 1: a daily run spends one hour's allowance and does not wait
     graph_hours_per_day: int = 1
+    # 15-minute windows a run may spread X's requests over: the plan fits each endpoint's
+    # requests in its window limit × this; 1: a daily run never waits for a window's reset
+    x_windows_per_run: int = 1
     x_access_tier: str = "pro"
     x_posts_per_month: int | None = None  # None: the tier's documented cap
 
@@ -97,8 +100,16 @@ def daily_budget(platform: str, q: QuotaSettings, day: date) -> dict[str, int]:
         return {"calls": per_hour * hours}
     if platform == "x":
         days = calendar.monthrange(day.year, day.month)[1]
-        return {"posts read": q.x_monthly_cap() // days}
+        windows = {
+            x_window_measure(e): n * q.x_windows_per_run for e, n in X_WINDOW_REQUESTS.items()
+        }
+        return {"posts read": q.x_monthly_cap() // days, **windows}
     raise ValueError(f"no quota model for platform {platform!r}")
+
+
+def x_window_measure(endpoint: str) -> str:
+    """The plan's measure of one X endpoint's requests in the run's windows."""
+    return f"{endpoint} requests"
 
 
 def graph_allowance(q: QuotaSettings) -> tuple[int, int]:
@@ -137,7 +148,12 @@ def charged(platform: str, manifest: dict[str, Any]) -> dict[str, int]:
     if platform in ("instagram", "facebook"):
         return {"calls": requests}
     if platform == "x":
-        return {"posts read": _served(manifest, "posts", "comments")}
+        windows = (
+            {x_window_measure(e): int(by_endpoint.get(e) or 0) for e in X_WINDOW_REQUESTS}
+            if isinstance(by_endpoint, dict) and by_endpoint
+            else {}
+        )
+        return {"posts read": _served(manifest, "posts", "comments"), **windows}
     raise ValueError(f"no quota model for platform {platform!r}")
 
 
@@ -162,7 +178,13 @@ def documented_per_account(platform: str) -> dict[str, float]:
     if platform == "facebook":
         return {"calls": 1 + 1 + p7}  # page + posts page (100) + comments per recent post
     if platform == "x":
-        return {"posts read": p30 + p7 * page}  # timeline + one replies page per recent post
+        # users/by (batched) + one timeline page + one replies page per recent post
+        return {
+            "posts read": p30 + p7 * page,
+            x_window_measure("users_by"): 1 / BATCH_SIZES["x"]["users_by"],
+            x_window_measure("tweets"): 1,
+            x_window_measure("replies"): p7,
+        }
     raise ValueError(f"no quota model for platform {platform!r}")
 
 

@@ -287,6 +287,7 @@ QUOTA_INTS: dict[str, tuple[str, int, int]] = {  # variable -> (QuotaSettings fi
     "KOL_GRAPH_CALLS_PER_HOUR": ("graph_calls_per_hour", 1, 10**9),
     "KOL_GRAPH_HOURS_PER_DAY": ("graph_hours_per_day", 1, 24),
     "KOL_X_POSTS_PER_MONTH": ("x_posts_per_month", 1, 10**12),
+    "KOL_X_WINDOWS_PER_RUN": ("x_windows_per_run", 1, 96),
 }
 
 

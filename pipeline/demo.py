@@ -46,15 +46,14 @@ DEMO_CREATORS = 50
 DEMO_DAYS = 14
 DEMO_TOKEN = "sandbox"
 DEMO_GRAPH_HOURS = 24  # a demo day spends what a real day spreads over 24 rolling hours
+DEMO_X_WINDOWS = 96  # and X's requests of a day's 96 15-minute windows
 
 
 def sandbox_settings(
     settings: Settings, base_urls: dict[str, str], ig_user_id: str, world_dir: Path
 ) -> Settings:
     """The settings with every platform pointed at the sandbox: the base URLs differ, and the
-    Graph allowance: the demo's days pass in minutes of one wall-clock hour, against a sandbox
-    without the quota model, so each day may spend a whole day's Graph calls (the documented
-    200 an hour x 24) in its run."""
+    per-run allowances (`demo_quota`)."""
     platforms = {
         p: PlatformSettings(name=p, base_url=url.rstrip("/"), token=Secret(DEMO_TOKEN))
         for p, url in base_urls.items()
@@ -65,15 +64,29 @@ def sandbox_settings(
         instagram_user_id=ig_user_id,
         roster=world_dir / "roster.csv",
         exports_dir=world_dir,
-        quota=dataclasses.replace(
-            settings.quota, graph_calls_per_hour=demo_graph_calls_per_hour(settings.quota)
-        ),
+        quota=demo_quota(settings.quota),
     )
 
 
-def demo_graph_calls_per_hour(quota: QuotaSettings | None = None) -> int:
-    """A demo day's Graph calls an hour: the whole day's (`DEMO_GRAPH_HOURS` hours)."""
-    return (quota or QuotaSettings()).graph_calls_per_hour * DEMO_GRAPH_HOURS
+def demo_quota(quota: QuotaSettings | None = None) -> QuotaSettings:
+    """A demo day's per-run allowances: its days pass in minutes of one wall-clock hour,
+    against a sandbox without the quota model, so each run may spend a whole day's Graph
+    calls (the documented 200 an hour x 24) and X requests (a day's 96 windows)."""
+    q = quota or QuotaSettings()
+    return dataclasses.replace(
+        q,
+        graph_calls_per_hour=q.graph_calls_per_hour * DEMO_GRAPH_HOURS,
+        x_windows_per_run=DEMO_X_WINDOWS,
+    )
+
+
+def demo_quota_env() -> dict[str, str]:
+    """`demo_quota` as the settings a `kol` process reads (the local Airflow, test worlds)."""
+    q = demo_quota()
+    return {
+        "KOL_GRAPH_CALLS_PER_HOUR": str(q.graph_calls_per_hour),
+        "KOL_X_WINDOWS_PER_RUN": str(q.x_windows_per_run),
+    }
 
 
 def sandbox_world_dir(

@@ -140,7 +140,12 @@ def test_day_figures_set_the_run_against_the_minimum(tmp_path):
     assert f["measure_ratio"] == {"posts read": 139 / 138}
     # the pro tier's 1,000,000 posts a month over November's 30 days: 33,333 a day; at
     # 139 / 3 posts an account-day that covers 719 accounts: the roster of 4 in one day
-    assert f["default_budget"] == {"posts read": 33_333}
+    assert f["default_budget"] == {
+        "posts read": 33_333,
+        "users_by requests": 300,
+        "tweets requests": 1_500,
+        "replies requests": 450,
+    }
     assert f["days_for_roster"] == 1
     table = calls.markdown({"x": f})
     assert "| x | 3 | 2.33 | 2.00 | 1.17 MISSES ≤1.15 |" in table

@@ -69,7 +69,7 @@ class KolWorld:
 
     def env(self, home: Path, **extra: str) -> dict[str, str]:
         """The process environment of a `kol` run on `home` against this sandbox."""
-        from pipeline.demo import demo_graph_calls_per_hour
+        from pipeline.demo import demo_quota_env
 
         env = {k: v for k, v in os.environ.items() if not k.startswith("KOL_")}
         env.update(self.server.env())
@@ -80,10 +80,11 @@ class KolWorld:
             KOL_DBT_THREADS="2",
             PYTHONPATH=str(REPO),
             PYTHONUNBUFFERED="1",
-            # a day's Graph calls in one run, as `kol demo` (a sandbox without the quota model)
-            KOL_GRAPH_CALLS_PER_HOUR=str(demo_graph_calls_per_hour()),
             **extra,
         )
+        # a day's Graph calls and X windows in one run, as `kol demo` (a sandbox without the
+        # quota model), unless the world says otherwise
+        env.update({k: v for k, v in demo_quota_env().items() if k not in extra})
         for p in PLATFORM_ENV:
             env[f"KOL_{p}_TOKEN"] = self.token
         return env

@@ -36,7 +36,14 @@ def test_documented_estimate_per_account_day():
     # pages; 1 user + 12 videos + 3 x 100 comments
     assert documented_per_account("tiktok") == {"requests": pytest.approx(4.12), "records": 313}
     assert documented_per_account("instagram") == {"calls": 16}  # 1 + 12 insights + 3
-    assert documented_per_account("x") == {"posts read": 312}  # 12 + 3 x 100
+    # 12 + 3 x 100 posts read; users/by 1/100, one timeline page, one replies page per
+    # recent post (the requests X counts per 15-minute window)
+    assert documented_per_account("x") == {
+        "posts read": 312,
+        "users_by requests": 0.01,
+        "tweets requests": 1,
+        "replies requests": 3,
+    }
 
 
 def test_a_run_is_charged_by_method_cost():
@@ -54,6 +61,13 @@ def test_a_run_is_charged_by_method_cost():
         "records": 340,
     }
     assert charged("x", {"requests": 27, "entities": served}) == {"posts read": 337}
+    by_endpoint = {"users_by": 1, "tweets": 3, "replies": 23}
+    assert charged("x", {"requests_by_endpoint": by_endpoint, "entities": served}) == {
+        "posts read": 337,
+        "users_by requests": 1,
+        "tweets requests": 3,
+        "replies requests": 23,
+    }
 
 
 def test_per_account_cost_is_the_mean_of_landed_runs():
@@ -86,9 +100,14 @@ def test_daily_budgets_and_days_to_cover():
     # a run keeps to 90% of the token's 200 calls an hour (Meta's slow-down threshold), for
     # one hour by default
     assert daily_budget("instagram", q, D) == {"calls": 180}
-    assert daily_budget("x", q, D) == {"posts read": 1_000_000 // 30}  # November: 30 days
-    basic = QuotaSettings(x_access_tier="basic", graph_hours_per_day=2)
-    assert daily_budget("x", basic, date(2026, 2, 10)) == {"posts read": 10_000 // 28}
+    # November: 30 days; one 15-minute window of each endpoint's requests a run
+    windows = {"users_by requests": 300, "tweets requests": 1_500, "replies requests": 450}
+    assert daily_budget("x", q, D) == {"posts read": 1_000_000 // 30, **windows}
+    basic = QuotaSettings(x_access_tier="basic", graph_hours_per_day=2, x_windows_per_run=2)
+    assert daily_budget("x", basic, date(2026, 2, 10)) == {
+        "posts read": 10_000 // 28,
+        **{m: 2 * n for m, n in windows.items()},
+    }
     assert daily_budget("facebook", basic, D) == {"calls": 360}
     # TikTok: requests bind (1000/4.12 = 242) before records (100000/313 = 319)
     per = documented_per_account("tiktok")
@@ -173,6 +192,7 @@ def test_plan_from_landed_manifests_and_campaign_exports(tmp_path):
         ("KOL_TIKTOK_RECORDS_PER_DAY", "1.5"),
         ("KOL_GRAPH_CALLS_PER_HOUR", ""),
         ("KOL_GRAPH_HOURS_PER_DAY", "25"),
+        ("KOL_X_WINDOWS_PER_RUN", "97"),
         ("KOL_X_ACCESS_TIER", "gold"),
         ("KOL_X_POSTS_PER_MONTH", "1e6"),
     ],
@@ -196,6 +216,9 @@ def test_quota_settings_are_read(kol_home, monkeypatch):
     assert q.x_monthly_cap() == 10_000
     monkeypatch.setenv("KOL_X_POSTS_PER_MONTH", "20000")
     assert config.load(env_file=None).quota.x_monthly_cap() == 20_000
+    assert config.load(env_file=None).quota.x_windows_per_run == 1
+    monkeypatch.setenv("KOL_X_WINDOWS_PER_RUN", "4")
+    assert config.load(env_file=None).quota.x_windows_per_run == 4
 
 
 def test_a_ledger_file_from_before_the_quota_column_still_reads(tmp_path):
@@ -328,3 +351,41 @@ def test_accounts_within_stops_at_the_first_that_overruns_any_measure():
     assert accounts_within(costs, {"requests": 3, "records": 1000}) == 2  # 2 + 1 + 1 > 3
     assert accounts_within(costs, {"calls": 1}) == 3  # an unlimited measure never stops it
     assert accounts_within([], {"requests": 1}) == 0
+
+
+def test_x_plans_each_endpoints_requests_within_the_runs_windows(tmp_path):
+    """D-1 landed 10 accounts: 1,000 posts read, 90 replies, 10 timeline and 1 users/by
+    requests, so 100 posts read, 9 replies, 1 and 0.1 requests an account. Pro's 33,333 posts
+    a day would take 333 accounts, but one window's 450 replies requests take 50: of 60
+    accounts, 50 refresh and the run does not wait for a window's reset. Two windows a run
+    (KOL_X_WINDOWS_PER_RUN=2): 900 replies requests, all 60."""
+    entries = [RosterEntry(f"cr{n:02d}", None, "x", f"h{n:02d}", None) for n in range(60)]
+    keys = [e.key for e in entries]
+    path = tmp_path / "manifests" / f"dt={D - timedelta(days=1)}" / "x.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(
+        json.dumps(
+            {
+                "source": "x",
+                "run_date": str(D - timedelta(days=1)),
+                "status": "ok",
+                "accounts": {"total": 10, "ok": 10, "landed": keys[:10]},
+                "entities": {"posts": {"served": 100}, "comments": {"served": 900}},
+                "requests_by_endpoint": {"users_by": 1, "tweets": 10, "replies": 90},
+            }
+        )
+    )
+    plan = plan_refresh("x", D, entries, tmp_path, None, QuotaSettings())
+    assert plan.per_account == {
+        "posts read": 100.0,
+        "users_by requests": 0.1,
+        "tweets requests": 1.0,
+        "replies requests": 9.0,
+    }
+    assert len(plan.refresh) == 50 and len(plan.deferred) == 10
+    # the 50 never tried go first (the key orders them); D-1's 10 wait
+    assert plan.refresh == keys[10:]
+    assert [d["account"] for d in plan.deferred] == keys[:10]
+    assert plan.days_for_roster == 2
+    two = plan_refresh("x", D, entries, tmp_path, None, QuotaSettings(x_windows_per_run=2))
+    assert two.fits and len(two.refresh) == 60
