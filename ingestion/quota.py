@@ -38,6 +38,9 @@ BATCH_SIZES: dict[str, dict[str, int]] = {
 # window's reset on a 429; they bound how fast a day goes, not how much it may read.
 X_WINDOW_MINUTES = 15
 X_WINDOW_REQUESTS: dict[str, int] = {"users_by": 300, "tweets": 1_500, "replies": 450}
+# The plan fills this share of a window: its per-account prices are estimates, and the client
+# pauses for the window's reset (up to 15 minutes) once `x-rate-limit-remaining` reaches 0.
+X_WINDOW_PLAN_PERCENT = 90
 # X monthly Post cap per access tier (docs.x.com/x-api/x-api-v2/fundamentals/tweet-cap):
 # posts returned by timelines and search count, deduplicated per day.
 X_TIER_POSTS_PER_MONTH: dict[str, int] = {
@@ -101,7 +104,8 @@ def daily_budget(platform: str, q: QuotaSettings, day: date) -> dict[str, int]:
     if platform == "x":
         days = calendar.monthrange(day.year, day.month)[1]
         windows = {
-            x_window_measure(e): n * q.x_windows_per_run for e, n in X_WINDOW_REQUESTS.items()
+            x_window_measure(e): n * q.x_windows_per_run * X_WINDOW_PLAN_PERCENT // 100
+            for e, n in X_WINDOW_REQUESTS.items()
         }
         return {"posts read": q.x_monthly_cap() // days, **windows}
     raise ValueError(f"no quota model for platform {platform!r}")

@@ -142,9 +142,9 @@ def test_day_figures_set_the_run_against_the_minimum(tmp_path):
     # 139 / 3 posts an account-day that covers 719 accounts: the roster of 4 in one day
     assert f["default_budget"] == {
         "posts read": 33_333,
-        "users_by requests": 300,
-        "tweets requests": 1_500,
-        "replies requests": 450,
+        "users_by requests": 270,
+        "tweets requests": 1_350,
+        "replies requests": 405,
     }
     assert f["days_for_roster"] == 1
     table = calls.markdown({"x": f})

@@ -100,8 +100,9 @@ def test_daily_budgets_and_days_to_cover():
     # a run keeps to 90% of the token's 200 calls an hour (Meta's slow-down threshold), for
     # one hour by default
     assert daily_budget("instagram", q, D) == {"calls": 180}
-    # November: 30 days; one 15-minute window of each endpoint's requests a run
-    windows = {"users_by requests": 300, "tweets requests": 1_500, "replies requests": 450}
+    # November: 30 days; 90% of one 15-minute window of each endpoint's requests a run (the
+    # plan's prices are estimates; a full window would make the client wait for its reset)
+    windows = {"users_by requests": 270, "tweets requests": 1_350, "replies requests": 405}
     assert daily_budget("x", q, D) == {"posts read": 1_000_000 // 30, **windows}
     basic = QuotaSettings(x_access_tier="basic", graph_hours_per_day=2, x_windows_per_run=2)
     assert daily_budget("x", basic, date(2026, 2, 10)) == {
@@ -356,9 +357,9 @@ def test_accounts_within_stops_at_the_first_that_overruns_any_measure():
 def test_x_plans_each_endpoints_requests_within_the_runs_windows(tmp_path):
     """D-1 landed 10 accounts: 1,000 posts read, 90 replies, 10 timeline and 1 users/by
     requests, so 100 posts read, 9 replies, 1 and 0.1 requests an account. Pro's 33,333 posts
-    a day would take 333 accounts, but one window's 450 replies requests take 50: of 60
-    accounts, 50 refresh and the run does not wait for a window's reset. Two windows a run
-    (KOL_X_WINDOWS_PER_RUN=2): 900 replies requests, all 60."""
+    a day would take 333 accounts, but 90% of one window's 450 replies requests, 405, take
+    45: of 60 accounts, 45 refresh and the run does not wait for a window's reset. Two
+    windows a run (KOL_X_WINDOWS_PER_RUN=2): 810 replies requests, all 60."""
     entries = [RosterEntry(f"cr{n:02d}", None, "x", f"h{n:02d}", None) for n in range(60)]
     keys = [e.key for e in entries]
     path = tmp_path / "manifests" / f"dt={D - timedelta(days=1)}" / "x.json"
@@ -382,10 +383,10 @@ def test_x_plans_each_endpoints_requests_within_the_runs_windows(tmp_path):
         "tweets requests": 1.0,
         "replies requests": 9.0,
     }
-    assert len(plan.refresh) == 50 and len(plan.deferred) == 10
-    # the 50 never tried go first (the key orders them); D-1's 10 wait
-    assert plan.refresh == keys[10:]
-    assert [d["account"] for d in plan.deferred] == keys[:10]
+    assert len(plan.refresh) == 45 and len(plan.deferred) == 15
+    # the 50 never tried go first (the key orders them); the last 5 of them and D-1's 10 wait
+    assert plan.refresh == keys[10:55]
+    assert [d["account"] for d in plan.deferred] == keys[55:] + keys[:10]
     assert plan.days_for_roster == 2
     two = plan_refresh("x", D, entries, tmp_path, None, QuotaSettings(x_windows_per_run=2))
     assert two.fits and len(two.refresh) == 60
