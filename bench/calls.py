@@ -252,7 +252,7 @@ def markdown(figures: dict[str, dict[str, Any]]) -> str:
     ]
     for platform, f in figures.items():
         measures = "; ".join(
-            f"{v:,.2f} {m} ({f['min_measure_per_account'].get(m, 0):,.2f})"
+            f"{v:,.2f} {m} ({_fmt_min(f['min_measure_per_account'].get(m))})"
             for m, v in f["measure_per_account"].items()
         )
         ratios = "; ".join(
@@ -267,6 +267,11 @@ def markdown(figures: dict[str, dict[str, Any]]) -> str:
             f"{ratios} | {days} |"
         )
     return "\n".join(lines)
+
+
+def _fmt_min(value: float | None) -> str:
+    """A documented minimum, or a dash for a measure it does not work out (X's windows)."""
+    return "—" if value is None else f"{value:,.2f}"
 
 
 def _fmt_ratio(r: float | None) -> str:

@@ -179,6 +179,7 @@ RAISED_QUOTAS = {
     "KOL_TIKTOK_RECORDS_PER_DAY": str(10**12),
     "KOL_GRAPH_CALLS_PER_HOUR": str(10**9),
     "KOL_X_POSTS_PER_MONTH": str(10**12),
+    "KOL_X_WINDOWS_PER_RUN": "96",  # a day's windows (the sandbox paces only with its quota model)
 }
 
 
