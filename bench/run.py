@@ -43,6 +43,7 @@ from bench.sandbox import TOKEN, SandboxProcess, WorldSpec
 from ingestion.records import PLATFORMS
 from ingestion.roster import read_roster
 from pipeline.config import COMPACT_AFTER_DAYS as COMPACT_AFTER_SETTING
+from pipeline.demo import DEMO_X_WINDOWS
 from pipeline.runlock import RunLocked, lock_holder, run_lock
 
 REPO = Path(__file__).resolve().parents[1]
@@ -179,7 +180,8 @@ RAISED_QUOTAS = {
     "KOL_TIKTOK_RECORDS_PER_DAY": str(10**12),
     "KOL_GRAPH_CALLS_PER_HOUR": str(10**9),
     "KOL_X_POSTS_PER_MONTH": str(10**12),
-    "KOL_X_WINDOWS_PER_RUN": "96",  # a day's windows (the sandbox paces only with its quota model)
+    # a day's windows (the sandbox paces only with its quota model)
+    "KOL_X_WINDOWS_PER_RUN": str(DEMO_X_WINDOWS),
 }
 
 

@@ -34,8 +34,8 @@ BATCH_SIZES: dict[str, dict[str, int]] = {
     "tiktok": {"video_query": 100},
 }
 # X API v2 requests per 15-minute window per app (Bearer token), by endpoint
-# (docs.x.com/x-api/fundamentals/rate-limits). Pacing limits: the HTTP core waits for the
-# window's reset on a 429; they bound how fast a day goes, not how much it may read.
+# (docs.x.com/x-api/fundamentals/rate-limits). The plan fits a run's requests in
+# `x_windows_per_run` windows; past them the HTTP core would wait for a window's reset.
 X_WINDOW_MINUTES = 15
 X_WINDOW_REQUESTS: dict[str, int] = {"users_by": 300, "tweets": 1_500, "replies": 450}
 # The plan fills this share of a window: its per-account prices are estimates, and the client
