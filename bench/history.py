@@ -63,12 +63,16 @@ def clone_home(src: Path, dst: Path) -> None:
             shutil.copy2(item, target)
 
 
-def link_day(src_landing: Path, dst_landing: Path, day: date) -> int:
-    """Hard-link one date's typed records and manifests from one landing zone to another
-    (replacing what `dst` holds for that date). Returns the number of files linked."""
+def link_day(src_landing: Path, dst_landing: Path, day: date, raw: bool = False) -> int:
+    """Hard-link one date's typed records and manifests (with `raw`, its raw pages too) from
+    one landing zone to another (replacing what `dst` holds for that date). Returns the
+    number of files linked."""
     n = 0
     tag = f"dt={day.isoformat()}"
-    for src_dir in [*src_landing.glob(f"records/*/{tag}"), *src_landing.glob(f"records/*/*/{tag}")]:
+    dirs = [*src_landing.glob(f"records/*/{tag}"), *src_landing.glob(f"records/*/*/{tag}")]
+    if raw:
+        dirs += src_landing.glob(f"raw/*/*/{tag}")
+    for src_dir in dirs:
         n += _link_dir(src_dir, dst_landing / src_dir.relative_to(src_landing))
     n += _link_dir(src_landing / "manifests" / tag, dst_landing / "manifests" / tag)
     return n

@@ -149,6 +149,9 @@ class Options:
     platforms: tuple[str, ...] = PLATFORMS
     # a commit whose extract + reparse run beside this tree's in every repetition (before/after)
     baseline: str | None = None
+    # extract D in the first repetition only; later ones hard-link what it landed (agency's
+    # extract is ~10 min a repetition, and a run about the transforms need not repeat it)
+    extract_once: bool = False
 
     @property
     def builds(self) -> bool:
@@ -350,6 +353,7 @@ class Bench:
     profiled: list[str] = field(default_factory=list)
     sandbox: SandboxProcess | None = None
     sandbox_cpu: dict[str, float] = field(default_factory=dict)  # log tag -> CPU seconds
+    missing: list[int] = field(default_factory=list)  # histories the setup must still build
     calls: dict[str, Any] = field(default_factory=dict)  # the last measured day's call costs
     # taken when the run starts: the code the setup's warehouses are built with, even when
     # the tree changes while a long setup runs
@@ -528,7 +532,7 @@ class Bench:
         }
         return base
 
-    def check_disk(self, base: Path) -> None:
+    def check_disk(self, base: Path, histories: Sequence[int]) -> None:
         """Refuse, before copying anything, histories the disk cannot hold (found hours into a
         run otherwise): the copied landing a compacted history keeps, its warehouses and spill."""
         d1 = self.opts.run_date - timedelta(days=1)
@@ -536,13 +540,13 @@ class Bench:
         # at most the window, the month being copied and the month before stay in day files;
         # older days are in month files (bench/history.py)
         window = COMPACT_AFTER_DAYS + 62
-        days = [(min(h - 1, window), max(h - 1 - window, 0)) for h in self.opts.histories]
+        days = [(min(h - 1, window), max(h - 1 - window, 0)) for h in histories]
         copied = sum(d + m * COMPACTED_SHARE for d, m in days) * per_day
         need = copied * DISK_PER_COPIED_BYTE
         free = shutil.disk_usage(self.work).free
         if need > free:
             raise StageFailed(
-                f"the histories {sorted(self.opts.histories)} need about {need / GB:,.1f} GB "
+                f"the histories {sorted(histories)} need about {need / GB:,.1f} GB "
                 f"in {self.work} ({copied / GB:,.1f} GB of copied landing, their warehouses "
                 f"and DuckDB's spill) and {free / GB:,.1f} GB is free. Measure fewer days "
                 "(--history 30; with make: BENCH_ARGS='--history 30') or use a larger disk "
@@ -613,10 +617,18 @@ class Bench:
         d, p = self.opts.run_date, self.opts.primary
         tag = f"rep{i}" if self.recording else "profile"
         home = self.restore(p)
-        self.measure_land(home, d, tag)
+        landed_once = self.work / "dayD" / "landing"
+        extracting = not (self.opts.extract_once and i > 1)
+        if extracting:
+            self.measure_land(home, d, tag)
+            if self.opts.extract_once:
+                shutil.rmtree(landed_once, ignore_errors=True)
+                history.link_day(home / "landing", landed_once, d, raw=True)
+        else:
+            history.link_day(landed_once, home / "landing", d, raw=True)
         if self.wants("reparse"):
             self.measure_reparse(home, d, tag)
-        if self.opts.baseline and self.recording:
+        if self.opts.baseline and self.recording and extracting:
             self.measure_baseline(d, tag)
         if self.wants("duckdb_scan"):
             self.measure_scan(home, d, tag)
@@ -781,14 +793,15 @@ class Bench:
 
     # --- reusing a setup (`--reuse`): the seed extract and the histories are the slow part
 
-    def setup_key(self) -> dict[str, Any]:
+    def setup_key(self, histories: Sequence[int] | None = None) -> dict[str, Any]:
+        """What a setup holds; `histories`: those built so far (default: the options')."""
         o = self.opts
         return {
             "size": o.size.name,
             "creators": self.setup["world"]["creators"],
             "seed": o.seed,
             "run_date": o.run_date.isoformat(),
-            "histories": sorted(o.histories),
+            "histories": sorted(o.histories if histories is None else histories),
             "platforms": list(o.platforms),
             "landing": f"compacted after {COMPACT_AFTER_DAYS} days",  # bench/history.py
             "built": o.builds,
@@ -797,9 +810,11 @@ class Bench:
             "quotas": "raised",  # a seed day under the default quotas deferred accounts
         }
 
-    def save_setup(self) -> None:
+    def save_setup(self, histories: Sequence[int] | None = None) -> None:
+        """Written after each history is built, so a setup killed hours in keeps what it
+        finished (a later `--reuse` builds only the histories it lacks)."""
         saved = {
-            "key": self.setup_key(),
+            "key": self.setup_key(histories),
             "setup": self.setup,
             "samples": {
                 k: v
@@ -822,7 +837,14 @@ class Bench:
         if not (self.opts.reuse and path.is_file()):
             return None
         saved = json.loads(path.read_text())
-        key, now = saved.get("key", {}), self.setup_key()
+        kept = [
+            h
+            for h in saved.get("key", {}).get("histories", [])
+            if h in self.opts.histories and self.snapshot(h).is_dir()
+        ]
+        # a setup that lacks some of the asked histories lends its seed day and the ones it
+        # has; execute() builds the rest from its seed day
+        key, now = saved.get("key", {}), self.setup_key(kept)
 
         def without(d: dict[str, Any], *names: str) -> dict[str, Any]:
             return {k: v for k, v in d.items() if k not in names}
@@ -830,10 +852,25 @@ class Bench:
         same_landing = without(key, "code", "built", "spark") == without(
             now, "code", "built", "spark"
         )
-        if not same_landing or not all(self.snapshot(h).is_dir() for h in self.opts.histories):
+        missing = [h for h in self.opts.histories if h not in kept]
+        seed_kept = (self.work / "base" / "landing").is_dir()
+        if not same_landing or not kept or (missing and not seed_kept):
             _say(f"--reuse: {path} is for another setup; building a new one")
             return None
-        self.setup.update({k: v for k, v in saved["setup"].items() if k != "world"})
+        self.missing = missing
+        if self.missing:
+            _say(
+                f"--reuse: histories {kept} from {path}; building "
+                f"{', '.join(map(str, self.missing))} from its seed day"
+            )
+        self.setup.update(
+            {
+                k: v
+                for k, v in saved["setup"].items()
+                if k != "world"
+                and not (k.startswith("history_") and int(k.split("_")[1]) in self.missing)
+            }
+        )
         self.setup["reused_from"] = str(path)
         if without(key, "spark") == without(now, "spark"):
             has_spark = bool(key.get("spark")) and self.spark_snapshot_kept()
@@ -866,7 +903,7 @@ class Bench:
     def rebuild_warehouses(self) -> None:
         """Full refresh of every history's warehouse over its kept landing, re-snapshotted."""
         d1 = self.opts.run_date - timedelta(days=1)
-        for h in sorted(self.opts.histories):
+        for h in sorted(set(self.opts.histories) - set(self.missing)):
             home = self.restore(h)
             for name in ("warehouse.duckdb", "warehouse.duckdb.wal", "state.json", "dbt"):
                 target = home / name
@@ -891,15 +928,22 @@ class Bench:
             self.point_at(sb)
             reused = self.load_setup()
             if reused is None:
+                self.missing = sorted(self.opts.histories)
                 base = self.seed_days(sb)
-                self.check_disk(base)
-                for h in sorted(self.opts.histories):
-                    self.prepare_history(base, h)
-            elif reused == "landing":
+            else:
+                base = self.work / "base"
+            if reused == "landing":
                 self.rebuild_warehouses()
             elif reused == "spark":
                 self.prepare_spark(spark_history(self.opts.histories))
-            if reused != "all":
+            if self.missing:
+                self.check_disk(base, self.missing)
+            for h in sorted(self.missing):
+                self.prepare_history(base, h)
+                built = [k for k in self.opts.histories if k not in self.missing or k <= h]
+                self.setup["seconds"] = round(time.perf_counter() - t0, 1)
+                self.save_setup(built)
+            if reused != "all" or self.missing:
                 self.setup["seconds"] = round(time.perf_counter() - t0, 1)
                 self.save_setup()
             self.set_clock(sb, self.opts.run_date)
@@ -1059,6 +1103,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="add the transform_spark stage (kol transform --engine spark) to the stages",
     )
     ap.add_argument(
+        "--extract-once",
+        action="store_true",
+        help="extract D in the first repetition only; later repetitions hard-link what it "
+        "landed (a run about the transforms: agency's extract is ~10 min a repetition)",
+    )
+    ap.add_argument(
         "--baseline",
         metavar="REF",
         default=None,
@@ -1167,6 +1217,7 @@ def options(a: argparse.Namespace) -> Options:
         | ({"transform_spark", "transform"} if a.spark else set()),
         platforms=a.platforms,
         baseline=a.baseline,
+        extract_once=a.extract_once,
     )
 
 

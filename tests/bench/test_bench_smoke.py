@@ -176,3 +176,60 @@ def test_the_baseline_runs_the_commit_asked_for_in_its_own_home(smoke):
     home = work / "run-baseline" / "landing"
     (sample,) = result["stages"]["extract_land@baseline"]["samples"]
     assert sample["records"] == _landed(home, DAY) > 0
+
+
+@pytest.fixture(scope="session")
+def extended(smoke):
+    """The smoke run's setup reused with one more history, two repetitions, D extracted once:
+    (exit code, result JSON, workdir). Runs after the tests that read the smoke run's files."""
+    _, _, work = smoke
+    results = work.parent / "results-extended"
+    cmd = [
+        sys.executable,
+        "-m",
+        "bench.run",
+        "--size",
+        "tiny",
+        "--reps",
+        "2",
+        "--history",
+        f"{HISTORY},{LONGER}",
+        "--date",
+        DAY.isoformat(),
+        "--stages",
+        "reparse",
+        "--platforms",
+        ",".join(PLATFORMS),
+        "--workdir",
+        str(work),
+        "--reuse",
+        "--extract-once",
+        "--results-dir",
+        str(results),
+    ]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KOL_")}
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=170)
+    files = list(results.glob("tiny.json"))
+    return proc, json.loads(files[0].read_text()) if files else None, work
+
+
+LONGER = 5
+
+
+@pytest.mark.integration
+def test_a_kept_setup_gets_only_the_missing_history_and_d_is_extracted_once(extended):
+    proc, result, work = extended
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"histories [{HISTORY}] from" in proc.stderr  # the kept one is not copied again
+    setup = result["setup"]
+    assert setup["history_3"]["copied_days"] == HISTORY - 1
+    assert setup[f"history_{LONGER}"]["copied_days"] == LONGER - 1  # built from the seed day
+    saved = json.loads((work / "setup.json").read_text())
+    assert saved["key"]["histories"] == [HISTORY, LONGER]
+    # one extract, two reparses: the second repetition reparses the pages the first landed
+    (extract,) = result["stages"]["extract_land"]["samples"]
+    first, second = result["stages"]["reparse"]["samples"]
+    home = work / f"run-h{LONGER}" / "landing"  # the longest history is the measured one
+    assert extract["records"] == first["records"] == second["records"] == _landed(home, DAY) > 0
+    oldest = DAY - timedelta(days=LONGER)
+    assert list(home.glob(f"records/posts/platform=*/dt={oldest}/*.parquet"))

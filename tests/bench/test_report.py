@@ -211,9 +211,34 @@ def test_a_saved_setup_is_reused_only_for_the_same_options(tmp_path):
     assert again.setup["history_3"] == {"copied_days": 2}
     assert again.samples == {"transform_full@3": [{"seconds": 7.0}]}
 
-    other = _bench(tmp_path, [3, 6])  # another history: the snapshots do not fit
+    other = _bench(tmp_path, [6])  # another history only: nothing to reuse
     assert not other.load_setup()
     assert other.samples == {}
+
+
+def test_a_setup_lacking_a_history_lends_its_seed_day_and_the_histories_it_has(tmp_path):
+    first = _bench(tmp_path, [3])
+    first.setup["history_3"] = {"copied_days": 2}
+    first.samples["transform_full@3"] = [{"seconds": 7.0}]
+    first.save_setup()
+    (tmp_path / "snap-h3").mkdir()
+
+    more = _bench(tmp_path, [3, 6])
+    assert not more.load_setup()  # no seed day kept: the 6 days cannot be copied from it
+    (tmp_path / "base" / "landing").mkdir(parents=True)
+    more = _bench(tmp_path, [3, 6])
+    assert more.load_setup() == "all"
+    assert more.missing == [6]  # execute() builds only these, from base/
+    assert more.setup["history_3"] == {"copied_days": 2}
+    assert more.samples == {"transform_full@3": [{"seconds": 7.0}]}
+
+    # each history is saved as it is built: a run killed after it keeps it
+    more.setup["history_6"] = {"copied_days": 5}
+    more.save_setup([3, 6])
+    (tmp_path / "snap-h6").mkdir()
+    again = _bench(tmp_path, [3, 6])
+    assert again.load_setup() == "all" and again.missing == []
+    assert again.setup["history_6"] == {"copied_days": 5}
 
 
 def test_stages_that_build_nothing_keep_a_built_setup_as_it_is(tmp_path):

@@ -79,14 +79,15 @@ def test_histories_the_disk_cannot_hold_are_refused_before_anything_is_copied(
     free = shutil.disk_usage(tmp_path)._replace(free=30 * run.GB)
     monkeypatch.setattr(run.shutil, "disk_usage", lambda path: free)
     with pytest.raises(run.StageFailed) as refused:
-        bench.check_disk(base)
+        bench.check_disk(base, [30, 365])
     msg = str(refused.value)
     assert "need about 37.6 GB" in msg and "18.8 GB of copied landing" in msg
     assert "30.0 GB is free" in msg and "--history 30" in msg and "BENCH_DIR=DIR" in msg
     assert sorted(p.name for p in tmp_path.iterdir()) == ["base"]  # nothing copied
 
     thirty, base30 = _bench_with_seed_day(tmp_path / "thirty", [30], mb_per_day=100)
-    thirty.check_disk(base30)  # 5.7 GB: fits
+    thirty.check_disk(base30, [30])  # 5.7 GB: fits
+    bench.check_disk(base, [30])  # a kept setup adding nothing but 30 days: fits too
 
 
 def test_each_size_keeps_one_result_file_naming_the_commit_measured(tmp_path):
