@@ -33,6 +33,7 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -227,10 +228,12 @@ def fabricate_history(
     workers: int = 2,
     compact_after_days: int | None = None,
     duckdb_config: dict[str, str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> HistoryStats:
     """Copy `source_day`'s records and manifests to each date of `targets` (module doc);
     with `compact_after_days`, compact each month older than that as of the day after
-    `source_day` (the measured day) once it is copied."""
+    `source_day` (the measured day) once it is copied. `progress(days done, days)` is called
+    after each month (agency's year takes the better part of an hour)."""
     from ingestion.compaction import compact
 
     files = _day_files(landing, source_day)
@@ -257,6 +260,8 @@ def fabricate_history(
             done = compact(landing, as_of, compact_after_days, compact_after_days, duckdb_config)
             compact_seconds += time.perf_counter() - t0
             months += len({m.rsplit("/", 1)[1] for m in done.months})
+        if progress is not None:
+            progress(sum(len(v) for v in by_month.values() if v[0] <= days[0]), len(targets))
     return HistoryStats(
         days=len(targets),
         files=n_files,

@@ -560,8 +560,14 @@ class Bench:
         history.clone_home(base, home)
         targets = [self.opts.run_date - timedelta(days=k) for k in range(2, h + 1)]
         t0 = time.perf_counter()
+
+        def progress(done: int, total: int) -> None:
+            spent = time.perf_counter() - t0
+            left = spent / done * (total - done)
+            _say(f"history {h}: {done}/{total} days copied and compacted, about {left:,.0f}s left")
+
         stats = history.fabricate_history(
-            home / "landing", d1, targets, compact_after_days=COMPACT_AFTER_DAYS
+            home / "landing", d1, targets, compact_after_days=COMPACT_AFTER_DAYS, progress=progress
         )
         fab = time.perf_counter() - t0
         _say(

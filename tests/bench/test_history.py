@@ -135,7 +135,12 @@ def test_a_compacted_history_keeps_a_window_of_day_files_and_month_files(landing
     from ingestion.compacted import read_compaction
 
     targets = [SOURCE - timedelta(days=k) for k in range(1, 100)]  # 2026-08-16 .. 11-22
-    stats = history.fabricate_history(landing, SOURCE, targets, compact_after_days=35)
+    told: list[tuple[int, int]] = []
+    stats = history.fabricate_history(
+        landing, SOURCE, targets, compact_after_days=35, progress=lambda *a: told.append(a)
+    )
+    # a month at a time: August's 16 days, then September, October, November's 22
+    assert told == [(16, 99), (46, 99), (77, 99), (99, 99)]
     # as of 11-24, 35 days: whole months ending before 10-20 -> August and September
     assert stats.compacted_months == 2
     months = read_compaction(landing)["records"]
