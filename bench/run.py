@@ -811,7 +811,9 @@ class Bench:
             "platforms": list(o.platforms),
             "landing": f"compacted after {COMPACT_AFTER_DAYS} days",  # bench/history.py
             "built": o.builds,
-            "code": self.code if o.builds else None,
+            # kept warehouses of older code (--keep-warehouses) name that code: a later run
+            # without the flag rebuilds them, even beside a history this code built
+            "code": self.setup.get("warehouses_built_by_code", self.code) if o.builds else None,
             "spark": "transform_spark" in o.stages,  # a Spark build of the shortest history
             "quotas": "raised",  # a seed day under the default quotas deferred accounts
         }

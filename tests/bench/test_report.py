@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from bench import report
@@ -239,6 +241,24 @@ def test_a_setup_lacking_a_history_lends_its_seed_day_and_the_histories_it_has(t
     again = _bench(tmp_path, [3, 6])
     assert again.load_setup() == "all" and again.missing == []
     assert again.setup["history_6"] == {"copied_days": 5}
+
+
+def test_warehouses_kept_from_older_code_are_not_saved_as_this_codes(tmp_path):
+    from dataclasses import replace
+
+    old = _bench(tmp_path, [3])
+    old.code = "older"
+    old.save_setup()
+    (tmp_path / "snap-h3").mkdir()
+    (tmp_path / "base" / "landing").mkdir(parents=True)
+
+    kept = _bench(tmp_path, [3, 6])
+    kept.opts = replace(kept.opts, keep_warehouses=True)
+    assert kept.load_setup() == "all" and kept.missing == [6]
+    kept.save_setup([3, 6])  # 6 built by this code beside 3's kept warehouse
+    (tmp_path / "snap-h6").mkdir()
+    assert json.loads((tmp_path / "setup.json").read_text())["key"]["code"] == "older"
+    assert _bench(tmp_path, [3, 6]).load_setup() == "landing"  # without the flag: rebuilt
 
 
 def test_stages_that_build_nothing_keep_a_built_setup_as_it_is(tmp_path):
