@@ -276,6 +276,41 @@ def quota_run_lines(stages: dict[str, Any]) -> list[str]:
     return lines
 
 
+def landing_per_account_year(setup: dict[str, Any], accounts: int) -> dict[str, Any]:
+    """Typed API record MB per account-year for each history with compacted months: as
+    day files (a copied day's bytes x 365) and as the history is left on disk (month files
+    plus the window's day files, scaled to 365 days). What a year of landing costs."""
+    out: dict[str, Any] = {}
+    for key, h in sorted(setup.items()):
+        if not key.startswith("history_") or not h.get("compacted_months") or not accounts:
+            continue
+        day_mb = h["copied_mb"] / max(h["copied_days"], 1)
+        out[key.split("_", 1)[1]] = {
+            "day_files_mb": round(day_mb * 365 / accounts, 4),
+            "compacted_mb": round(
+                h["records_mb_after_compaction"] * 365 / h["landed_days"] / accounts, 4
+            ),
+        }
+    return out
+
+
+def landing_lines(result: dict[str, Any]) -> list[str]:
+    rows = result.get("landing_per_account_year") or {}
+    if not rows:
+        return []
+    lines = [
+        "",
+        "| typed API records per account-year | day files | as compacted | after / before |",
+        "|---|---:|---:|---:|",
+    ]
+    for h, r in rows.items():
+        before, after = r["day_files_mb"], r["compacted_mb"]
+        lines.append(
+            f"| {h} days of history | {before:,.3f} MB | {after:,.3f} MB | {after / before:.2f} |"
+        )
+    return lines
+
+
 def markdown(result: dict[str, Any]) -> str:
     """The table a person reads: one line per stage, then the ratios and the targets."""
     w = result["world"]
@@ -306,6 +341,7 @@ def markdown(result: dict[str, Any]) -> str:
         )
     lines += matching_lines(result["stages"])
     lines += quota_run_lines(result["stages"])
+    lines += landing_lines(result)
     r = result["ratios"]
     lo, hi = r["histories_compared"]
     lines += [

@@ -990,6 +990,9 @@ class Bench:
             "machine": mach,
             "world": self.setup["world"],
             "setup": {k: v for k, v in self.setup.items() if k != "world"},
+            "landing_per_account_year": report.landing_per_account_year(
+                self.setup, self.setup["world"]["accounts"]
+            ),
             "stages": stages,
             "ratios": rat,
             "targets": report.target_status(stages, rat),

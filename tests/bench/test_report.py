@@ -411,3 +411,23 @@ def test_kept_warehouses_of_other_code_are_reused_and_named(tmp_path):
     assert kept.load_setup() == "all"
     assert kept.setup["warehouses_built_by_code"] == "older"
     assert main(["--size", "tiny", "--keep-warehouses"]) == 2  # needs --reuse
+
+
+def test_landing_per_account_year_before_and_after_compaction_is_worked_out_per_history():
+    setup = {
+        "seed_day": {"records": 10},
+        "history_30": {"copied_days": 29, "copied_mb": 290.0, "compacted_months": 0},
+        "history_365": {
+            "landed_days": 365,
+            "copied_days": 364,
+            "copied_mb": 3640.0,  # 10 MB a copied day
+            "records_mb_after_compaction": 1000.0,
+            "compacted_months": 11,
+        },
+    }
+    rows = report.landing_per_account_year(setup, accounts=100)
+    # 10 MB a day x 365 / 100 accounts = 36.5; 1,000 MB for 365 days / 100 accounts = 10
+    assert rows == {"365": {"day_files_mb": 36.5, "compacted_mb": 10.0}}  # 30: nothing compacted
+    lines = report.landing_lines({"landing_per_account_year": rows})
+    assert "| 365 days of history | 36.500 MB | 10.000 MB | 0.27 |" in lines
+    assert report.landing_lines({}) == []  # a result file from before the figure
