@@ -502,3 +502,17 @@ where kept._kol_rank = 1
     ) as wide
     unpivot exclude nulls ({{ value }} for {{ name }} in ({{ values | join(', ') }}))
 {%- endmacro %}
+
+{#- A 64-bit hash of one or more columns (a comma-separated list), for grouping by key
+    cheaply; equal values hash equal, distinct ones may collide (compare values after). -#}
+{% macro hash64(columns) -%}
+    {{ return(adapter.dispatch('hash64')(columns)) }}
+{%- endmacro %}
+
+{% macro default__hash64(columns) -%}
+    hash({{ columns }})
+{%- endmacro %}
+
+{% macro spark__hash64(columns) -%}
+    xxhash64({{ columns }})
+{%- endmacro %}

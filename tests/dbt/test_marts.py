@@ -189,3 +189,36 @@ def test_brand_matches_rank_every_account_once(built_home: tuple[Path, DbtResult
     backtest = {r["scorer"]: r for r in rows(home, "select * from matching_backtest")}
     assert set(backtest) == {"model", "hand_weighted"}
     assert backtest["model"]["spearman"] is None  # no model below the training threshold
+
+
+def test_the_key_uniqueness_test_reports_each_repeated_key_once_and_no_collision(
+    built_home: tuple[Path, DbtResult],
+) -> None:
+    """unique_combination_of_columns groups hashes first, then values (its doc): it must still
+    name exactly the keys seen twice, NULLs grouping together as in a plain GROUP BY."""
+    import json
+    import subprocess
+
+    from pipeline import transform
+
+    home, _ = built_home
+    keys = "('a', 'r1'), ('a', 'r1'), ('a', 'r2'), ('b', 'r1'), (null, 'r3'), (null, 'r3')"
+    relation = f"(select * from (values {keys}) as t(comment_id, run_id))"
+    sql = (
+        '{{ test_unique_combination_of_columns(model="' + relation + '", '
+        "combination_of_columns=['comment_id', 'run_id']) }}"
+    )
+    args = ["show", "--output", "json", "--log-format", "json", "--limit", "10", "--inline", sql]
+    proc = subprocess.run(
+        transform._dbt_command(home, args, home / "dbt" / "show"),
+        env=transform._environment(home),
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    previews = [
+        json.loads(line).get("data", {}).get("preview") for line in proc.stdout.splitlines()
+    ]
+    (preview,) = [p for p in previews if p]
+    found = sorted(((r["comment_id"] or ""), r["run_id"], r["n"]) for r in json.loads(preview))
+    assert found == [("", "r3", 2), ("a", "r1", 2)]
