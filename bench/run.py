@@ -32,7 +32,7 @@ import tarfile
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,8 @@ from pipeline.runlock import RunLocked, lock_holder, run_lock
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO / "bench" / "results"
+# in a history's run home: its copied landing is complete (a killed setup's `--reuse` keeps it)
+LANDED_MARKER = "bench-history.json"
 SETUP_FILE = "setup.json"  # in the work folder: what `--reuse` checks before reusing
 WORLD_DAYS = 120  # the sandbox world's own history (posts exist 90 days before it, too)
 # The measured day D unless --date says otherwise. Fixed, not "yesterday": the sandbox world
@@ -557,19 +559,11 @@ class Bench:
         """History `h`: D-1 copied back to D-h, built as of D-1 (full refresh), snapshotted."""
         d1 = self.opts.run_date - timedelta(days=1)
         home = self.run_home(h)
-        history.clone_home(base, home)
-        targets = [self.opts.run_date - timedelta(days=k) for k in range(2, h + 1)]
-        t0 = time.perf_counter()
-
-        def progress(done: int, total: int) -> None:
-            spent = time.perf_counter() - t0
-            left = spent / done * (total - done)
-            _say(f"history {h}: {done}/{total} days copied and compacted, about {left:,.0f}s left")
-
-        stats = history.fabricate_history(
-            home / "landing", d1, targets, compact_after_days=COMPACT_AFTER_DAYS, progress=progress
-        )
-        fab = time.perf_counter() - t0
+        kept = self.landed_history(home, h)
+        if kept is not None:
+            stats, fab = kept
+        else:
+            stats, fab = self.fabricate(base, home, h)
         _say(
             f"history {h}: {stats.days} copied days, {stats.bytes / MB:,.0f} MB of records "
             f"copied, {stats.records_bytes / MB:,.0f} MB after compacting "
@@ -592,6 +586,46 @@ class Bench:
             "fabricate_seconds": round(fab, 2),
             "warehouse_mb": _size_mb(home / "warehouse.duckdb"),
         }
+
+    def fabricate(self, base: Path, home: Path, h: int) -> tuple[history.HistoryStats, float]:
+        """`home` := the seed day's home with D-2 back to D-h copied in; a marker file then
+        says the landing is complete (agency's year takes about an hour to copy)."""
+        d1 = self.opts.run_date - timedelta(days=1)
+        history.clone_home(base, home)
+        targets = [self.opts.run_date - timedelta(days=k) for k in range(2, h + 1)]
+        t0 = time.perf_counter()
+
+        def progress(done: int, total: int) -> None:
+            spent = time.perf_counter() - t0
+            left = spent / done * (total - done)
+            _say(f"history {h}: {done}/{total} days copied and compacted, about {left:,.0f}s left")
+
+        stats = history.fabricate_history(
+            home / "landing", d1, targets, compact_after_days=COMPACT_AFTER_DAYS, progress=progress
+        )
+        fab = time.perf_counter() - t0
+        marker = {
+            "landing": self.landing_key(h),
+            "history": h,
+            "source_day": d1.isoformat(),
+            "fabricate_seconds": round(fab, 2),
+        }
+        (home / LANDED_MARKER).write_text(json.dumps({**marker, "stats": asdict(stats)}))
+        return stats, fab
+
+    def landed_history(self, home: Path, h: int) -> tuple[history.HistoryStats, float] | None:
+        """With `--reuse`: the landing a killed setup copied completely for history `h` (its
+        marker file), its warehouse removed for the full refresh to redo; else None."""
+        marker = home / LANDED_MARKER
+        if not (self.opts.reuse and marker.is_file()):
+            return None
+        m = json.loads(marker.read_text())
+        d1 = self.opts.run_date - timedelta(days=1)
+        if m.get("landing") != self.landing_key(h) or m.get("source_day") != d1.isoformat():
+            return None
+        _say(f"--reuse: history {h}'s landing was copied by an earlier run ({marker})")
+        drop_warehouse(home)
+        return history.HistoryStats(**m["stats"]), float(m["fabricate_seconds"])
 
     def prepare_spark(self, h: int) -> None:
         """Spark's build of history `h` as of D-1 (`kol transform --engine spark`, full: the
@@ -818,6 +852,11 @@ class Bench:
             "quotas": "raised",  # a seed day under the default quotas deferred accounts
         }
 
+    def landing_key(self, h: int) -> dict[str, Any]:
+        """What a history's landing depends on (world, seed, day, platforms, compaction)."""
+        key = self.setup_key([h])
+        return {k: v for k, v in key.items() if k not in ("code", "built", "spark")}
+
     def save_setup(self, histories: Sequence[int] | None = None) -> None:
         """Written after each history is built, so a setup killed hours in keeps what it
         finished (a later `--reuse` builds only the histories it lacks)."""
@@ -913,12 +952,7 @@ class Bench:
         d1 = self.opts.run_date - timedelta(days=1)
         for h in sorted(set(self.opts.histories) - set(self.missing)):
             home = self.restore(h)
-            for name in ("warehouse.duckdb", "warehouse.duckdb.wal", "state.json", "dbt"):
-                target = home / name
-                if target.is_dir():
-                    shutil.rmtree(target)
-                else:
-                    target.unlink(missing_ok=True)
+            drop_warehouse(home)
             if self.opts.builds:
                 self.transform(home, d1, h, f"setup-h{h}-transform-full", full=True)
             history.clone_home(home, self.snapshot(h))
@@ -1003,6 +1037,17 @@ class Bench:
 
 
 # --- command line ---------------------------------------------------------------------------
+
+
+def drop_warehouse(home: Path) -> None:
+    """Remove a KOL_HOME's warehouse and build state, keeping its landing (a full refresh
+    then builds it anew)."""
+    for name in ("warehouse.duckdb", "warehouse.duckdb.wal", "state.json", "dbt"):
+        target = home / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        else:
+            target.unlink(missing_ok=True)
 
 
 def warehouse_code_fingerprint() -> str:

@@ -431,3 +431,29 @@ def test_landing_per_account_year_before_and_after_compaction_is_worked_out_per_
     lines = report.landing_lines({"landing_per_account_year": rows})
     assert "| 365 days of history | 36.500 MB | 10.000 MB | 0.27 |" in lines
     assert report.landing_lines({}) == []  # a result file from before the figure
+
+
+def test_a_history_copied_by_a_killed_setup_is_kept_for_the_same_landing_only(tmp_path):
+    from dataclasses import asdict, replace
+
+    from bench import history
+    from bench.run import LANDED_MARKER
+
+    b = _bench(tmp_path, [6])
+    home = b.run_home(6)
+    (home / "landing").mkdir(parents=True)
+    (home / "warehouse.duckdb").write_text("half built")  # the killed full refresh's
+    stats = history.HistoryStats(days=5, files=10, bytes=100, records_bytes=40)
+    marker = {"landing": b.landing_key(6), "history": 6, "source_day": "2026-11-19"}
+    (home / LANDED_MARKER).write_text(
+        json.dumps({**marker, "fabricate_seconds": 12.5, "stats": asdict(stats)})
+    )
+    assert b.landed_history(home, 6) == (stats, 12.5)
+    assert not (home / "warehouse.duckdb").exists() and (home / "landing").is_dir()
+
+    other_seed = _bench(tmp_path, [6])
+    other_seed.opts = replace(other_seed.opts, seed=7)
+    assert other_seed.landed_history(home, 6) is None  # another world's landing
+    no_reuse = _bench(tmp_path, [6])
+    no_reuse.opts = replace(no_reuse.opts, reuse=False)
+    assert no_reuse.landed_history(home, 6) is None
