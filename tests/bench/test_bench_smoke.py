@@ -26,38 +26,26 @@ PLATFORMS = ("youtube", "x")
 SMOKE_STAGES = "reparse,duckdb_scan"
 
 
+def _bench_run(options: list[str], work: Path, results: Path):
+    """`python -m bench.run --size tiny` on the smoke day and platforms: (process, result)."""
+    cmd = [sys.executable, "-m", "bench.run", "--size", "tiny", "--date", DAY.isoformat()]
+    cmd += ["--platforms", ",".join(PLATFORMS), "--workdir", str(work)]
+    cmd += ["--results-dir", str(results), *options]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KOL_")}
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=170)
+    files = list(results.glob("tiny.json"))
+    return proc, json.loads(files[0].read_text()) if files else None
+
+
 @pytest.fixture(scope="session")
 def smoke(tmp_path_factory):
     """Run the harness once for the whole module: (exit code, stdout, result JSON, workdir)."""
     base = tmp_path_factory.mktemp("bench")
     work, results = base / "work", base / "results"
-    cmd = [
-        sys.executable,
-        "-m",
-        "bench.run",
-        "--size",
-        "tiny",
-        "--reps",
-        "1",
-        "--history",
-        str(HISTORY),
-        "--date",
-        DAY.isoformat(),
-        "--stages",
-        SMOKE_STAGES,
-        "--platforms",
-        ",".join(PLATFORMS),
-        "--workdir",
-        str(work),
-        "--results-dir",
-        str(results),
-        "--baseline",  # this commit's code as the "before": the harness's path, not a figure
-        "HEAD",
-    ]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KOL_")}
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=170)
-    files = list(results.glob("tiny.json"))
-    result = json.loads(files[0].read_text()) if files else None
+    options = ["--reps", "1", "--history", str(HISTORY), "--stages", SMOKE_STAGES]
+    # this commit's code as the "before": the harness's path, not a figure
+    options += ["--baseline", "HEAD"]
+    proc, result = _bench_run(options, work, results)
     return proc, result, work
 
 
@@ -183,34 +171,10 @@ def extended(smoke):
     """The smoke run's setup reused with one more history, two repetitions, D extracted once:
     (exit code, result JSON, workdir). Runs after the tests that read the smoke run's files."""
     _, _, work = smoke
-    results = work.parent / "results-extended"
-    cmd = [
-        sys.executable,
-        "-m",
-        "bench.run",
-        "--size",
-        "tiny",
-        "--reps",
-        "2",
-        "--history",
-        f"{HISTORY},{LONGER}",
-        "--date",
-        DAY.isoformat(),
-        "--stages",
-        "reparse",
-        "--platforms",
-        ",".join(PLATFORMS),
-        "--workdir",
-        str(work),
-        "--reuse",
-        "--extract-once",
-        "--results-dir",
-        str(results),
-    ]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KOL_")}
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=170)
-    files = list(results.glob("tiny.json"))
-    return proc, json.loads(files[0].read_text()) if files else None, work
+    options = ["--reps", "2", "--history", f"{HISTORY},{LONGER}", "--stages", "reparse"]
+    options += ["--reuse", "--extract-once"]
+    proc, result = _bench_run(options, work, work.parent / "results-extended")
+    return proc, result, work
 
 
 LONGER = 5
