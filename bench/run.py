@@ -1188,7 +1188,9 @@ def code_version() -> str:
             ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
         )
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            # the harness's own output (a partial result written after each repetition) is
+            # not a change to the code measured
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench/results"],
             cwd=REPO,
             capture_output=True,
             text=True,
