@@ -134,3 +134,24 @@ def test_a_baseline_that_is_no_commit_is_refused_before_any_work(tmp_path, capsy
     assert run.main(argv) == 2
     assert "--baseline no-such-ref-7f3a is not a commit" in capsys.readouterr().err
     assert list(work.iterdir()) == []
+
+
+def test_the_commit_measured_ignores_the_harness_own_result_files(tmp_path, monkeypatch):
+    import subprocess
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    (tmp_path / "bench" / "results").mkdir(parents=True)
+    (tmp_path / "code.py").write_text("x = 1\n")
+    (tmp_path / "bench" / "results" / "small.json").write_text("{}\n")
+    git("init", "-q")
+    git("add", "-A")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "c")
+    monkeypatch.setattr(run, "REPO", tmp_path)
+    clean = run.code_version()
+    assert "+" not in clean and clean != "unknown"
+    (tmp_path / "bench" / "results" / "small.json").write_text('{"partial": true}\n')
+    assert run.code_version() == clean  # a partial result written by the run itself
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert run.code_version() == clean + "+changes"
