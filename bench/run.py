@@ -542,9 +542,16 @@ class Bench:
         # at most the window, the month being copied and the month before stay in day files;
         # older days are in month files (bench/history.py)
         window = COMPACT_AFTER_DAYS + 62
-        days = [(min(h - 1, window), max(h - 1 - window, 0)) for h in histories]
-        copied = sum(d + m * COMPACTED_SHARE for d, m in days) * per_day
-        need = copied * DISK_PER_COPIED_BYTE
+        by_history = {
+            h: (min(h - 1, window) + max(h - 1 - window, 0) * COMPACTED_SHARE) * per_day
+            for h in histories
+        }
+        # a landing an earlier run copied completely is on disk already: only its builds remain
+        need = sum(
+            b * (DISK_PER_COPIED_BYTE - (1 if self.landing_kept(self.run_home(h), h) else 0))
+            for h, b in by_history.items()
+        )
+        copied = sum(by_history.values())
         free = shutil.disk_usage(self.work).free
         if need > free:
             raise StageFailed(
@@ -616,16 +623,22 @@ class Bench:
     def landed_history(self, home: Path, h: int) -> tuple[history.HistoryStats, float] | None:
         """With `--reuse`: the landing a killed setup copied completely for history `h` (its
         marker file), its warehouse removed for the full refresh to redo; else None."""
+        if not self.landing_kept(home, h):
+            return None
         marker = home / LANDED_MARKER
-        if not (self.opts.reuse and marker.is_file()):
-            return None
         m = json.loads(marker.read_text())
-        d1 = self.opts.run_date - timedelta(days=1)
-        if m.get("landing") != self.landing_key(h) or m.get("source_day") != d1.isoformat():
-            return None
         _say(f"--reuse: history {h}'s landing was copied by an earlier run ({marker})")
         drop_warehouse(home)
         return history.HistoryStats(**m["stats"]), float(m["fabricate_seconds"])
+
+    def landing_kept(self, home: Path, h: int) -> bool:
+        """With `--reuse`: `home` holds history `h`'s landing of this world, copied completely."""
+        marker = home / LANDED_MARKER
+        if not (self.opts.reuse and marker.is_file()):
+            return False
+        m = json.loads(marker.read_text())
+        d1 = self.opts.run_date - timedelta(days=1)
+        return m.get("landing") == self.landing_key(h) and m.get("source_day") == d1.isoformat()
 
     def prepare_spark(self, h: int) -> None:
         """Spark's build of history `h` as of D-1 (`kol transform --engine spark`, full: the

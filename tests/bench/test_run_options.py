@@ -90,6 +90,38 @@ def test_histories_the_disk_cannot_hold_are_refused_before_anything_is_copied(
     bench.check_disk(base, [30])  # a kept setup adding nothing but 30 days: fits too
 
 
+def test_a_landing_copied_by_an_earlier_run_counts_only_its_builds_against_the_disk(
+    tmp_path, monkeypatch
+):
+    import json
+
+    import pytest
+
+    bench, base = _bench_with_seed_day(tmp_path, [30, 365], mb_per_day=100)
+    from dataclasses import replace
+
+    bench.opts = replace(bench.opts, reuse=True)  # only --reuse keeps a copied landing
+    bench.setup["world"] = {"creators": 10}
+    home = bench.run_home(365)
+    home.mkdir()
+    marker = {"landing": bench.landing_key(365), "history": 365, "source_day": "2026-11-24"}
+    (home / run.LANDED_MARKER).write_text(json.dumps(marker))
+    # 365's 163.75 days of landing (16.0 GB) are on disk already: 37.6 - 16.0 = 21.7 GB
+    free = shutil_usage(tmp_path, free=20 * run.GB)
+    monkeypatch.setattr(run.shutil, "disk_usage", lambda path: free)
+    with pytest.raises(run.StageFailed, match=r"need about 21\.7 GB"):
+        bench.check_disk(base, [30, 365])
+    roomier = shutil_usage(tmp_path, free=22 * run.GB)
+    monkeypatch.setattr(run.shutil, "disk_usage", lambda path: roomier)
+    bench.check_disk(base, [30, 365])
+
+
+def shutil_usage(path, free: int):
+    import shutil
+
+    return shutil.disk_usage(path)._replace(free=free)
+
+
 def test_each_size_keeps_one_result_file_naming_the_commit_measured(tmp_path):
     first = run.write_result({"size": "small", "started_at": "2026-11-25T10:00:00+00:00"}, tmp_path)
     later = {"size": "small", "started_at": "2026-11-27T10:00:00+00:00", "reps": 3}
