@@ -98,3 +98,38 @@ def test_the_model_scores_a_frame_through_the_module(ks):
     assert list(out["comment_id"]) == ["1", "2", "3"]
     assert out["compound"].iloc[0] > 0.05 > -0.05 > out["compound"].iloc[1]
     assert out["language_guess"].iloc[2] == "none" and bool(out["is_scored"].iloc[2])
+
+
+def test_comments_are_scored_a_batch_at_a_time_with_the_scores_of_one_pass(ks, monkeypatch):
+    """A full refresh scores every comment ever landed: Python must hold one batch, not all."""
+    import duckdb
+
+    model = load_model("int_comment_sentiment")
+    con = duckdb.connect()
+    con.execute(
+        "create table comments (platform varchar, comment_id varchar, comment_text varchar)"
+    )
+    texts = TEXTS[:-1]  # a lone surrogate never comes out of DuckDB
+    rows = [("x" if i % 2 else "tiktok", f"c{i}", text) for i, text in enumerate(texts)]
+    con.executemany("insert into comments values (?, ?, ?)", rows)
+    whole = model.score(con.sql("select * from comments").df(), workers=1)
+    seen = []
+    real = model.score
+
+    def spy(frame, workers):
+        seen.append(len(frame))
+        return real(frame, workers)
+
+    monkeypatch.setattr(model, "score", spy)
+    out = model.score_in_batches(con, con.sql("select * from comments"), workers=1, batch_rows=4)
+    assert seen == [4, 4, 1]  # 9 comments, 4 at a time
+    got = out.order("comment_id").df().reset_index(drop=True)
+    want = whole.sort_values("comment_id").reset_index(drop=True)
+    assert got["comment_id"].tolist() == want["comment_id"].tolist()
+    assert got["platform"].tolist() == want["platform"].tolist()
+    assert got["language_guess"].tolist() == want["language_guess"].tolist()
+    assert got["is_scored"].tolist() == want["is_scored"].tolist()
+    assert got["compound"].fillna(9).tolist() == want["compound"].fillna(9).tolist()
+    # what the model returns reads the scores, and the comments' staging table is gone
+    tables = con.sql("select table_name from duckdb_tables() where temporary").fetchall()
+    assert tables == [("int_comment_sentiment__scored",)]

@@ -4,6 +4,11 @@ The language guess and the scoring live in `dbt_project/python/kol_sentiment.py`
 sys.path through profiles.yml `module_paths`), so that a large batch can be scored by worker
 processes: VADER is pure Python and holds one core. `KOL_SENTIMENT_WORKERS` (empty: one per
 core, at most 4; 1: none) sets how many; the scores do not depend on it.
+
+The comments to score are staged in a DuckDB temporary table and scored BATCH_ROWS at a time,
+each batch's scores appended to a second temporary table that the model returns: Python holds
+one batch, never every comment (a full refresh over a year of agency history is ~55M comments,
+~15 GB as Python strings), and DuckDB keeps the rest within its memory limit, spilling if need be.
 """
 
 import os
@@ -12,6 +17,13 @@ import pandas as pd
 from kol_sentiment import guess_language, score_texts, worker_count
 
 __all__ = ["guess_language", "model", "score"]
+
+# Comments per batch: ~250 MB of pandas strings, and ~50 batches for a full refresh over a year
+# of agency history (a batch starts its worker processes again: ~0.4 s each).
+BATCH_ROWS = 1_000_000
+TODO = "int_comment_sentiment__todo"
+SCORED = "int_comment_sentiment__scored"
+BATCH = "int_comment_sentiment__batch"
 
 
 def score(frame: pd.DataFrame, workers: int = 1) -> pd.DataFrame:
@@ -47,5 +59,31 @@ def model(dbt, session):
             candidates, "platform, comment_id", how="semi"
         )
         comments = comments.join(scored, "platform, comment_id", how="anti")
-    frame = comments.project("platform, comment_id, comment_text").df()
-    return score(frame, worker_count(dbt.config.get("sentiment_workers")))
+    workers = worker_count(dbt.config.get("sentiment_workers"))
+    return score_in_batches(
+        session, comments.project("platform, comment_id, comment_text"), workers
+    )
+
+
+def score_in_batches(session, comments, workers: int, batch_rows: int = BATCH_ROWS):
+    """`comments` (platform, comment_id, comment_text) scored `batch_rows` at a time, as a
+    relation on `session` (temporary tables: this connection's, gone with it)."""
+    comments.query(
+        "todo",
+        f"create or replace temp table {TODO} as select row_number() over () as n, * from todo",
+    )
+    session.execute(
+        f"create or replace temp table {SCORED} (platform varchar, comment_id varchar, "
+        "language_guess varchar, is_scored boolean, compound double)"
+    )
+    (total,) = session.sql(f"select count(*) from {TODO}").fetchall()[0]
+    for start in range(0, total, batch_rows):
+        batch = session.sql(
+            f"select platform, comment_id, comment_text from {TODO} "
+            f"where n > {start} and n <= {start + batch_rows} order by n"
+        ).df()
+        session.register(BATCH, score(batch, workers))
+        session.execute(f"insert into {SCORED} select * from {BATCH}")
+        session.unregister(BATCH)
+    session.execute(f"drop table {TODO}")
+    return session.table(SCORED)
