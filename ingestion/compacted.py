@@ -55,6 +55,18 @@ def compacted_dates(landing: Path) -> set[date]:
     return {date.fromisoformat(d) for e in m.get("records", []) for d in e["days"]}
 
 
+def first_landed_date(landing: Path) -> date | None:
+    """The earliest date with platform records landed, in its day folder or in a month file
+    (None: nothing landed). Reads folder names and the manifest, no data file."""
+    days = set(compacted_dates(landing))
+    for folder in Path(landing).glob("records/*/platform=*/dt=*"):
+        try:
+            days.add(date.fromisoformat(folder.name.removeprefix("dt=")))
+        except ValueError:
+            continue  # not a day folder (dbt's staging reads only dt=YYYY-MM-DD either)
+    return min(days, default=None)
+
+
 @dataclass(frozen=True)
 class PackedMember:
     path: str  # the raw file's own path, relative to landing (as the platform manifest names it)

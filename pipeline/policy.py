@@ -203,6 +203,31 @@ def plan_build(
     return False, from_date, why
 
 
+def full_refresh_builds(first_landed: date | None, run_date: date, max_days: int) -> list[date]:
+    """The run dates a full refresh as of `run_date` builds through, in order.
+
+    One build reads every landed day at once, and some models hold all of them at once (a
+    window over every post snapshot: a year at agency size spilled over 50 GB to disk). So a
+    history of more than `max_days` landed days (0: no limit) is rebuilt a calendar month at a
+    time: a full refresh through the end of the first landed month, then one incremental build
+    per month (from the day after the previous one), the last through `run_date`. The tables
+    equal one full refresh's: the same incremental path that catches up missed days builds them
+    (tests/dbt/test_incremental.py), and each build only reads up to its own run date."""
+    if first_landed is None or not max_days or (run_date - first_landed).days + 1 <= max_days:
+        return [run_date]
+    ends = []
+    month_end = _month_end(first_landed)
+    while month_end < run_date:
+        ends.append(month_end)
+        month_end = _month_end(month_end + timedelta(days=1))
+    return [*ends, run_date]
+
+
+def _month_end(day: date) -> date:
+    next_month = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return next_month - timedelta(days=1)
+
+
 def build_gate_publish(
     settings: Settings,
     run_date: date,

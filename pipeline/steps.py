@@ -12,11 +12,13 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ingestion.records import PLATFORMS
 from pipeline.config import ConfigError, Settings, duckdb_limits
@@ -32,6 +34,9 @@ from pipeline.state import (
     record_gate_verdict,
     update_state,
 )
+
+if TYPE_CHECKING:
+    from pipeline.transform import DbtResult
 
 log = logging.getLogger("kol")
 
@@ -254,8 +259,8 @@ def transform(
     """One `dbt build` as of `run_date`, incremental or full as the run policy decides, on
     `engine` (default KOL_ENGINE, else duckdb). A build on another engine than the last one
     is a full refresh (its tables replace the other's)."""
-    from pipeline.policy import plan_build
-    from pipeline.transform import run_dbt
+    from ingestion.compacted import first_landed_date
+    from pipeline.policy import full_refresh_builds, plan_build
 
     engine = engine or os.environ.get("KOL_ENGINE") or "duckdb"
     excluded = excluded_dates(settings)
@@ -273,16 +278,21 @@ def transform(
         say(progress, why)
     if excluded:
         say(progress, f"leaving out rejected days: {', '.join(excluded_iso)} (kol accept --date D)")
-    result = run_dbt(
-        settings.home,
-        run_date,
-        full_refresh=full_refresh,
-        excluded_dates=excluded,
-        progress=_dbt_progress(progress),
-        from_date=from_date,
-        unit_tests=os.environ.get("KOL_DBT_UNIT_TESTS", "") == "1" and engine == "duckdb",
-        engine=engine,
-    )
+    # Spark writes date partitions and rebuilds the id-keyed tables whole: one build there
+    ends = [run_date]
+    if full_refresh and engine == "duckdb":
+        first = first_landed_date(settings.landing)
+        ends = full_refresh_builds(first, run_date, settings.full_refresh_max_days)
+        if first is not None and len(ends) > 1:
+            say(
+                progress,
+                f"full refresh of {(run_date - first).days + 1} landed days "
+                f"(more than KOL_FULL_REFRESH_MAX_DAYS={settings.full_refresh_max_days}): "
+                f"{len(ends)} builds, a month at a time",
+            )
+            # a build killed between months must not look like a finished one
+            update_state(settings, built_through=None)
+    result = _build_through(settings, ends, full_refresh, from_date, excluded, engine, progress)
     out = {
         "ok": result.ok,
         "engine": engine,
@@ -292,6 +302,8 @@ def transform(
         "failures": list(result.failures),
         "elapsed": round(result.elapsed, 2),
     }
+    if len(ends) > 1:
+        out["builds_through"] = [d.isoformat() for d in ends]
     # built_through: what the next incremental build continues from. A failed full refresh
     # leaves the tables half-built (the next build is full again); a failed incremental one
     # leaves the last good date, so the next build re-processes from there (idempotent).
@@ -313,6 +325,42 @@ def transform(
             + f"\nDetails: {settings.home / 'dbt' / 'logs'}"
         )
     return out
+
+
+def _build_through(
+    settings: Settings,
+    ends: list[date],
+    full_refresh: bool,
+    from_date: date | None,
+    excluded: list[date],
+    engine: str,
+    progress: Progress | None,
+) -> DbtResult:
+    """`dbt build` through each of `ends` in turn: the first as planned (full or incremental
+    from `from_date`), each next incremental from the day after the previous one. Stops
+    at the first failed build; the result sums their time."""
+    from pipeline.transform import DbtResult, run_dbt
+
+    started = time.monotonic()
+    result = DbtResult(ok=True, failures=[], nodes_run=0, elapsed=0.0, returncode=0)
+    for i, end in enumerate(ends):
+        if len(ends) > 1:
+            spent = time.monotonic() - started
+            eta = f", about {spent / i * (len(ends) - i) / 60:.0f} min left" if i else ""
+            say(progress, f"build {i + 1}/{len(ends)}: through {end}{eta}")
+        result = run_dbt(
+            settings.home,
+            end,
+            full_refresh=full_refresh and i == 0,
+            excluded_dates=excluded,
+            progress=_dbt_progress(progress),
+            from_date=from_date if i == 0 else ends[i - 1] + timedelta(days=1),
+            unit_tests=os.environ.get("KOL_DBT_UNIT_TESTS", "") == "1" and engine == "duckdb",
+            engine=engine,
+        )
+        if not result.ok:
+            break
+    return replace(result, elapsed=time.monotonic() - started)
 
 
 def _dbt_progress(progress: Progress | None) -> Progress:

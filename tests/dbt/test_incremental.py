@@ -90,3 +90,35 @@ def test_incremental_runs_equal_a_full_refresh(
     # the never-extracted platform built as empty sources, not as an error
     assert con.execute("select count(*) from daily.stg_youtube__posts").fetchone() == (0,)
     con.close()
+
+
+def test_a_full_refresh_over_a_long_history_built_a_month_at_a_time_equals_one_build(
+    built_home: tuple[Path, DbtResult], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`kol transform --full-refresh` over more landed days than KOL_FULL_REFRESH_MAX_DAYS:
+    a full refresh through the first month's end, then an incremental build through D."""
+    from pipeline import steps
+    from pipeline.config import load
+    from pipeline.published import PUBLISHED_TABLES
+    from pipeline.state import read_state
+
+    full_home, full_result = built_home
+    assert full_result.ok, full_result.failures
+    home = tmp_path / "monthly"
+    build_landing(home)
+    monkeypatch.setenv("KOL_DBT_THREADS", "2")
+    settings = load({"KOL_HOME": str(home), "KOL_FULL_REFRESH_MAX_DAYS": "10"}, env_file=None)
+    said: list[str] = []
+    out = steps.transform(settings, D, full_refresh=True, progress=said.append)
+    # the fixture lands 2026-10-25..11-24: 31 days, over the limit of 10
+    assert out["ok"] and out["builds_through"] == ["2026-10-31", D.isoformat()]
+    assert "full refresh of 31 landed days (more than KOL_FULL_REFRESH_MAX_DAYS=10)" in said[0]
+    assert next(m for m in said if m.startswith("build ")) == "build 1/2: through 2026-10-31"
+    assert read_state(settings)["built_through"] == D.isoformat()
+
+    con = duckdb.connect()
+    con.execute(f"attach '{full_home / 'warehouse.duckdb'}' as full_refresh (read_only)")
+    con.execute(f"attach '{home / 'warehouse.duckdb'}' as daily (read_only)")
+    for table in (*INCREMENTAL, *PUBLISHED_TABLES):
+        assert differences(con, table, "") == [], table
+    con.close()

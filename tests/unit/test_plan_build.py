@@ -56,3 +56,57 @@ def test_homes_from_before_built_through_continue_from_the_last_good_transform()
     assert plan_build(old, D, [], True)[:2] == (False, date(2026, 11, 23))
     failed = {"transform": {"ok": False, "run_date": "2026-11-23", "excluded_dates": []}}
     assert plan_build(failed, D, [], True)[0] is True
+
+
+def test_a_long_history_is_rebuilt_a_calendar_month_at_a_time() -> None:
+    from pipeline.policy import full_refresh_builds
+
+    # a year of landing before the bench's day: the first (partial) month, 11 whole months
+    # through October, then November up to D
+    ends = full_refresh_builds(date(2025, 11, 26), date(2026, 11, 25), 62)
+    assert ends[:3] == [date(2025, 11, 30), date(2025, 12, 31), date(2026, 1, 31)]
+    assert ends[-2:] == [date(2026, 10, 31), date(2026, 11, 25)]
+    assert len(ends) == 13
+    # February of a leap year ends on the 29th
+    leap = full_refresh_builds(date(2028, 1, 15), date(2028, 3, 10), 10)
+    assert leap == [date(2028, 1, 31), date(2028, 2, 29), date(2028, 3, 10)]
+
+
+def test_a_history_within_the_limit_is_one_build() -> None:
+    from pipeline.policy import full_refresh_builds
+
+    # 62 landed days exactly (09-24..11-24), no limit, nothing landed, one month only
+    assert full_refresh_builds(date(2026, 9, 24), D, 62) == [D]
+    assert full_refresh_builds(date(2025, 1, 1), D, 0) == [D]
+    assert full_refresh_builds(None, D, 62) == [D]
+    assert full_refresh_builds(date(2026, 11, 1), D, 5) == [D]
+    # one day more than the limit: September's end, then D
+    assert full_refresh_builds(date(2026, 9, 23), D, 62) == [
+        date(2026, 9, 30),
+        date(2026, 10, 31),
+        D,
+    ]
+
+
+def test_the_first_landed_date_counts_day_folders_and_month_files(tmp_path) -> None:
+    import json
+
+    from ingestion.compacted import first_landed_date, manifest_file
+
+    landing = tmp_path / "landing"
+    assert first_landed_date(landing) is None
+    (landing / "records/posts/platform=x/dt=2026-11-20").mkdir(parents=True)
+    (landing / "records/posts/platform=x/dt=not-a-day").mkdir(parents=True)
+    (landing / "records/brands/dt=2026-01-01").mkdir(parents=True)  # an export: no platform
+    assert first_landed_date(landing) == date(2026, 11, 20)
+    manifest_file(landing).parent.mkdir(parents=True)
+    manifest_file(landing).write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "records": [{"entity": "comments", "platform": "tiktok", "days": ["2026-09-03"]}],
+                "raw": [],
+            }
+        )
+    )
+    assert first_landed_date(landing) == date(2026, 9, 3)
