@@ -50,6 +50,8 @@ REPO = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO / "bench" / "results"
 # in a history's run home: its copied landing is complete (a killed setup's `--reuse` keeps it)
 LANDED_MARKER = "bench-history.json"
+# in a history's run home: the code its full refresh runs (a killed one resumes with it only)
+BUILD_MARKER = "bench-build.json"
 SETUP_FILE = "setup.json"  # in the work folder: what `--reuse` checks before reusing
 WORLD_DAYS = 120  # the sandbox world's own history (posts exist 90 days before it, too)
 # The measured day D unless --date says otherwise. Fixed, not "yesterday": the sandbox world
@@ -458,17 +460,29 @@ class Bench:
         return home
 
     def transform(
-        self, home: Path, day: date, h: int, tag: str, full: bool = False, engine: str = "duckdb"
+        self,
+        home: Path,
+        day: date,
+        h: int,
+        tag: str,
+        full: bool = False,
+        engine: str = "duckdb",
+        resumed_from: str | None = None,
     ) -> None:
         """One `kol transform` as of `day` on `engine`, recorded with dbt's own per-node
-        timings (stage keys: transform_full / transform_incremental, with `_spark` on Spark)."""
+        timings (stage keys: transform_full / transform_incremental, with `_spark` on Spark).
+        `resumed_from`: a full refresh killed after that month goes on from there (without
+        `--full-refresh`); its sample says so, and times only the rest."""
         argv = [*self.kol, "transform", "--date", day.isoformat()]
         if engine != "duckdb":
             argv += ["--engine", engine]
         kind = "full" if full else "incremental"
         stage = f"transform_{kind}" if engine == "duckdb" else f"transform_{engine}_{kind}"
-        t = self.run(stage, [*argv, "--full-refresh"] if full else argv, home, tag)
-        self.record(f"{stage}@{h}", sample(t, history_days=h, **dbt_timings(home)))
+        if full and not resumed_from:
+            argv.append("--full-refresh")
+        t = self.run(stage, argv, home, tag)
+        extra = {"resumed_from": resumed_from} if resumed_from else {}
+        self.record(f"{stage}@{h}", sample(t, history_days=h, **extra, **dbt_timings(home)))
 
     # --- setup ---------------------------------------------------------------------------
 
@@ -577,7 +591,13 @@ class Bench:
             f"{stats.compacted_months} months, in {fab:.1f}s"
         )
         if self.opts.builds:  # no gate/publish here: the measured day runs its own
-            self.transform(home, d1, h, f"setup-h{h}-transform-full", full=True)
+            resumed = self.resumable_build(home) if kept is not None else None
+            if resumed:
+                _say(f"history {h}: its full refresh resumes after {resumed} (an earlier run's)")
+            else:
+                (home / BUILD_MARKER).write_text(json.dumps({"code": self.code}))
+            tag = f"setup-h{h}-transform-full" + ("-resumed" if resumed else "")
+            self.transform(home, d1, h, tag, full=True, resumed_from=resumed)
         history.clone_home(home, self.snapshot(h))
         if self.spark_setup_for(h):
             self.prepare_spark(h)
@@ -628,8 +648,21 @@ class Bench:
         marker = home / LANDED_MARKER
         m = json.loads(marker.read_text())
         _say(f"--reuse: history {h}'s landing was copied by an earlier run ({marker})")
-        drop_warehouse(home)
+        if not self.resumable_build(home):
+            drop_warehouse(home)
         return history.HistoryStats(**m["stats"]), float(m["fabricate_seconds"])
+
+    def resumable_build(self, home: Path) -> str | None:
+        """The last month a killed full refresh of this code finished in `home` (it builds a
+        long history a month at a time: pipeline.policy.builds_through), else None."""
+        marker, state = home / BUILD_MARKER, home / "state.json"
+        if not (self.opts.builds and marker.is_file() and state.is_file()):
+            return None
+        if json.loads(marker.read_text()).get("code") != self.code:
+            return None
+        built = json.loads(state.read_text()).get("built_through")
+        d1 = self.opts.run_date - timedelta(days=1)
+        return built if built and built < d1.isoformat() else None
 
     def landing_kept(self, home: Path, h: int) -> bool:
         """With `--reuse`: `home` holds history `h`'s landing of this world, copied completely."""

@@ -33,9 +33,10 @@ ROSTER_COLUMNS = tuple(EXPORT_SCHEMAS["roster"].names)
 # still extract or re-land (today, yesterday) and the gate's reads stay in their own folders.
 COMPACT_AFTER_DAYS = Setting("KOL_COMPACT_AFTER_DAYS", "35", int, 7, 3650)
 RAW_PACK_AFTER_DAYS = Setting("KOL_RAW_PACK_AFTER_DAYS", "35", int, 7, 3650)
-# The most landed days one full-refresh build reads (pipeline.policy.full_refresh_builds): a
-# longer history is rebuilt a calendar month at a time. 0: always one build.
-FULL_REFRESH_MAX_DAYS = Setting("KOL_FULL_REFRESH_MAX_DAYS", "62", int, 0, 36500)
+# The most landed days one dbt build reads (pipeline.policy.builds_through): a full refresh
+# over a longer history, or a catch-up of more missed days, goes a calendar month at a time.
+# 0: always one build.
+BUILD_MAX_DAYS = Setting("KOL_BUILD_MAX_DAYS", "62", int, 0, 36500)
 # Every numeric or choice setting besides the extraction's own (ingestion.limits); checked
 # here so a bad value stops a command before any work, naming the variable.
 PIPELINE_SETTINGS = (
@@ -48,7 +49,7 @@ PIPELINE_SETTINGS = (
     Setting("KOL_DEMO_DAILY_BUILDS", "0", str, choices=("0", "1")),
     COMPACT_AFTER_DAYS,
     RAW_PACK_AFTER_DAYS,
-    FULL_REFRESH_MAX_DAYS,
+    BUILD_MAX_DAYS,
 )
 _MEMORY_RE = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
 # DuckDB reads landed files through glob patterns built from KOL_HOME (and a SQL string
@@ -115,8 +116,8 @@ class Settings:
     # landing compaction (ingestion/compaction.py): whole months older than these many days
     compact_after_days: int = 35  # KOL_COMPACT_AFTER_DAYS: typed records -> month files
     raw_pack_after_days: int = 35  # KOL_RAW_PACK_AFTER_DAYS: raw pages -> month packs
-    # a full refresh over more landed days than this is built a month at a time (0: never)
-    full_refresh_max_days: int = 62  # KOL_FULL_REFRESH_MAX_DAYS
+    # a build over more landed days than this goes a month at a time (0: never)
+    build_max_days: int = 62  # KOL_BUILD_MAX_DAYS
 
     # Paths of docs/architecture.md "On disk"
     @property
@@ -258,7 +259,7 @@ def load(environ: dict[str, str] | None = None, env_file: str | Path | None = ".
         serving_postgres=_postgres_serving(env),
         compact_after_days=int(COMPACT_AFTER_DAYS.parse(env)),
         raw_pack_after_days=int(RAW_PACK_AFTER_DAYS.parse(env)),
-        full_refresh_max_days=int(FULL_REFRESH_MAX_DAYS.parse(env)),
+        build_max_days=int(BUILD_MAX_DAYS.parse(env)),
     )
 
 

@@ -203,20 +203,21 @@ def plan_build(
     return False, from_date, why
 
 
-def full_refresh_builds(first_landed: date | None, run_date: date, max_days: int) -> list[date]:
-    """The run dates a full refresh as of `run_date` builds through, in order.
+def builds_through(first_day: date, run_date: date, max_days: int) -> list[date]:
+    """The run dates a build of the landing days `first_day`..`run_date` goes through, in order.
 
-    One build reads every landed day at once, and some models hold all of them at once (a
-    window over every post snapshot: a year at agency size spilled over 50 GB to disk). So a
-    history of more than `max_days` landed days (0: no limit) is rebuilt a calendar month at a
-    time: a full refresh through the end of the first landed month, then one incremental build
-    per month (from the day after the previous one), the last through `run_date`. The tables
-    equal one full refresh's: the same incremental path that catches up missed days builds them
-    (tests/dbt/test_incremental.py), and each build only reads up to its own run date."""
-    if first_landed is None or not max_days or (run_date - first_landed).days + 1 <= max_days:
+    One build reads every landed day of its range at once, and some models hold all of them
+    at once (a window over every post snapshot: a full refresh over a year at agency size
+    spilled over 50 GB to disk). So a range of more than `max_days` days (0: no limit) is
+    built a calendar month at a time: the first build (a full refresh, or an incremental one
+    from `first_day`) through the end of `first_day`'s month, then one incremental build per
+    month from the day after the previous one, the last through `run_date`. The tables equal
+    one build's: it is the path that catches up missed days (tests/dbt/test_incremental.py),
+    and each build reads only up to its own run date."""
+    if not max_days or (run_date - first_day).days + 1 <= max_days:
         return [run_date]
     ends = []
-    month_end = _month_end(first_landed)
+    month_end = _month_end(first_day)
     while month_end < run_date:
         ends.append(month_end)
         month_end = _month_end(month_end + timedelta(days=1))

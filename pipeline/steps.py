@@ -260,7 +260,7 @@ def transform(
     `engine` (default KOL_ENGINE, else duckdb). A build on another engine than the last one
     is a full refresh (its tables replace the other's)."""
     from ingestion.compacted import first_landed_date
-    from pipeline.policy import full_refresh_builds, plan_build
+    from pipeline.policy import builds_through, plan_build
 
     engine = engine or os.environ.get("KOL_ENGINE") or "duckdb"
     excluded = excluded_dates(settings)
@@ -278,19 +278,20 @@ def transform(
         say(progress, why)
     if excluded:
         say(progress, f"leaving out rejected days: {', '.join(excluded_iso)} (kol accept --date D)")
-    # Spark writes date partitions and rebuilds the id-keyed tables whole: one build there
+    # A build over more landed days than KOL_BUILD_MAX_DAYS goes a month at a time (Spark
+    # writes date partitions and rebuilds the id-keyed tables whole: one build there)
     ends = [run_date]
-    if full_refresh and engine == "duckdb":
-        first = first_landed_date(settings.landing)
-        ends = full_refresh_builds(first, run_date, settings.full_refresh_max_days)
-        if first is not None and len(ends) > 1:
-            say(
-                progress,
-                f"full refresh of {(run_date - first).days + 1} landed days "
-                f"(more than KOL_FULL_REFRESH_MAX_DAYS={settings.full_refresh_max_days}): "
-                f"{len(ends)} builds, a month at a time",
-            )
-            # a build killed between months must not look like a finished one
+    first = first_landed_date(settings.landing) if full_refresh else from_date
+    if engine == "duckdb" and first is not None:
+        ends = builds_through(first, run_date, settings.build_max_days)
+    if first is not None and len(ends) > 1:
+        say(
+            progress,
+            f"{'full refresh' if full_refresh else 'catch-up'} of "
+            f"{(run_date - first).days + 1} landed days (more than KOL_BUILD_MAX_DAYS="
+            f"{settings.build_max_days}): {len(ends)} builds, a month at a time",
+        )
+        if full_refresh:  # a full refresh killed in its first month must be redone whole
             update_state(settings, built_through=None)
     result = _build_through(settings, ends, full_refresh, from_date, excluded, engine, progress)
     out = {
@@ -306,10 +307,13 @@ def transform(
         out["builds_through"] = [d.isoformat() for d in ends]
     # built_through: what the next incremental build continues from. A failed full refresh
     # leaves the tables half-built (the next build is full again); a failed incremental one
-    # leaves the last good date, so the next build re-processes from there (idempotent).
+    # leaves the last good date, so the next build re-processes from there (idempotent); a
+    # build that went a month at a time keeps the months it finished.
     built = built_through(state)
     if result.ok:
         built = run_date.isoformat()
+    elif len(ends) > 1 and built_through(read_state(settings)):
+        built = built_through(read_state(settings))
     elif full_refresh:
         built = None
     update_state(
@@ -360,6 +364,8 @@ def _build_through(
         )
         if not result.ok:
             break
+        if end != ends[-1]:  # a build killed in a later month resumes after this one
+            update_state(settings, built_through=end.isoformat())
     return replace(result, elapsed=time.monotonic() - started)
 
 

@@ -457,3 +457,43 @@ def test_a_history_copied_by_a_killed_setup_is_kept_for_the_same_landing_only(tm
     no_reuse = _bench(tmp_path, [6])
     no_reuse.opts = replace(no_reuse.opts, reuse=False)
     assert no_reuse.landed_history(home, 6) is None
+
+
+def test_a_full_refresh_killed_after_some_months_resumes_with_the_same_code_only(tmp_path):
+    from dataclasses import asdict, replace
+
+    from bench import history
+    from bench.run import BUILD_MARKER, LANDED_MARKER
+
+    b = _bench(tmp_path, [6])
+    home = b.run_home(6)
+    (home / "landing").mkdir(parents=True)
+    stats = history.HistoryStats(days=5, files=10, bytes=100, records_bytes=40)
+    marker = {"landing": b.landing_key(6), "history": 6, "source_day": "2026-11-19"}
+    (home / LANDED_MARKER).write_text(
+        json.dumps({**marker, "fabricate_seconds": 12.5, "stats": asdict(stats)})
+    )
+
+    def killed(built: str | None, code: str) -> None:
+        (home / "warehouse.duckdb").write_text("months built")
+        (home / "state.json").write_text(json.dumps({"built_through": built}))
+        (home / BUILD_MARKER).write_text(json.dumps({"code": code}))
+
+    killed("2026-10-31", b.code)  # the months through October were finished
+    assert b.landed_history(home, 6) == (stats, 12.5)
+    assert b.resumable_build(home) == "2026-10-31"
+    assert (home / "warehouse.duckdb").read_text() == "months built"  # kept
+
+    killed("2026-10-31", "older code")  # another dbt project's months: built again
+    assert b.resumable_build(home) is None
+    b.landed_history(home, 6)
+    assert not (home / "warehouse.duckdb").exists()
+
+    killed(None, b.code)  # killed in its first month
+    assert b.resumable_build(home) is None
+    killed("2026-11-19", b.code)  # finished (D-1): nothing to resume, built again
+    assert b.resumable_build(home) is None
+    no_build = _bench(tmp_path, [6])
+    no_build.opts = replace(no_build.opts, stages=frozenset({"reparse"}))
+    killed("2026-10-31", b.code)
+    assert no_build.resumable_build(home) is None  # a run that builds nothing

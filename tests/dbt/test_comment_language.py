@@ -37,6 +37,27 @@ def test_guess_language(sentiment, text: str, language: str) -> None:
     assert sentiment.guess_language(text, lexicon) == language
 
 
+def test_english_words_settle_the_language_before_the_identifier_is_asked(sentiment) -> None:
+    """The identifier costs ~3x VADER: a comment whose words are English never pays for it."""
+    import kol_sentiment
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    asked = []
+    real = kol_sentiment._identifier()
+
+    class Counting:
+        def classify(self, text):
+            asked.append(text)
+            return real.classify(text)
+
+    lexicon = SentimentIntensityAnalyzer().lexicon
+    assert sentiment.guess_language("I love this, amazing!", lexicon, Counting()) == "en"
+    assert sentiment.guess_language("no way", lexicon, Counting()) == "en"
+    assert asked == []
+    assert sentiment.guess_language("Me encanta este precioso", lexicon, Counting()) == "other"
+    assert asked == ["Me encanta este precioso"]
+
+
 def test_other_languages_are_not_scored_as_neutral(sentiment) -> None:
     import pandas as pd
 

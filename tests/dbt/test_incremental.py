@@ -95,7 +95,7 @@ def test_incremental_runs_equal_a_full_refresh(
 def test_a_full_refresh_over_a_long_history_built_a_month_at_a_time_equals_one_build(
     built_home: tuple[Path, DbtResult], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`kol transform --full-refresh` over more landed days than KOL_FULL_REFRESH_MAX_DAYS:
+    """`kol transform --full-refresh` over more landed days than KOL_BUILD_MAX_DAYS:
     a full refresh through the first month's end, then an incremental build through D."""
     from pipeline import steps
     from pipeline.config import load
@@ -107,12 +107,12 @@ def test_a_full_refresh_over_a_long_history_built_a_month_at_a_time_equals_one_b
     home = tmp_path / "monthly"
     build_landing(home)
     monkeypatch.setenv("KOL_DBT_THREADS", "2")
-    settings = load({"KOL_HOME": str(home), "KOL_FULL_REFRESH_MAX_DAYS": "10"}, env_file=None)
+    settings = load({"KOL_HOME": str(home), "KOL_BUILD_MAX_DAYS": "10"}, env_file=None)
     said: list[str] = []
     out = steps.transform(settings, D, full_refresh=True, progress=said.append)
     # the fixture lands 2026-10-25..11-24: 31 days, over the limit of 10
     assert out["ok"] and out["builds_through"] == ["2026-10-31", D.isoformat()]
-    assert "full refresh of 31 landed days (more than KOL_FULL_REFRESH_MAX_DAYS=10)" in said[0]
+    assert "full refresh of 31 landed days (more than KOL_BUILD_MAX_DAYS=10)" in said[0]
     assert next(m for m in said if m.startswith("build ")) == "build 1/2: through 2026-10-31"
     assert read_state(settings)["built_through"] == D.isoformat()
 
