@@ -310,10 +310,11 @@ def transform(
     # leaves the last good date, so the next build re-processes from there (idempotent); a
     # build that went a month at a time keeps the months it finished.
     built = built_through(state)
+    months_built = built_through(read_state(settings)) if len(ends) > 1 else None
     if result.ok:
         built = run_date.isoformat()
-    elif len(ends) > 1 and built_through(read_state(settings)):
-        built = built_through(read_state(settings))
+    elif months_built:
+        built = months_built
     elif full_refresh:
         built = None
     update_state(
