@@ -246,6 +246,51 @@ def matching_lines(stages: dict[str, Any]) -> list[str]:
     ]
 
 
+def history_cost_lines(stages: dict[str, Any], lo: int, hi: int, top: int = 10) -> list[str]:
+    """Where the longer history's incremental day spends more: the dbt nodes whose median
+    execution time grows most from `lo` to `hi` days of history (the culprits of a 365/30
+    ratio above 1), and what the rest of the process (start-up, parse, Python) adds."""
+    short, long_ = (
+        stages.get(f"transform_incremental@{lo}"),
+        stages.get(f"transform_incremental@{hi}"),
+    )
+    if not short or not long_ or lo == hi:
+        return []
+
+    def medians(st: dict[str, Any]) -> dict[str, float]:
+        nodes = [s.get("dbt_by_node") or {} for s in st.get("samples", [])]
+        names = {n for by in nodes for n in by}
+        return {n: _median_of([by.get(n) for by in nodes]) or 0.0 for n in names}
+
+    a, b = medians(short), medians(long_)
+    if not a or not b:
+        return []
+    grown = sorted(((b.get(n, 0.0) - a.get(n, 0.0), n) for n in a.keys() | b.keys()), reverse=True)
+    wall = [
+        _median(stages, k) for k in (f"transform_incremental@{lo}", f"transform_incremental@{hi}")
+    ]
+    dbt = [_median_of([s.get("dbt_elapsed") for s in st["samples"]]) for st in (short, long_)]
+    rows = [
+        f"| {n} | {_fmt(a.get(n, 0.0))} | {_fmt(b.get(n, 0.0))} | {_fmt(d)} |"
+        for d, n in grown[:top]
+    ]
+    totals = [sum(a.values()), sum(b.values())]
+    return [
+        "",
+        f"| the incremental day, {lo} → {hi} days of history (median s) | {lo} | {hi} | added |",
+        "|---|---:|---:|---:|",
+        f"| whole transform process | {_fmt(wall[0])} | {_fmt(wall[1])} | {_fmt(_sub(wall))} |",
+        f"| dbt's elapsed | {_fmt(dbt[0])} | {_fmt(dbt[1])} | {_fmt(_sub(dbt))} |",
+        f"| every node's execution, summed | {_fmt(totals[0])} | {_fmt(totals[1])} "
+        f"| {_fmt(totals[1] - totals[0])} |",
+        *rows,
+    ]
+
+
+def _sub(pair: list[float | None]) -> float | None:
+    return None if None in pair else pair[1] - pair[0]
+
+
 def quota_run_lines(stages: dict[str, Any]) -> list[str]:
     """The run within the documented quotas, per platform (its last sample): accounts planned,
     deferred and landed, what it spent against the day's budget, and what the sandbox charged
@@ -344,6 +389,7 @@ def markdown(result: dict[str, Any]) -> str:
     lines += landing_lines(result)
     r = result["ratios"]
     lo, hi = r["histories_compared"]
+    lines += history_cost_lines(result["stages"], lo, hi)
     lines += [
         "",
         "| ratio (medians, same run) | value |",

@@ -322,7 +322,8 @@ def matching_timings(results: list[dict[str, Any]]) -> dict[str, Any]:
 def dbt_timings(home: Path, top: int = 8) -> dict[str, Any]:
     """Where one `dbt build` spent its time, from its run_results.json: dbt's own elapsed
     time (the rest of the process is start-up and parsing), the summed execution time of
-    each kind of node, the slowest nodes and the matching step's models."""
+    each kind of node, the slowest nodes, every node's time (`dbt_by_node`, short names:
+    what the report compares between histories) and the matching step's models."""
     path = home / "dbt" / "target" / "run_results.json"
     try:
         rr = json.loads(path.read_text())
@@ -342,6 +343,12 @@ def dbt_timings(home: Path, top: int = 8) -> dict[str, Any]:
             {"node": r["unique_id"], "seconds": round(float(r.get("execution_time") or 0.0), 3)}
             for r in slowest
         ],
+        "dbt_by_node": {
+            r["unique_id"].split(".", 1)[0] + ":" + r["unique_id"].rsplit(".", 1)[-1]: round(
+                float(r.get("execution_time") or 0.0), 3
+            )
+            for r in results
+        },
         "dbt_matching": matching_timings(results),
     }
 

@@ -145,7 +145,51 @@ def test_dbt_timings_sum_node_time_by_kind_and_list_the_slowest(tmp_path):
     assert t["dbt_elapsed"] == 9.0 and t["dbt_nodes"] == 4
     assert t["dbt_seconds_by_kind"] == {"model": 7.5, "test": 0.0, "unit_test": 1.25}
     assert [n["node"] for n in t["dbt_slowest"]] == ["model.kol.b", "model.kol.a"]
+    assert t["dbt_by_node"] == {
+        "model:a": 2.0,
+        "model:b": 5.5,
+        "unit_test:t1": 1.25,
+        "test:not_null_a": 0.0,
+    }
     assert dbt_timings(tmp_path / "nowhere") == {}
+
+
+def test_history_cost_lines_rank_the_nodes_the_longer_history_slows():
+    from bench import report
+
+    def stage(walls, elapsed, nodes):
+        samples = [
+            {"seconds": w, "dbt_elapsed": e, "dbt_by_node": n}
+            for w, e, n in zip(walls, elapsed, nodes, strict=True)
+        ]
+        return {"seconds": {"median": sorted(walls)[len(walls) // 2]}, "samples": samples}
+
+    stages = {
+        # medians at 30: a 2.0, b 1.0, t 0.5; at 365: a 2.5 (+0.5), b 4.0 (+3.0), t 0.4 (-0.1)
+        "transform_incremental@30": stage(
+            [20.0, 22.0, 21.0],
+            [15.0, 16.0, 17.0],
+            [{"model:a": 2.0, "model:b": 1.0, "test:t": 0.5}] * 2
+            + [{"model:a": 9.0, "model:b": 1.2, "test:t": 0.6}],
+        ),
+        "transform_incremental@365": stage(
+            [26.0, 25.0, 27.0],
+            [20.0, 19.0, 21.0],
+            [{"model:a": 2.5, "model:b": 4.0, "test:t": 0.4}] * 2
+            + [{"model:a": 2.4, "model:b": 3.0, "test:t": 0.3}],
+        ),
+    }
+    lines = report.history_cost_lines(stages, 30, 365, top=2)
+    assert "| whole transform process | 21.00 | 26.00 | 5.00 |" in lines
+    assert "| dbt's elapsed | 16.00 | 20.00 | 4.00 |" in lines
+    # node sums of the medians: 3.5 at 30, 6.9 at 365
+    assert "| every node's execution, summed | 3.50 | 6.90 | 3.40 |" in lines
+    assert lines[-2:] == [
+        "| model:b | 1.00 | 4.00 | 3.00 |",
+        "| model:a | 2.00 | 2.50 | 0.50 |",
+    ]
+    assert report.history_cost_lines(stages, 30, 30) == []
+    assert report.history_cost_lines({"gate": {}}, 30, 365) == []
 
 
 def test_the_matching_step_is_summed_from_its_models_and_shown_per_transform(tmp_path):
