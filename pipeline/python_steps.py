@@ -226,6 +226,11 @@ def _merge(con: duckdb.DuckDBPyConnection, node: Node, this: str, incremental: b
     if not incremental:
         con.execute(f"create or replace table {this} as select * from {RESULT_VIEW}")
         return
+    if node.config.get("on_schema_change") == "append_new_columns":
+        have = {r[0] for r in con.execute(f"describe {this}").fetchall()}
+        for name, kind, *_ in con.execute(f"describe {RESULT_VIEW}").fetchall():
+            if name not in have:
+                con.execute(f"alter table {this} add column {_quoted(name)} {kind}")
     strategy = node.config.get("incremental_strategy") or "append"
     if strategy == "delete+insert":
         key = _unique_key(node.config)

@@ -12,6 +12,19 @@
         and count(*) over (partition by {{ partition_by }}, author_hash, normalised_text) > 1)
 {%- endmacro %}
 
+{#- The same duplicates as rows, for a join: (partition_by columns, author_hash, normalised_text,
+    is_duplicate = true) of the texts a commenter wrote more than once within a partition of
+    `relation`. Where a model judges every comment of large partitions (a month), a group-by and a
+    join cost a fraction of comment_is_duplicate's window (int_creator_months_aggregated: 1.3 s of
+    window against ~0.2 s over the 1.6M comments of 7 months, small bench). -#}
+{% macro comment_duplicate_keys(relation, partition_by) -%}
+    select {{ partition_by }}, author_hash, normalised_text, true as is_duplicate
+    from {{ relation }}
+    where author_hash is not null
+    group by {{ partition_by }}, author_hash, normalised_text
+    having count(*) > 1
+{%- endmacro %}
+
 {#- Spam or generic: emoji-only, a generic seed phrase, or a duplicate. Such comments are left
     out of sentiment and counted as spam_comments. -#}
 {% macro comment_is_spam(partition_by) -%}

@@ -313,11 +313,12 @@ def account_vectors(space: TopicSpace, docs: list[str]) -> Any:
     empty = sparse.csr_matrix((len(docs), n_words), dtype="float64")
     if not docs:
         return empty
+    counts = CountVectorizer(**_TEXT)
     try:
-        counts = CountVectorizer(**_TEXT).fit(docs)
+        # one tokenising pass (fit, then transform, tokenises every document twice)
+        matrix = counts.fit_transform(docs).astype("float64").tocsr()
     except ValueError:  # no word in any of these documents
         return empty
-    matrix = counts.transform(docs).astype("float64").tocsr()
     matrix.sort_indices()
     words = counts.get_feature_names_out()
     in_brands = np.array([space.vocabulary.get(w, -1) for w in words], dtype="int64")

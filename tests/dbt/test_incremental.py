@@ -12,6 +12,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from dbt_landing_fixture import ALL_PLATFORMS, BASELINE_DATE, DAILY_DATES, D, build_landing
 
@@ -42,12 +44,18 @@ SEQUENCES = {
 DAILY_SELECTION = " ".join(f"+{model}" for model in INCREMENTAL)
 
 
+# columns that say which build wrote a row: they differ between builds by design
+BUILD_STAMPS = {"scored_on"}
+
+
 def differences(con: duckdb.DuckDBPyConnection, table: str, where: str) -> list[tuple]:
     """Rows in one side and not the other. Doubles are compared at 9 decimals: DuckDB's
     parallel sums may order additions differently from run to run (noise in the 16th digit)."""
     columns = con.execute(f"describe full_refresh.{table}").fetchall()
     select = ", ".join(
-        f"round({name}, 9) as {name}" if kind == "DOUBLE" else name for name, kind, *_ in columns
+        f"round({name}, 9) as {name}" if kind == "DOUBLE" else name
+        for name, kind, *_ in columns
+        if name not in BUILD_STAMPS
     )
     left = f"select {select} from full_refresh.{table} {where}"
     right = f"select {select} from daily.{table} {where}"
@@ -122,3 +130,49 @@ def test_a_full_refresh_over_a_long_history_built_a_month_at_a_time_equals_one_b
     for table in (*INCREMENTAL, *PUBLISHED_TABLES):
         assert differences(con, table, "") == [], table
     con.close()
+
+
+def test_sentiment_rows_carry_the_build_that_scored_them_and_an_older_table_gains_the_column(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """scored_on scopes a daily build's data tests on int_comment_sentiment to the rows it
+    scored; a warehouse built before the column existed gets it added (older rows NULL)."""
+    home = tmp_path / "home"
+    build_landing(home)
+    monkeypatch.setenv("KOL_DBT_THREADS", "2")
+    first, second = DAILY_DATES[0], DAILY_DATES[1]
+    assert run_dbt(home, first, select="+int_comment_sentiment", unit_tests=False).ok
+    db = str(home / "warehouse.duckdb")
+    with duckdb.connect(db) as con:
+        before = con.execute("select count(*) from int_comment_sentiment").fetchone()[0]
+        assert con.execute(
+            "select count(*) from int_comment_sentiment where scored_on = ?", [first]
+        ).fetchone() == (before,)
+        con.execute("alter table int_comment_sentiment drop column scored_on")  # an old table
+    # one comment first seen on the second day (the fixture's comments are all seen on the first)
+    day = home / "landing" / "records" / "comments" / "platform=instagram" / f"dt={second}"
+    landed = pq.read_table(next(day.glob("*.parquet")))
+    pq.write_table(
+        landed.slice(0, 1).set_column(
+            landed.schema.get_field_index("comment_id"), "comment_id", pa.array(["cm_new"])
+        ),
+        day / "part-new-comment.parquet",
+    )
+    # the model and its data tests, scoped to what this build scored
+    result = run_dbt(
+        home, second, select="+int_comment_sentiment", from_date=second, unit_tests=False
+    )
+    assert result.ok, result.failures
+    with duckdb.connect(db, read_only=True) as con:
+        counts = dict(
+            con.execute(
+                "select coalesce(scored_on::varchar, 'null'), count(*) "
+                "from int_comment_sentiment group by all"
+            ).fetchall()
+        )
+    assert counts == {"null": before, second.isoformat(): 1}, counts
+    # its uniqueness test ran on the rows this build scored only
+    tests = home / "dbt" / "target" / "run" / "kol" / "models" / "intermediate"
+    compiled = [p.read_text() for p in (tests / "int_comment_sentiment.yml").glob("*.sql")]
+    assert len(compiled) == 3  # unique, accepted_values, value_between
+    assert all(f"scored_on >= cast('{second}' as date)" in c for c in compiled)

@@ -116,13 +116,19 @@ def test_comments_are_scored_a_batch_at_a_time_with_the_scores_of_one_pass(ks, m
     seen = []
     real = model.score
 
-    def spy(frame, workers):
+    def spy(frame, workers, scored_on=None):
         seen.append(len(frame))
-        return real(frame, workers)
+        return real(frame, workers, scored_on)
 
     monkeypatch.setattr(model, "score", spy)
-    out = model.score_in_batches(con, con.sql("select * from comments"), workers=1, batch_rows=4)
+    out = model.score_in_batches(
+        con, con.sql("select * from comments"), workers=1, scored_on="2026-11-25", batch_rows=4
+    )
     assert seen == [4, 4, 1]  # 9 comments, 4 at a time
+    # every row carries the build's run date: a daily build's data tests check only these
+    assert out.query("s", "select distinct scored_on::varchar from s").fetchall() == [
+        ("2026-11-25",)
+    ]
     got = out.order("comment_id").df().reset_index(drop=True)
     want = whole.sort_values("comment_id").reset_index(drop=True)
     assert got["comment_id"].tolist() == want["comment_id"].tolist()

@@ -66,10 +66,11 @@ def test_sentiment_scores_each_comment_once(tmp_path):
     out = tmp_path / "out"
     day1, day2 = date(2026, 11, 23), date(2026, 11, 24)
     first = _comments(tmp_path / "in1", [("c1", "great", day1), ("c2", "bonjour mes amis", day1)])
-    assert run_step(SENTIMENT, {"int_comments_unioned": first}, out) == 2
+    env1 = {"KOL_RUN_DATE": day1.isoformat()}
+    assert run_step(SENTIMENT, {"int_comments_unioned": first}, out, env=env1) == 2
     # VADER: "great" has valence 3.1, compound = 3.1 / sqrt(3.1^2 + 15) = 0.6249
     scored = {r[1]: r[2:] for r in _rows(out, "comment_id")}
-    assert scored["c1"] == ("en", True, pytest.approx(0.6249, abs=1e-4))
+    assert scored["c1"] == ("en", True, pytest.approx(0.6249, abs=1e-4), day1)
 
     # c1's stored score stands for "scored then": a changed value that survives proves no rescoring
     duckdb.sql(
@@ -81,13 +82,13 @@ def test_sentiment_scores_each_comment_once(tmp_path):
     second = _comments(
         tmp_path / "in2", [("c1", "great", day2), ("c2", "bonjour", day1), ("c3", "great", day2)]
     )
-    env = {"KOL_FROM_DATE": day2.isoformat()}
+    env = {"KOL_FROM_DATE": day2.isoformat(), "KOL_RUN_DATE": day2.isoformat()}
     assert run_step(SENTIMENT, {"int_comments_unioned": second}, out, env=env) == 3
     rows = _rows(out, "comment_id")
-    assert [(r[1], r[4]) for r in rows] == [
-        ("c1", 0.123),  # kept, not rescored
-        ("c2", rows[1][4]),  # before from_date: not a candidate, kept
-        ("c3", pytest.approx(0.6249, abs=1e-4)),  # new: scored
+    assert [(r[1], r[4], r[5]) for r in rows] == [
+        ("c1", 0.123, day1),  # kept, not rescored
+        ("c2", rows[1][4], day1),  # before from_date: not a candidate, kept
+        ("c3", pytest.approx(0.6249, abs=1e-4), day2),  # new: scored by this build
     ]
     # a full refresh scores everything again
     assert run_step(SENTIMENT, {"int_comments_unioned": second}, out, full_refresh=True) == 3
@@ -134,6 +135,20 @@ def test_append_adds_rows_and_a_full_refresh_replaces_them(tmp_path):
     assert run_step(node, {"src": _src(tmp_path / "s2", [("a", 1), ("b", 2)])}, out) == 3
     assert _rows(out, "k, v") == [("a", 1), ("a", 1), ("b", 2)]
     assert run_step(node, {"src": tmp_path / "s2"}, out, full_refresh=True) == 2
+
+
+def test_append_new_columns_adds_a_column_the_stored_output_lacks(tmp_path):
+    node = _keyed_node(tmp_path, incremental_strategy="append")
+    out = tmp_path / "out"
+    run_step(node, {"src": _src(tmp_path / "s1", [("a", 1)])}, out)
+    wider = _parquet(tmp_path / "s2", pa.table({"k": ["b"], "v": [2], "w": ["new"]}))
+    with pytest.raises(duckdb.Error):  # without append_new_columns, a wider output is refused
+        run_step(node, {"src": wider}, out)
+    widening = _keyed_node(
+        tmp_path, incremental_strategy="append", on_schema_change="append_new_columns"
+    )
+    assert run_step(widening, {"src": wider}, out) == 2
+    assert _rows(out, "k") == [("a", 1, None), ("b", 2, "new")]
 
 
 def test_a_missing_parent_is_named_and_the_output_stays(tmp_path):

@@ -9,6 +9,9 @@
 -- D slice takes post metrics from int_post_metrics_latest (one row per post) instead of
 -- searching the daily snapshots. Earlier slices hold the dates of earlier runs too; readers
 -- take the latest slice of each month (platform_comparison) or the D slice (creator_scorecard).
+-- The latest slice before the build (P) carries each account's first sighting and its latest
+-- snapshot up to P, so a daily run reads the snapshots since P (and the growth baselines' days)
+-- instead of every snapshot ever landed; without such a slice it reads them all.
 {{ config(
     on_schema_change='fail',
     **incremental_by_date('as_of_date')
@@ -19,14 +22,38 @@
     {%- set first = modules.datetime.date.fromisoformat(from_date_value()) - modules.datetime.timedelta(days=1) %}
     {%- set last = modules.datetime.date.fromisoformat(run_date_value()) %}
     {%- set month_end_due = (first.year, first.month) != (last.year, last.month) %}
+    {#- P, the latest slice before this build (none: a young warehouse, or at parse time) -#}
+    {%- set prior = none %}
+    {%- if execute %}
+        {%- set prior = run_query(
+            'select max(as_of_date) from ' ~ this ~ ' where as_of_date < ' ~ min_as_of
+        ).columns[0].values()[0] %}
+    {%- endif %}
+    {%- if prior %}
+        {#- snapshots since P, and every day a growth baseline can reach back to -#}
+        {%- set baselines_from = first - modules.datetime.timedelta(
+            days=var('growth_lookback_days') + var('growth_tolerance_days')) %}
+        {%- set read_from = [prior + modules.datetime.timedelta(days=1), baselines_from] | min %}
+    {%- endif %}
 {%- else %}
     {%- set min_as_of = "cast('0001-01-01' as date)" %}
     {%- set month_end_due = true %}
+    {%- set prior = none %}
 {%- endif %}
 
 with snapshots as (
-    select * from {{ ref('int_account_snapshots_unioned') }}
+    select platform, creator_id, account_id, snapshot_date, followers, following, followers_hidden
+    from {{ ref('int_account_snapshots_unioned') }}
     where snapshot_date <= {{ run_date() }}
+    {%- if prior %}
+        and snapshot_date >= cast('{{ read_from }}' as date)
+    union all
+    -- the latest snapshot before those, as slice P recorded it
+    select platform, creator_id, account_id, followers_snapshot_date, followers, following, followers_hidden
+    from {{ this }}
+    where as_of_date = cast('{{ prior }}' as date)
+        and followers_snapshot_date < cast('{{ read_from }}' as date)
+    {%- endif %}
 ),
 
 as_of_dates as (
@@ -37,7 +64,14 @@ as_of_dates as (
 
 accounts as (
     select platform, creator_id, min(snapshot_date) as first_seen_date
-    from snapshots
+    from (
+        select platform, creator_id, snapshot_date from snapshots
+        {%- if prior %}
+        union all
+        select platform, creator_id, first_seen_date from {{ this }}
+        where as_of_date = cast('{{ prior }}' as date)
+        {%- endif %}
+    ) as sightings
     group by all
 ),
 

@@ -12,6 +12,7 @@ one batch, never every comment (a full refresh over a year of agency history is 
 """
 
 import os
+from datetime import date
 
 import pandas as pd
 from kol_sentiment import guess_language, score_texts, worker_count
@@ -26,7 +27,7 @@ SCORED = "int_comment_sentiment__scored"
 BATCH = "int_comment_sentiment__batch"
 
 
-def score(frame: pd.DataFrame, workers: int = 1) -> pd.DataFrame:
+def score(frame: pd.DataFrame, workers: int = 1, scored_on: str | None = None) -> pd.DataFrame:
     scored = score_texts(frame["comment_text"].fillna("").tolist(), workers)
     languages = [language for language, _ in scored]
     return pd.DataFrame(
@@ -36,6 +37,9 @@ def score(frame: pd.DataFrame, workers: int = 1) -> pd.DataFrame:
             "language_guess": pd.Series(languages, dtype="string"),
             "is_scored": pd.Series([lang != "other" for lang in languages], dtype="bool"),
             "compound": pd.Series([compound for _, compound in scored], dtype="float64"),
+            "scored_on": pd.Series(
+                [date.fromisoformat(scored_on) if scored_on else None] * len(frame), dtype="object"
+            ),
         }
     )
 
@@ -45,6 +49,8 @@ def model(dbt, session):
         materialized="incremental",
         incremental_strategy="append",
         unique_key=["platform", "comment_id"],
+        # scored_on came after the first warehouses: their rows keep it NULL
+        on_schema_change="append_new_columns",
     )
     comments = dbt.ref("int_comments_unioned")
     if dbt.is_incremental:
@@ -60,21 +66,27 @@ def model(dbt, session):
         )
         comments = comments.join(scored, "platform, comment_id", how="anti")
     workers = worker_count(dbt.config.get("sentiment_workers"))
+    # the build's run date (pipeline/transform.py; NULL when dbt runs by hand without it):
+    # a daily build's data tests check only the rows it scored (macros/testing.sql)
+    scored_on = os.environ.get("KOL_RUN_DATE") or None
     return score_in_batches(
-        session, comments.project("platform, comment_id, comment_text"), workers
+        session, comments.project("platform, comment_id, comment_text"), workers, scored_on
     )
 
 
-def score_in_batches(session, comments, workers: int, batch_rows: int = BATCH_ROWS):
+def score_in_batches(
+    session, comments, workers: int, scored_on: str | None = None, batch_rows: int = BATCH_ROWS
+):
     """`comments` (platform, comment_id, comment_text) scored `batch_rows` at a time, as a
-    relation on `session` (temporary tables: this connection's, gone with it)."""
+    relation on `session` (temporary tables: this connection's, gone with it), each row
+    stamped `scored_on`."""
     comments.query(
         "todo",
         f"create or replace temp table {TODO} as select row_number() over () as n, * from todo",
     )
     session.execute(
         f"create or replace temp table {SCORED} (platform varchar, comment_id varchar, "
-        "language_guess varchar, is_scored boolean, compound double)"
+        "language_guess varchar, is_scored boolean, compound double, scored_on date)"
     )
     (total,) = session.sql(f"select count(*) from {TODO}").fetchall()[0]
     for start in range(0, total, batch_rows):
@@ -82,7 +94,7 @@ def score_in_batches(session, comments, workers: int, batch_rows: int = BATCH_RO
             f"select platform, comment_id, comment_text from {TODO} "
             f"where n > {start} and n <= {start + batch_rows} order by n"
         ).df()
-        session.register(BATCH, score(batch, workers))
+        session.register(BATCH, score(batch, workers, scored_on))
         session.execute(f"insert into {SCORED} select * from {BATCH}")
         session.unregister(BATCH)
     session.execute(f"drop table {TODO}")

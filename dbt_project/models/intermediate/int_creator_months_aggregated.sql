@@ -33,30 +33,46 @@ with posts as (
 ),
 
 month_comments as (
-    -- spam (macro comment_is_spam, duplicates judged within the month) is left out
     select
         cast(date_trunc('month', published_at) as date) as month,
         platform,
         creator_id,
+        author_hash,
+        normalised_text,
         is_scored,
         compound,
-        {{ comment_is_spam("cast(date_trunc('month', published_at) as date), platform, creator_id") }} as is_spam
+        is_emoji_only or is_generic as is_emoji_or_generic
     from {{ ref('int_comment_features') }}
     {% if is_incremental() %}
     where cast(date_trunc('month', published_at) as date) in ({{ months_touched }})
     {% endif %}
 ),
 
+-- duplicates judged within the month (macro comment_duplicate_keys: comment_is_duplicate's rule
+-- as a group-by, cheaper than its window over every comment of a month)
+duplicates as (
+    {{ comment_duplicate_keys('month_comments', 'month, platform, creator_id') }}
+),
+
 comments as (
+    -- spam (emoji-only, generic or a duplicate: macro comment_is_spam's rule) is left out
     select
-        month,
-        platform,
-        creator_id,
-        sum(compound) as compound_sum,
+        month_comments.month,
+        month_comments.platform,
+        month_comments.creator_id,
+        sum(month_comments.compound) as compound_sum,
         count(*) as scored_comments
     from month_comments
-    where is_scored and not is_spam
-    group by all
+    left join duplicates
+        on month_comments.month = duplicates.month
+        and month_comments.platform = duplicates.platform
+        and month_comments.creator_id = duplicates.creator_id
+        and month_comments.author_hash = duplicates.author_hash
+        and month_comments.normalised_text = duplicates.normalised_text
+    where month_comments.is_scored
+        and not month_comments.is_emoji_or_generic
+        and duplicates.is_duplicate is null
+    group by month_comments.month, month_comments.platform, month_comments.creator_id
 )
 
 select
