@@ -189,3 +189,32 @@ def test_an_incremental_build_recomputes_only_what_changed_and_equals_a_full_one
 
     # nothing changed: nothing to write
     assert topic.model(_dbt(con, this="stored"), con).empty
+
+
+def test_past_contracts_read_only_the_posts_of_their_own_caption_windows() -> None:
+    """int_campaign_creator_topic_similarity reads a post only when a contract of the same
+    account started within the 90 days after it: [start - 90 days, start)."""
+    model = load_model("int_campaign_creator_topic_similarity")
+    con = duckdb.connect()
+    con.execute(
+        "create table posts as select * from (values "
+        "('x', 'a', 'p1', timestamp '2026-06-02 00:00:00'),"  # 90 days before a's start: in
+        "('x', 'a', 'p2', timestamp '2026-06-01 23:59:59'),"  # one second earlier: out
+        "('x', 'a', 'p3', timestamp '2026-08-30 23:59:59'),"  # the last second before: in
+        "('x', 'a', 'p4', timestamp '2026-08-31 00:00:00'),"  # at the start: out
+        "('tiktok', 'a', 'p5', timestamp '2026-08-01 00:00:00'),"  # a's other account: out
+        "('x', 'b', 'p6', timestamp '2026-07-16 23:00:00'),"  # before b's window (from 07-17)
+        "('x', 'b', 'p7', timestamp '2026-10-01 00:00:00'),"  # in b's window
+        "('x', 'c', 'p8', timestamp '2026-08-01 00:00:00')"  # no contract: out
+        ") as t(platform, creator_id, post_id, published_at)"
+    )
+    contracts = pd.DataFrame(
+        {
+            "campaign_id": ["k1", "k1", "k2"],
+            "creator_id": ["a", "b", "a"],
+            "platform": ["x", "x", "x"],
+            "start_date": pd.to_datetime(["2026-08-31", "2026-10-15", "2026-08-31"]).date,
+        }
+    )
+    posts = model.in_contract_windows(con, con.table("posts"), contracts, 90)
+    assert sorted(r[0] for r in posts.project("post_id").fetchall()) == ["p1", "p3", "p7"]
