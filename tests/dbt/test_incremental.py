@@ -95,6 +95,9 @@ def test_incremental_runs_equal_a_full_refresh(
         "select distinct as_of_date from daily.int_account_metrics_as_of order by 1"
     ).fetchall()
     assert (BASELINE_DATE.replace(day=31),) in slices and (D,) in slices, slices
+    # dbt-duckdb's temporary tables of the incremental Python models were dropped
+    leftovers = "select count(*) from duckdb_tables() where contains(table_name, '__dbt_tmp')"
+    assert con.execute(leftovers).fetchone() == (0,)
     # the never-extracted platform built as empty sources, not as an error
     assert con.execute("select count(*) from daily.stg_youtube__posts").fetchone() == (0,)
     con.close()
