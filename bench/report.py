@@ -250,10 +250,8 @@ def history_cost_lines(stages: dict[str, Any], lo: int, hi: int, top: int = 10) 
     """Where the longer history's incremental day spends more: the dbt nodes whose median
     execution time grows most from `lo` to `hi` days of history (the culprits of a 365/30
     ratio above 1), and what the rest of the process (start-up, parse, Python) adds."""
-    short, long_ = (
-        stages.get(f"transform_incremental@{lo}"),
-        stages.get(f"transform_incremental@{hi}"),
-    )
+    keys = (f"transform_incremental@{lo}", f"transform_incremental@{hi}")
+    short, long_ = stages.get(keys[0]), stages.get(keys[1])
     if not short or not long_ or lo == hi:
         return []
 
@@ -266,9 +264,7 @@ def history_cost_lines(stages: dict[str, Any], lo: int, hi: int, top: int = 10) 
     if not a or not b:
         return []
     grown = sorted(((b.get(n, 0.0) - a.get(n, 0.0), n) for n in a.keys() | b.keys()), reverse=True)
-    wall = [
-        _median(stages, k) for k in (f"transform_incremental@{lo}", f"transform_incremental@{hi}")
-    ]
+    wall = [_median(stages, k) for k in keys]
     dbt = [_median_of([s.get("dbt_elapsed") for s in st["samples"]]) for st in (short, long_)]
     rows = [
         f"| {n} | {_fmt(a.get(n, 0.0))} | {_fmt(b.get(n, 0.0))} | {_fmt(d)} |"

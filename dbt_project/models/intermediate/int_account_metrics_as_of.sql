@@ -41,7 +41,14 @@
     {%- set prior = none %}
 {%- endif %}
 
-with snapshots as (
+with
+{%- if prior %}
+prior_slice as (
+    select * from {{ this }} where as_of_date = cast('{{ prior }}' as date)
+),
+{%- endif %}
+
+snapshots as (
     select platform, creator_id, account_id, snapshot_date, followers, following, followers_hidden
     from {{ ref('int_account_snapshots_unioned') }}
     where snapshot_date <= {{ run_date() }}
@@ -50,9 +57,8 @@ with snapshots as (
     union all
     -- the latest snapshot before those, as slice P recorded it
     select platform, creator_id, account_id, followers_snapshot_date, followers, following, followers_hidden
-    from {{ this }}
-    where as_of_date = cast('{{ prior }}' as date)
-        and followers_snapshot_date < cast('{{ read_from }}' as date)
+    from prior_slice
+    where followers_snapshot_date < cast('{{ read_from }}' as date)
     {%- endif %}
 ),
 
@@ -68,8 +74,7 @@ accounts as (
         select platform, creator_id, snapshot_date from snapshots
         {%- if prior %}
         union all
-        select platform, creator_id, first_seen_date from {{ this }}
-        where as_of_date = cast('{{ prior }}' as date)
+        select platform, creator_id, first_seen_date from prior_slice
         {%- endif %}
     ) as sightings
     group by all
