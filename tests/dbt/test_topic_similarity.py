@@ -36,6 +36,12 @@ def _dbt(con: duckdb.DuckDBPyConnection, this: str | None = None) -> SimpleNames
     )
 
 
+def _build(topic, con: duckdb.DuckDBPyConnection, this: str | None = None) -> pd.DataFrame:
+    """The model's rows (it returns a relation over a temporary table the next build
+    replaces)."""
+    return topic.model(_dbt(con, this), con).df()
+
+
 def test_each_pair_gets_its_own_brands_and_creators_similarity(topic) -> None:
     con = duckdb.connect()
     con.execute("create table stg_exports__brands (brand_id varchar, category varchar)")
@@ -73,7 +79,7 @@ def test_each_pair_gets_its_own_brands_and_creators_similarity(topic) -> None:
         "timestamp '2026-11-26 10:00', date '2026-11-26')"
     )
 
-    frame = topic.model(_dbt(con), con)
+    frame = _build(topic, con)
 
     score = {
         (r.brand_id, r.platform, r.creator_id): r.topic_similarity
@@ -148,7 +154,7 @@ def _rows(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
 def test_an_incremental_build_recomputes_only_what_changed_and_equals_a_full_one(topic) -> None:
     con = duckdb.connect()
     _world(con)
-    _store(con, topic.model(_dbt(con), con))
+    _store(con, _build(topic, con))
     assert con.execute("select count(*) from stored").fetchone() == (8,)  # 2 brands x 4
     # chef posts again, quiet's only post leaves the window, a new account appears; gamer and
     # both are unchanged
@@ -161,13 +167,13 @@ def test_an_incremental_build_recomputes_only_what_changed_and_equals_a_full_one
         "update int_posts_unioned set published_at = '2026-08-01' where creator_id = 'quiet'"
     )
 
-    frame = topic.model(_dbt(con, this="stored"), con)
+    frame = _build(topic, con, "stored")
 
     computed = set(frame.loc[frame["brand_id"].notna(), "creator_id"])
     assert computed == {"chef", "newbie"}  # gamer and both are kept as stored
     assert list(frame.loc[frame["brand_id"].isna(), "creator_id"]) == ["quiet"]
     _apply_incremental(con, frame)
-    _store(con, topic.model(_dbt(con), con), "full_build")
+    _store(con, _build(topic, con), "full_build")
     assert _rows(con, "stored") == _rows(con, "full_build")  # exactly, not approximately
     assert con.execute("select count(*) from stored where creator_id = 'quiet'").fetchone() == (0,)
 
@@ -175,10 +181,10 @@ def test_an_incremental_build_recomputes_only_what_changed_and_equals_a_full_one
     con.execute(
         "insert into stg_exports__campaigns values ('b-game', 'Speedrun', 'speedrun arena', 'run')"
     )
-    frame = topic.model(_dbt(con, this="stored"), con)
+    frame = _build(topic, con, "stored")
     assert set(frame["creator_id"]) == {"chef", "gamer", "both", "newbie"}
     _apply_incremental(con, frame)
-    _store(con, topic.model(_dbt(con), con), "full_build")
+    _store(con, _build(topic, con), "full_build")
     assert _rows(con, "stored") == _rows(con, "full_build")
     before = dict(
         con.execute(
@@ -188,7 +194,32 @@ def test_an_incremental_build_recomputes_only_what_changed_and_equals_a_full_one
     assert before["chef"] > 0
 
     # nothing changed: nothing to write
-    assert topic.model(_dbt(con, this="stored"), con).empty
+    assert _build(topic, con, "stored").empty
+
+
+def test_accounts_scored_in_batches_give_the_rows_of_one_batch(topic, monkeypatch) -> None:
+    """Pairs are written ACCOUNTS_PER_BATCH accounts at a time; names joined on in DuckDB
+    must land on the right similarity whatever the batch boundaries."""
+    con = duckdb.connect()
+    _world(con)
+    whole = _build(topic, con).sort_values(["platform", "creator_id", "brand_id"])
+    monkeypatch.setattr(topic, "ACCOUNTS_PER_BATCH", 3)  # 4 accounts: batches of 3 and 1
+    split = _build(topic, con).sort_values(["platform", "creator_id", "brand_id"])
+    assert len(split) == 8
+    pd.testing.assert_frame_equal(split.reset_index(drop=True), whole.reset_index(drop=True))
+    by_pair = {(r.brand_id, r.creator_id): r.topic_similarity for r in split.itertuples()}
+    assert by_pair[("b-food", "chef")] > by_pair[("b-game", "chef")]
+    assert by_pair[("b-game", "gamer")] > by_pair[("b-food", "gamer")]
+    assert by_pair[("b-food", "quiet")] > 0 and by_pair[("b-game", "quiet")] == 0
+    types = dict(con.execute(f"describe {topic.PAIRS}").fetchall()[i][:2] for i in range(6))
+    assert types == {
+        "brand_id": "VARCHAR",
+        "platform": "VARCHAR",
+        "creator_id": "VARCHAR",
+        "topic_similarity": "DOUBLE",
+        "account_fingerprint": "VARCHAR",
+        "brands_fingerprint": "VARCHAR",
+    }
 
 
 def test_past_contracts_read_only_the_posts_of_their_own_caption_windows() -> None:

@@ -8,6 +8,10 @@ only, so a pair depends on its two documents and the brands' corpus alone: incre
 md5, `account_fingerprint`) and every account when the brands' corpus changed
 (`brands_fingerprint`); accounts without posts in the window any more leave a marker row
 (brand_id NULL) that deletes their pairs and that the post-hook removes.
+
+The rows go to a temporary table a batch of accounts at a time (`store_pairs`), and the model
+returns a relation over it: at agency size a build writes 670 brands x 19k accounts = 12.7M
+pairs, which as one pandas frame of strings peaked at 5 GB.
 """
 
 import hashlib
@@ -19,6 +23,10 @@ import pandas as pd
 from kol_matching import TOPIC_VERSION, similarity_matrix, to_pandas, topic_space
 
 KEY = ["platform", "creator_id"]
+PAIRS = "int_brand_creator_topic_similarity__pairs"
+# accounts per similarity batch: 2,000 x ~700 brands = 1.4M pairs (~35 MB of numbers)
+ACCOUNTS_PER_BATCH = 2_000
+SQL_TYPES = {"string": "varchar", "float64": "double"}
 COLUMNS = {
     "brand_id": "string",
     "platform": "string",
@@ -55,37 +63,76 @@ def brands_fingerprint(documents: pd.DataFrame) -> str:
     return hashlib.md5(blob.encode()).hexdigest()
 
 
-def pairs(
-    brands: pd.DataFrame, accounts: pd.DataFrame, fingerprint: str, similarity: np.ndarray
-) -> pd.DataFrame:
-    """brands x accounts rows from an accounts x brands similarity matrix (column-wise)."""
-    n_accounts, n_brands = similarity.shape
+def store_pairs(
+    session, brands: pd.DataFrame, accounts: pd.DataFrame, fingerprint: str, space
+) -> None:
+    """brands x `accounts` pairs appended to the temporary table PAIRS, ACCOUNTS_PER_BATCH
+    accounts at a time. Python hands DuckDB numbers only (account and brand positions, the
+    similarity); DuckDB joins the names on. 12.7M pairs as pandas strings took 5 GB at agency
+    size, over the 4 GB a day must fit in."""
+    session.register("kol_topic_brands", brands_by_position(brands))
+    for start in range(0, len(accounts), ACCOUNTS_PER_BATCH):
+        part = accounts.iloc[start : start + ACCOUNTS_PER_BATCH]
+        similarity = similarity_matrix(space, list(part["document"]))
+        n_accounts, n_brands = similarity.shape
+        session.register(
+            "kol_topic_accounts",
+            pd.DataFrame(
+                {
+                    "account_n": np.arange(n_accounts, dtype="int32"),
+                    "platform": part["platform"].to_numpy(dtype="object"),
+                    "creator_id": part["creator_id"].to_numpy(dtype="object"),
+                    "account_fingerprint": part["account_fingerprint"].to_numpy(dtype="object"),
+                }
+            ),
+        )
+        session.register(
+            "kol_topic_scores",
+            pd.DataFrame(
+                {
+                    "account_n": np.repeat(np.arange(n_accounts, dtype="int32"), n_brands),
+                    "brand_n": np.tile(np.arange(n_brands, dtype="int32"), n_accounts),
+                    "topic_similarity": np.asarray(similarity, dtype="float64").ravel(),
+                }
+            ),
+        )
+        session.execute(
+            f"insert into {PAIRS} select b.brand_id, a.platform, a.creator_id, "
+            "s.topic_similarity, a.account_fingerprint, ? from kol_topic_scores as s "
+            "join kol_topic_accounts as a on a.account_n = s.account_n "
+            "join kol_topic_brands as b on b.brand_n = s.brand_n",
+            [fingerprint],
+        )
+        for view in ("kol_topic_accounts", "kol_topic_scores"):
+            session.unregister(view)
+    session.unregister("kol_topic_brands")
+
+
+def brands_by_position(brands: pd.DataFrame) -> pd.DataFrame:
+    """brand_n (the brand's column in the similarity matrix), brand_id."""
     return pd.DataFrame(
         {
-            "brand_id": np.tile(brands["brand_id"].to_numpy(), n_accounts),
-            "platform": np.repeat(accounts["platform"].to_numpy(), n_brands),
-            "creator_id": np.repeat(accounts["creator_id"].to_numpy(), n_brands),
-            "topic_similarity": np.asarray(similarity).ravel(),
-            "account_fingerprint": np.repeat(accounts["account_fingerprint"].to_numpy(), n_brands),
-            "brands_fingerprint": fingerprint,
+            "brand_n": np.arange(len(brands), dtype="int32"),
+            "brand_id": brands["brand_id"].to_numpy(dtype="object"),
         }
     )
 
 
-def markers(gone: pd.DataFrame) -> pd.DataFrame:
+def store_markers(session, gone: pd.DataFrame) -> None:
     """One row per account whose stored pairs must go: delete+insert on the account deletes
     them, the post-hook deletes the marker (brand_id NULL)."""
-    return pd.DataFrame({"platform": gone["platform"], "creator_id": gone["creator_id"]})
+    if gone.empty:
+        return
+    session.register("kol_topic_gone", gone[KEY].astype("object").reset_index(drop=True))
+    session.execute(f"insert into {PAIRS} (platform, creator_id) select * from kol_topic_gone")
+    session.unregister("kol_topic_gone")
 
 
-def typed(frame: pd.DataFrame) -> pd.DataFrame:
-    """The model's columns; typed when empty (DuckDB then knows them), else as they are:
-    converting millions of strings to pandas' string dtype costs seconds and changes nothing
-    in the table."""
-    frame = frame.reindex(columns=list(COLUMNS)).reset_index(drop=True)
-    if frame.empty:
-        return frame.astype(COLUMNS)
-    return frame.astype({"topic_similarity": "float64"})
+def pairs_table(session):
+    """The empty temporary table the build's rows go to; returned as the model's relation."""
+    columns = ", ".join(f"{name} {SQL_TYPES[kind]}" for name, kind in COLUMNS.items())
+    session.execute(f"create or replace temp table {PAIRS} ({columns})")
+    return session.table(PAIRS)
 
 
 def to_recompute(
@@ -157,18 +204,20 @@ def model(dbt, session):
     else:  # fingerprints first: unchanged documents never reach pandas
         current = account_docs.project("platform, creator_id, account_fingerprint").df()
     gone = pd.DataFrame(columns=KEY)
+    out = pairs_table(session)
     if dbt.is_incremental:
         stored = session.sql(
             "select distinct platform, creator_id, account_fingerprint, brands_fingerprint "
             f"from {dbt.this}"
         ).df()
         current, gone = to_recompute(current, stored, fingerprint)
+        store_markers(session, gone)
         if current.empty:
-            return typed(markers(gone))
+            return out
         wanted = session.from_df(current[KEY].astype("object"))
         todo = account_docs.join(wanted, "platform, creator_id", how="semi").df()
     elif space is None or todo.empty:
-        return typed(pd.DataFrame())
+        return out
     todo = todo.sort_values(KEY, kind="stable").reset_index(drop=True)
-    similarity = similarity_matrix(space, list(todo["document"]))
-    return typed(pd.concat([pairs(documents, todo, fingerprint, similarity), markers(gone)]))
+    store_pairs(session, documents, todo, fingerprint, space)
+    return out
