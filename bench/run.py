@@ -706,7 +706,8 @@ class Bench:
         return stage in needs.get(self.opts.profile or "", {self.opts.profile})
 
     def rep(self, i: int) -> None:
-        """Every stage once on the primary history; the incremental day on the others."""
+        """Every stage once on the primary history; the incremental day on the others, after
+        the primary's in odd repetitions and before it in even ones (transform_order)."""
         d, p = self.opts.run_date, self.opts.primary
         tag = f"rep{i}" if self.recording else "profile"
         home = self.restore(p)
@@ -726,18 +727,19 @@ class Bench:
         if self.wants("duckdb_scan"):
             self.measure_scan(home, d, tag)
         if self.wants("transform"):
-            self.transform(home, d, p, f"{tag}-transform-h{p}")
+            histories = self.opts.histories if self.recording else [p]
+            for h in transform_order(i, p, histories):
+                if h == p:
+                    self.transform(home, d, p, f"{tag}-transform-h{p}")
+                else:
+                    other = self.restore(h)
+                    history.link_day(home / "landing", other / "landing", d)
+                    self.transform(other, d, h, f"{tag}-transform-h{h}")
         for stage, verb in (("gate", ["gate", "--date", d.isoformat()]), ("publish", ["publish"])):
             if self.wants(stage):
                 self.record(
                     stage, sample(self.run(stage, [*self.kol, *verb], home, f"{tag}-{stage}"))
                 )
-        if self.wants("transform") and self.recording:
-            for h in self.opts.histories:
-                if h != p:
-                    other = self.restore(h)
-                    history.link_day(home / "landing", other / "landing", d)
-                    self.transform(other, d, h, f"{tag}-transform-h{h}")
         if self.wants("transform_spark") and self.recording:
             self.measure_spark(home, d, tag)
         if self.wants("kol_run"):
@@ -1101,6 +1103,14 @@ def drop_warehouse(home: Path) -> None:
             shutil.rmtree(target)
         else:
             target.unlink(missing_ok=True)
+
+
+def transform_order(rep: int, primary: int, histories: Sequence[int]) -> list[int]:
+    """The histories' incremental builds of repetition `rep`: the primary first in odd
+    repetitions, last in even ones (A B, B A, ...), so a machine that speeds up or slows down
+    over the run weighs on both sides of the ratio alike."""
+    others = [h for h in histories if h != primary]
+    return [primary, *others] if rep % 2 == 1 else [*others, primary]
 
 
 def warehouse_code_fingerprint() -> str:

@@ -187,3 +187,12 @@ def test_the_commit_measured_ignores_the_harness_own_result_files(tmp_path, monk
     assert run.code_version() == clean  # a partial result written by the run itself
     (tmp_path / "code.py").write_text("x = 2\n")
     assert run.code_version() == clean + "+changes"
+
+
+def test_the_histories_builds_alternate_their_order_between_repetitions():
+    """A B, B A, A B: drift of the machine over a run weighs on both sides of a ratio."""
+    assert run.transform_order(1, 365, [30, 365]) == [365, 30]
+    assert run.transform_order(2, 365, [30, 365]) == [30, 365]
+    assert run.transform_order(3, 365, [30, 365]) == [365, 30]
+    assert run.transform_order(2, 6, [3, 6]) == [3, 6]
+    assert run.transform_order(0, 365, [365]) == [365]  # profiling: the primary alone
