@@ -6,6 +6,10 @@ one engine's parallel threads, sum in different orders; two doubles whose 12th d
 apart, e.g. ...44998 and ...45029, still pair up, and so do two results of a cancellation
 within 1e-12 of zero, e.g. a regression slope of 3e-17 and -1e-17), lists sorted (list functions give no order), timestamps with a time zone as
 naive UTC (Spark has no such type), integers of any width as BIGINT. Everything else is exact.
+
+Incremental builds against a full refresh (`between_builds=True`): the columns that say which
+build wrote a row are left out, and the rows only daily builds keep (each run's own slice)
+are compared where the full refresh has them too.
 """
 
 from __future__ import annotations
@@ -14,6 +18,12 @@ import math
 from pathlib import Path
 
 import duckdb
+
+# columns that say which build wrote a row: they differ between builds by design
+BUILD_STAMPS = frozenset({"scored_on"})
+# tables whose daily builds keep each run's slice (by this column); a full refresh holds only
+# the slices it needs (for int_account_metrics_as_of: month ends and D)
+KEPT_SLICES = {"int_account_metrics_as_of": "as_of_date"}
 
 
 def _columns(con: duckdb.DuckDBPyConnection, db: str, table: str) -> list[tuple[str, str]]:
@@ -80,8 +90,11 @@ def _close(a: tuple, b: tuple, doubles: list[int]) -> bool:
     )
 
 
-def differences(expected_db: Path, actual_db: Path, tables: list[str]) -> dict[str, str]:
-    """Per table that differs: what differs (columns, or the rows only one side has)."""
+def differences(
+    expected_db: Path, actual_db: Path, tables: list[str], *, between_builds: bool = False
+) -> dict[str, str]:
+    """Per table that differs: what differs (columns, or the rows only one side has).
+    `between_builds`: actual was built incrementally, expected by a full refresh (module doc)."""
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
     con.execute(f"attach '{expected_db}' as expected (read_only)")
@@ -89,17 +102,26 @@ def differences(expected_db: Path, actual_db: Path, tables: list[str]) -> dict[s
     out: dict[str, str] = {}
     for table in tables:
         want, got = _columns(con, "expected", table), _columns(con, "actual", table)
+        if between_builds:
+            want = [(c, k) for c, k in want if c not in BUILD_STAMPS]
+            got = [(c, k) for c, k in got if c not in BUILD_STAMPS]
         if [c for c, _ in want] != [c for c, _ in got]:
             out[table] = f"columns {[c for c, _ in want]} != {[c for c, _ in got]}"
             continue
         kinds = dict(got)
         select = ", ".join(f'{_normalised(c, k)} as "{c}"' for c, k in want)
         select_actual = ", ".join(f'{_normalised(c, kinds[c])} as "{c}"' for c, _ in want)
+        scope = ""
+        if between_builds and table in KEPT_SLICES:
+            key = KEPT_SLICES[table]
+            scope = f' where "{key}" in (select "{key}" from expected.{table})'
         only_expected = con.execute(
-            f"select {select} from expected.{table} except all select {select_actual} from actual.{table}"
+            f"select {select} from expected.{table}{scope} "
+            f"except all select {select_actual} from actual.{table}{scope}"
         ).fetchall()
         only_actual = con.execute(
-            f"select {select_actual} from actual.{table} except all select {select} from expected.{table}"
+            f"select {select_actual} from actual.{table}{scope} "
+            f"except all select {select} from expected.{table}{scope}"
         ).fetchall()
         doubles = [i for i, (_, k) in enumerate(want) if _is_double(k)]
         only_expected, only_actual = _unpaired(only_expected, only_actual, doubles)
