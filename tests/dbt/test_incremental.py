@@ -33,6 +33,8 @@ INCREMENTAL = (
     "int_comment_features",
     "int_post_metrics_latest",
     "int_account_metrics_as_of",
+    "int_creator_months_posts_counted",
+    "int_creator_months_sentiment_summed",
     "int_creator_months_aggregated",
     "fct_creator_daily",
     "int_brand_creator_topic_similarity",
