@@ -342,18 +342,50 @@ def similarity_matrix(space: TopicSpace, account_docs: list[str]) -> np.ndarray:
     return np.asarray((accounts @ space.brands.T).todense()) * 100.0
 
 
+def _time_keys(values: Any) -> Any:
+    """Timestamps as int64 nanoseconds, for dict keys: pandas and DuckDB may differ in unit."""
+    return pd.DatetimeIndex(pd.to_datetime(values)).as_unit("ns").asi8
+
+
+def account_documents(
+    session: Any, posts: Any, contracts: pd.DataFrame, window_days: int
+) -> pd.DataFrame:
+    """One document per (platform, creator_id, start) of the contracts: the captions and
+    hashtags of the account's posts published in [start - window_days, start), joined in DuckDB
+    (a year of posts is never held in pandas). The words' order within a document is left to
+    the engine: the vectors count words (unigrams), so it cannot change a score."""
+    windows = contracts[["platform", "creator_id", "start_date"]].drop_duplicates().dropna()
+    windows = session.from_df(
+        windows.assign(start=pd.to_datetime(windows["start_date"]))[
+            ["platform", "creator_id", "start"]
+        ]
+    )
+    docs = posts.set_alias("posts").join(
+        windows.set_alias("windows"),
+        "posts.platform = windows.platform and posts.creator_id = windows.creator_id "
+        f"and posts.published_at >= windows.start - interval {int(window_days)} day "
+        "and posts.published_at < windows.start",
+    )
+    return docs.aggregate(
+        "windows.platform as platform, windows.creator_id as creator_id, windows.start as start, "
+        "string_agg(coalesce(posts.caption, '') || ' ' "
+        "|| coalesce(array_to_string(posts.hashtags, ' '), ''), ' ') as document",
+        "windows.platform, windows.creator_id, windows.start",
+    ).df()
+
+
 def topic_similarity_as_of(
     contracts: pd.DataFrame,
     campaigns: pd.DataFrame,
     brands: pd.DataFrame,
-    posts: pd.DataFrame,
-    window_days: int,
+    account_docs: pd.DataFrame,
 ) -> pd.DataFrame:
     """Cosine x 100 per contract in the brands' TF-IDF space (as int_brand_creator_topic_
     similarity computes it for today), as of the campaign's start S: the brand document holds
     the category and the campaigns that started on or before S (the contract's own brief is
-    known then), the account document the captions and hashtags of posts published in
-    [S - window_days, S); the space is learned from these brand documents."""
+    known then), the account document (account_documents) the captions and hashtags of posts
+    published in the caption window before S; the space is learned from these brand
+    documents."""
     out = contracts[["campaign_id", "creator_id", "platform"]].copy()
     out["topic_similarity"] = 0.0
     if contracts.empty:
@@ -367,38 +399,30 @@ def topic_similarity_as_of(
         .agg(" ".join, axis=1),
     )
     category = dict(zip(brands["brand_id"], brands["category"].fillna(""), strict=False))
-    posts = posts.assign(
-        at=pd.to_datetime(posts["published_at"]),
-        text=posts["caption"].fillna("")
-        + " "
-        + posts["hashtags"].map(lambda tags: " ".join(tags) if tags is not None else ""),
-    ).sort_values(["platform", "creator_id", "at"], kind="stable")
-    by_account = {key: g for key, g in posts.groupby(["platform", "creator_id"], sort=False)}
-    window = np.timedelta64(int(window_days), "D")
 
-    # one document per (brand, start) and per (account, start): contracts share them
+    # one document per (brand, start): contracts share them
     brand_doc: dict[tuple[Any, Any], str] = {}
     for brand_id, start in set(zip(contracts["brand_id"], starts, strict=True)):
         mine = campaigns[(campaigns["brand_id"] == brand_id) & (campaigns["start"] <= start)]
         brand_doc[(brand_id, start)] = category.get(brand_id, "") + " " + " ".join(mine["text"])
-    account_doc: dict[tuple[Any, Any, Any], str] = {}
-    for platform, creator_id, start in set(
-        zip(contracts["platform"], contracts["creator_id"], starts, strict=True)
-    ):
-        account = by_account.get((platform, creator_id))
-        if account is None:
-            account_doc[(platform, creator_id, start)] = ""
-            continue
-        times = account["at"].to_numpy()
-        lo, hi = (
-            np.searchsorted(times, start - window, "left"),
-            np.searchsorted(times, start, "left"),
+    account_doc = dict(
+        zip(
+            zip(
+                account_docs["platform"],
+                account_docs["creator_id"],
+                _time_keys(account_docs["start"]),
+                strict=True,
+            ),
+            account_docs["document"].fillna(""),
+            strict=True,
         )
-        account_doc[(platform, creator_id, start)] = " ".join(account["text"].iloc[lo:hi])
+    )
     brand_docs = [brand_doc[key] for key in zip(contracts["brand_id"], starts, strict=True)]
-    account_docs = [
-        account_doc[key]
-        for key in zip(contracts["platform"], contracts["creator_id"], starts, strict=True)
+    account_docs_in_order = [
+        account_doc.get(key, "")
+        for key in zip(
+            contracts["platform"], contracts["creator_id"], _time_keys(starts), strict=True
+        )
     ]
 
     distinct = sorted(set(brand_docs))
@@ -406,7 +430,7 @@ def topic_similarity_as_of(
     if space is None:
         return out
     position = {doc: i for i, doc in enumerate(distinct)}
-    accounts = account_vectors(space, account_docs)
+    accounts = account_vectors(space, account_docs_in_order)
     brand_rows = space.brands[[position[doc] for doc in brand_docs]]
     # both sides are L2-normalised: the cosine is the row-wise dot product
     cosine = np.asarray(accounts.multiply(brand_rows).sum(axis=1)).ravel()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import sys
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -184,8 +185,10 @@ def test_topic_similarity_as_of_start_ignores_posts_from_the_start_on() -> None:
     )
     brands = pd.DataFrame({"brand_id": ["b1"], "category": ["food"]})
 
-    def posts(*rows: tuple[str, str]) -> pd.DataFrame:
-        return pd.DataFrame(
+    def score(*rows: tuple[str, str]) -> float:
+        """The contract's score with these (published_at, caption) posts, documents joined
+        in DuckDB as the model joins them."""
+        posts = pd.DataFrame(
             {
                 "platform": "x",
                 "creator_id": "a",
@@ -194,24 +197,18 @@ def test_topic_similarity_as_of_start_ignores_posts_from_the_start_on() -> None:
                 "hashtags": [[] for _ in rows],
             }
         )
+        con = duckdb.connect()
+        docs = km.account_documents(con, con.from_df(posts), contracts, 90)
+        frame = km.topic_similarity_as_of(contracts, campaigns, brands, docs)
+        return float(frame["topic_similarity"].iloc[0])
 
     before = ("2026-10-09 23:59:59", "pasta recipes tonight")
-    score = km.topic_similarity_as_of(contracts, campaigns, brands, posts(before), 90)
-    assert score["topic_similarity"].iloc[0] > 0
+    assert score(before) > 0
     # posts at and after the start (and the brand's later campaign) change nothing
-    later = km.topic_similarity_as_of(
-        contracts,
-        campaigns,
-        brands,
-        posts(before, ("2026-10-10 00:00:00", "controller arena esports"), ("2026-10-20", "x")),
-        90,
-    )
-    assert later["topic_similarity"].iloc[0] == score["topic_similarity"].iloc[0]
+    later = score(before, ("2026-10-10 00:00:00", "controller arena esports"), ("2026-10-20", "x"))
+    assert later == score(before)
     # a post before the window is not read either
-    old = km.topic_similarity_as_of(
-        contracts, campaigns, brands, posts(("2026-06-01", "pasta pasta")), 90
-    )
-    assert old["topic_similarity"].iloc[0] == 0.0
+    assert score(("2026-06-01", "pasta pasta")) == 0.0
 
 
 def test_backtest_without_any_outcome_still_says_so() -> None:

@@ -223,21 +223,22 @@ def test_accounts_scored_in_batches_give_the_rows_of_one_batch(topic, monkeypatc
 
 
 def test_past_contracts_read_only_the_posts_of_their_own_caption_windows() -> None:
-    """int_campaign_creator_topic_similarity reads a post only when a contract of the same
-    account started within the 90 days after it: [start - 90 days, start)."""
+    """A past contract's account document holds a post only when the contract's account
+    published it within the 90 days before the start: [start - 90 days, start). Each post's
+    caption is its id, so a document names the posts it read."""
     model = load_model("int_campaign_creator_topic_similarity")
     con = duckdb.connect()
     con.execute(
         "create table posts as select * from (values "
-        "('x', 'a', 'p1', timestamp '2026-06-02 00:00:00'),"  # 90 days before a's start: in
-        "('x', 'a', 'p2', timestamp '2026-06-01 23:59:59'),"  # one second earlier: out
-        "('x', 'a', 'p3', timestamp '2026-08-30 23:59:59'),"  # the last second before: in
-        "('x', 'a', 'p4', timestamp '2026-08-31 00:00:00'),"  # at the start: out
-        "('tiktok', 'a', 'p5', timestamp '2026-08-01 00:00:00'),"  # a's other account: out
-        "('x', 'b', 'p6', timestamp '2026-07-16 23:00:00'),"  # before b's window (from 07-17)
-        "('x', 'b', 'p7', timestamp '2026-10-01 00:00:00'),"  # in b's window
-        "('x', 'c', 'p8', timestamp '2026-08-01 00:00:00')"  # no contract: out
-        ") as t(platform, creator_id, post_id, published_at)"
+        "('x', 'a', 'p1', timestamp '2026-06-02 00:00:00', ['#h1']),"  # 90 days before a's start: in
+        "('x', 'a', 'p2', timestamp '2026-06-01 23:59:59', []),"  # one second earlier: out
+        "('x', 'a', 'p3', timestamp '2026-08-30 23:59:59', null),"  # the last second before: in
+        "('x', 'a', 'p4', timestamp '2026-08-31 00:00:00', []),"  # at the start: out
+        "('tiktok', 'a', 'p5', timestamp '2026-08-01 00:00:00', []),"  # a's other account: out
+        "('x', 'b', 'p6', timestamp '2026-07-16 23:00:00', []),"  # before b's window (07-17 on)
+        "('x', 'b', 'p7', timestamp '2026-10-01 00:00:00', ['#h7', '#k7']),"  # in b's window
+        "('x', 'c', 'p8', timestamp '2026-08-01 00:00:00', [])"  # no contract: out
+        ") as t(platform, creator_id, caption, published_at, hashtags)"
     )
     contracts = pd.DataFrame(
         {
@@ -247,5 +248,13 @@ def test_past_contracts_read_only_the_posts_of_their_own_caption_windows() -> No
             "start_date": pd.to_datetime(["2026-08-31", "2026-10-15", "2026-08-31"]).date,
         }
     )
-    posts = model.in_contract_windows(con, con.table("posts"), contracts, 90)
-    assert sorted(r[0] for r in posts.project("post_id").fetchall()) == ["p1", "p3", "p7"]
+    docs = model.account_documents(con, con.table("posts"), contracts, 90)
+    # one document per account and start (k1 and k2 share a's), its words in any order
+    words = {
+        (row.platform, row.creator_id, str(row.start.date())): sorted(row.document.split())
+        for row in docs.itertuples()
+    }
+    assert words == {
+        ("x", "a", "2026-08-31"): ["#h1", "p1", "p3"],
+        ("x", "b", "2026-10-15"): ["#h7", "#k7", "p7"],
+    }
