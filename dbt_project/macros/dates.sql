@@ -77,3 +77,11 @@
     ({{ ts_column }} > {{ end_of_day(as_of) }} - {{ days_interval(days) }}
      and {{ ts_column }} <= {{ end_of_day(as_of) }})
 {%- endmacro %}
+
+{#- The months (first days) of the records of `relation` (re)seen in [from_date, D]: the months
+    an incremental month model recomputes. `relation` has published_at and last_seen_date. -#}
+{% macro months_touched(relation) -%}
+    select distinct cast(date_trunc('month', published_at) as date) as month
+    from {{ relation }}
+    where last_seen_date >= {{ from_date() }}
+{%- endmacro %}

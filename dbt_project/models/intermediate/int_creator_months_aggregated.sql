@@ -8,21 +8,17 @@
 -- post and comment of the history. The two halves are kept apart upstream
 -- (int_creator_months_posts_counted, int_creator_months_sentiment_summed), each recomputing
 -- only the months its own records touched; this joins them for the months either touched.
-{%- set months_touched -%}
-    select distinct cast(date_trunc('month', published_at) as date) as month
-    from {{ ref('int_posts_unioned') }}
-    where last_seen_date >= {{ from_date() }}
+{%- set touched -%}
+    {{ months_touched(ref('int_posts_unioned')) }}
     union
-    select distinct cast(date_trunc('month', published_at) as date) as month
-    from {{ ref('int_comment_features') }}
-    where last_seen_date >= {{ from_date() }}
+    {{ months_touched(ref('int_comment_features')) }}
 {%- endset %}
 
 with posts as (
     select month, platform, creator_id, posts_published
     from {{ ref('int_creator_months_posts_counted') }}
     {% if is_incremental() %}
-    where month in ({{ months_touched }})
+    where month in ({{ touched }})
     {% endif %}
 ),
 
@@ -30,7 +26,7 @@ comments as (
     select month, platform, creator_id, compound_sum, scored_comments
     from {{ ref('int_creator_months_sentiment_summed') }}
     {% if is_incremental() %}
-    where month in ({{ months_touched }})
+    where month in ({{ touched }})
     {% endif %}
 )
 

@@ -5,11 +5,6 @@
 -- Per month x platform x creator: the posts published that month and first seen by D.
 -- Incremental on month: a daily build recounts the months of the posts (re)seen in
 -- [from_date, D]. Posts are few (one row each), so a touched month is cheap to recount whole.
-{%- set months_touched -%}
-    select distinct cast(date_trunc('month', published_at) as date) as month
-    from {{ ref('int_posts_unioned') }}
-    where last_seen_date >= {{ from_date() }}
-{%- endset %}
 
 select
     cast(date_trunc('month', published_at) as date) as month,
@@ -20,6 +15,8 @@ from {{ ref('int_posts_unioned') }}
 where published_at <= {{ end_of_day(run_date()) }}
     and first_seen_date <= {{ run_date() }}
     {% if is_incremental() %}
-    and cast(date_trunc('month', published_at) as date) in ({{ months_touched }})
+    and cast(date_trunc('month', published_at) as date) in (
+        {{ months_touched(ref('int_posts_unioned')) }}
+    )
     {% endif %}
 group by all

@@ -8,11 +8,6 @@
 -- are the months of recent posts' comments, whereas the posts a day re-sees reach back many
 -- months (int_creator_months_posts_counted): each touched month is read whole, every comment
 -- of it, to judge duplicates within the month.
-{%- set months_touched -%}
-    select distinct cast(date_trunc('month', published_at) as date) as month
-    from {{ ref('int_comment_features') }}
-    where last_seen_date >= {{ from_date() }}
-{%- endset %}
 
 with month_comments as (
     select
@@ -26,7 +21,9 @@ with month_comments as (
         is_emoji_only or is_generic as is_emoji_or_generic
     from {{ ref('int_comment_features') }}
     {% if is_incremental() %}
-    where cast(date_trunc('month', published_at) as date) in ({{ months_touched }})
+    where cast(date_trunc('month', published_at) as date) in (
+        {{ months_touched(ref('int_comment_features')) }}
+    )
     {% endif %}
 ),
 
