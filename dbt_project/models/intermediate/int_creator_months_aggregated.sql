@@ -8,17 +8,19 @@
 -- post and comment of the history. The two halves are kept apart upstream
 -- (int_creator_months_posts_counted, int_creator_months_sentiment_summed), each recomputing
 -- only the months its own records touched; this joins them for the months either touched.
-{%- set touched -%}
+
+-- the months either half touched: read by both CTEs below on an incremental build
+with touched as (
     {{ months_touched(ref('int_posts_unioned')) }}
     union
     {{ months_touched(ref('int_comment_features')) }}
-{%- endset %}
+),
 
-with posts as (
+posts as (
     select month, platform, creator_id, posts_published
     from {{ ref('int_creator_months_posts_counted') }}
     {% if is_incremental() %}
-    where month in ({{ touched }})
+    where month in (select month from touched)
     {% endif %}
 ),
 
@@ -26,7 +28,7 @@ comments as (
     select month, platform, creator_id, compound_sum, scored_comments
     from {{ ref('int_creator_months_sentiment_summed') }}
     {% if is_incremental() %}
-    where month in ({{ touched }})
+    where month in (select month from touched)
     {% endif %}
 )
 
