@@ -140,50 +140,26 @@ select * from renamed
     file covers (an explicit file list, not a glob over every day) plus the month files that
     cover the rest, as the compaction manifest says (landing/compacted/manifest.json,
     ingestion/compaction.py): a day is read once, from its folder or from its month, whatever
-    point a compaction was killed at. The list is made when the view is built (each `dbt build`);
-    while parsing, the source itself. The manifest grows by about 2-3 MB a year; read_json
-    accepts it up to 64 MB. -#}
+    point a compaction was killed at. While parsing, the source itself.
+    The lists of every platform source are resolved once per `dbt build`, by the on-run-start
+    hook resolve_landing_files: the manifest (about 1 MB a year, 2-3 MB at agency) is read once,
+    not once per view (it was 0.03-0.07 s per view at a year of history; bench/README.md). A
+    view compiled without the hook (`dbt compile`, `dbt docs generate`) resolves its own
+    source. -#}
 {% macro landing_records(platform, entity) -%}
     {%- set relation = source(platform, entity) | string -%}
     {%- if not execute or not relation.startswith("read_parquet('") -%}
     {{ relation }}  {#- parsing, or a unit test's given rows #}
     {%- else -%}
-    {%- set day_glob = relation.split("'")[1] -%}
-    {%- set landing = day_glob.split('/records/')[0] -%}
-    {%- set manifest = landing ~ '/compacted/manifest.json' -%}
-    {%- set found = run_query("select count(*) from glob('" ~ manifest ~ "')").columns[0].values()[0] -%}
-    {%- set query -%}
-        with covered as (
-            {%- if found > 0 %}
-            select r.file as file, unnest(r.days) as day
-            from (
-                select unnest(records) as r
-                from read_json('{{ manifest }}', maximum_object_size=67108864, columns={
-                    records: 'STRUCT(entity VARCHAR, platform VARCHAR, file VARCHAR, days VARCHAR[])[]'})
-            )
-            where r.entity = '{{ entity }}' and r.platform = '{{ platform }}'
-            {%- else %}
-            select cast(null as varchar) as file, cast(null as varchar) as day where false
-            {%- endif %}
-        ),
-
-        days as (
-            select file, regexp_extract(file, '/dt=([0-9]{4}-[0-9]{2}-[0-9]{2})/[^/]*$', 1) as day
-            from glob('{{ day_glob }}')
-        )
-
-        select 'day' as kind, file from days
-        where day <> ''
-            and day not in (select day from covered)
-            and {{ landing_scope('cast(day as date)') }}
-        union all
-        select distinct 'month' as kind, '{{ landing }}/' || file from covered
-        order by 1, 2
-    {%- endset -%}
+    {%- set rows = resolved_landing_files(platform, entity) -%}
+    {%- if rows is none -%}
+    {%- set rows = run_query(landing_files_query([landing_source(platform, entity, relation)])).rows -%}
+    {%- endif -%}
     {%- set day_files = [] -%}
     {%- set month_files = [] -%}
-    {%- for row in run_query(query) -%}
-        {%- do (day_files if row[0] == 'day' else month_files).append(row[1]) -%}
+    {%- for row in rows -%}
+        {%- if row[2] == 'day' -%}{%- do day_files.append(row[3]) -%}
+        {%- elif row[2] == 'month' -%}{%- do month_files.append(row[3]) -%}{%- endif -%}
     {%- endfor -%}
     {%- if not day_files and not month_files -%}
     {{ relation }}
@@ -201,4 +177,117 @@ select * from renamed
     ) as landed
     {%- endif -%}
     {%- endif -%}
+{%- endmacro %}
+
+{#- A platform source as the folders landing_files_query reads: its day glob (the part of its
+    read_parquet external_location) and its landing zone. -#}
+{% macro landing_source(platform, entity, relation) -%}
+    {%- set day_glob = relation.split("'")[1] -%}
+    {{ return({'platform': platform, 'entity': entity, 'day_glob': day_glob,
+               'landing': day_glob.split('/records/')[0]}) }}
+{%- endmacro %}
+
+{#- (platform, entity, kind, file) of the files `sources` read (landing_records): kind 'day'
+    for a day file no month covers, within landing_scope; 'month' for a month file; and one
+    'source' row per source, so a source with no file still says it was resolved. Each
+    landing zone's compaction manifest is read once. -#}
+{% macro landing_files_query(sources) -%}
+    {%- set manifests = [] -%}
+    {%- for landing in sources | map(attribute='landing') | unique -%}
+        {%- set manifest = landing ~ '/compacted/manifest.json' -%}
+        {%- if run_query("select count(*) from glob('" ~ manifest ~ "')").columns[0].values()[0] > 0 -%}
+            {%- do manifests.append((landing, manifest)) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    with sources as (
+        {%- for s in sources %}
+        select '{{ s.platform }}' as platform, '{{ s.entity }}' as entity, '{{ s.landing }}' as landing
+        {%- if not loop.last %} union all{% endif %}
+        {%- endfor %}
+    ),
+
+    covered as (
+        {%- for landing, manifest in manifests %}
+        select '{{ landing }}' as landing, r.entity, r.platform, r.file, unnest(r.days) as day
+        from (
+            select unnest(records) as r
+            from read_json('{{ manifest }}', maximum_object_size=67108864, columns={
+                records: 'STRUCT(entity VARCHAR, platform VARCHAR, file VARCHAR, days VARCHAR[])[]'})
+        )
+        {%- if not loop.last %} union all{% endif %}
+        {%- else %}
+        select cast(null as varchar) as landing, cast(null as varchar) as entity,
+            cast(null as varchar) as platform, cast(null as varchar) as file,
+            cast(null as varchar) as day
+        where false
+        {%- endfor %}
+    ),
+
+    days as (
+        {%- for s in sources %}
+        select '{{ s.platform }}' as platform, '{{ s.entity }}' as entity, '{{ s.landing }}' as landing,
+            file, regexp_extract(file, '/dt=([0-9]{4}-[0-9]{2}-[0-9]{2})/[^/]*$', 1) as day
+        from glob('{{ s.day_glob }}')
+        {%- if not loop.last %} union all{% endif %}
+        {%- endfor %}
+    )
+
+    select platform, entity, 'day' as kind, file from days as d
+    where day <> ''
+        and {{ landing_scope('cast(day as date)') }}
+        and not exists (
+            select 1 from covered as c
+            where c.landing = d.landing and c.entity = d.entity and c.platform = d.platform
+                and c.day = d.day
+        )
+    union all
+    select distinct s.platform, s.entity, 'month' as kind, s.landing || '/' || c.file
+    from covered as c
+    inner join sources as s on c.landing = s.landing and c.entity = s.entity and c.platform = s.platform
+    union all
+    select platform, entity, 'source' as kind, '' as file from sources
+    order by 1, 2, 3, 4
+{%- endmacro %}
+
+{#- on-run-start (DuckDB): every platform source's files (landing_files_query), as table
+    _kol_landing_files keyed by the invocation; on-run-end drops it (forget_landing_files). -#}
+{% macro resolve_landing_files() -%}
+    {%- if execute and target.type == 'duckdb' -%}
+        {%- set sources = [] -%}
+        {%- for node in graph.sources.values() if node.source_name != 'exports' -%}
+            {%- set relation = node.config.external_location or '' -%}
+            {%- if relation.startswith("read_parquet('") -%}
+                {%- do sources.append(landing_source(node.source_name, node.name, relation)) -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- if sources -%}
+            {%- do run_query(
+                "create or replace table " ~ target.schema ~ "._kol_landing_files as select '"
+                ~ invocation_id ~ "' as invocation_id, * from (" ~ landing_files_query(sources) ~ ")") -%}
+        {%- endif -%}
+    {%- endif -%}
+    select 1 as landing_files_resolved
+{%- endmacro %}
+
+{% macro forget_landing_files() -%}
+    {%- if execute and target.type == 'duckdb' -%}
+        {%- do run_query("drop table if exists " ~ target.schema ~ "._kol_landing_files") -%}
+    {%- endif -%}
+    select 1 as landing_files_forgotten
+{%- endmacro %}
+
+{#- The rows landing_files_query gave `platform`.`entity` in this invocation's on-run-start, or
+    none when it did not run (a compile without hooks, an older build's table). -#}
+{% macro resolved_landing_files(platform, entity) -%}
+    {%- set exists = run_query(
+        "select count(*) from duckdb_tables() where database_name = current_database()"
+        ~ " and schema_name = '" ~ target.schema ~ "' and table_name = '_kol_landing_files'"
+    ).columns[0].values()[0] -%}
+    {%- if exists == 0 -%}{{ return(none) }}{%- endif -%}
+    {%- set rows = run_query(
+        "select platform, entity, kind, file from " ~ target.schema ~ "._kol_landing_files"
+        ~ " where invocation_id = '" ~ invocation_id ~ "' and platform = '" ~ platform
+        ~ "' and entity = '" ~ entity ~ "' order by kind, file"
+    ).rows -%}
+    {{ return(rows if rows | length > 0 else none) }}
 {%- endmacro %}

@@ -4,7 +4,9 @@ reads the month files plus only the day folders no month covers (real dbt on Duc
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import subprocess
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from bench.history import fabricate_history
 from ingestion.compacted import read_compaction
 from ingestion.compaction import compact
 from pipeline.published import PUBLISHED_TABLES
-from pipeline.transform import run_dbt
+from pipeline.transform import _dbt_command, _environment, run_dbt
 
 pytestmark = pytest.mark.integration
 
@@ -89,3 +91,32 @@ def test_marts_are_the_same_before_and_after_compaction(
     assert len(months) == 2 and all(m in sql for m in months)
     assert "dt=2026-11-22" in sql and "dt=2026-10-02" not in sql
     assert json.loads((after / "landing/compacted/manifest.json").read_text())["version"] == 1
+
+    # the build resolved every source's files once (on-run-start) and dropped the list at its
+    # end; a compile without hooks resolves the view's own source to the same files
+    con = duckdb.connect(str(after / "warehouse.duckdb"), read_only=True)
+    assert con.execute(
+        "select count(*) from duckdb_tables() where table_name = '_kol_landing_files'"
+    ).fetchone() == (0,)
+    con.close()
+    compiled = _compile(after, "stg_tiktok__posts")
+    assert _parquet_files(compiled) == _parquet_files(sql)
+    assert len(_parquet_files(sql)) > len(months)
+
+
+def _parquet_files(sql: str) -> list[str]:
+    return re.findall(r"'([^']+\.parquet)'", sql)
+
+
+def _compile(home: Path, model: str) -> str:
+    """`dbt compile` of one model as of D (dbt runs no on-run-start hook for it)."""
+    target = home / "dbt" / "compile-target"
+    env = {**_environment(home), "KOL_RUN_DATE": D.isoformat()}
+    proc = subprocess.run(
+        _dbt_command(home, ["compile", "--select", model], target),
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    return next((target / "compiled").rglob(f"{model}.sql")).read_text()
