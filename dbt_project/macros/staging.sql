@@ -143,7 +143,7 @@ select * from renamed
     point a compaction was killed at. While parsing, the source itself.
     The lists of every platform source are resolved once per `dbt build`, by the on-run-start
     hook resolve_landing_files: the manifest (about 1 MB a year, 2-3 MB at agency) is read once,
-    not once per view (it was 0.03-0.07 s per view at a year of history; bench/README.md). A
+    not once per view (0.03-0.07 s per view at the small world's year of history). A
     view compiled without the hook (`dbt compile`, `dbt docs generate`) resolves its own
     source. -#}
 {% macro landing_records(platform, entity) -%}
