@@ -138,7 +138,13 @@ def run_timed(
         )
         sampler = _TreeSampler(proc.pid)
         sampler.start()
-        timer = threading.Timer(timeout, _kill_group, args=(proc.pid,))
+        timed_out = threading.Event()
+
+        def _time_limit() -> None:
+            timed_out.set()
+            _kill_group(proc.pid)
+
+        timer = threading.Timer(timeout, _time_limit)
         timer.start()
         try:
             # the child stays a zombie (its /proc entry readable) until it is reaped here
@@ -164,8 +170,13 @@ def run_timed(
         log=str(log_path),
     )
     if check and timed.exit_code != 0:
+        how = (
+            f"was killed at its time limit ({timeout:,.0f}s)"
+            if timed_out.is_set()
+            else f"exited {timed.exit_code}"
+        )
         raise StageFailed(
-            f"`{' '.join(argv)}` exited {timed.exit_code} after {seconds:.1f}s. "
+            f"`{' '.join(argv)}` {how} after {seconds:.1f}s. "
             f"Log {log_path} ends with:\n{log_tail(log_path)}"
         )
     return timed

@@ -59,6 +59,10 @@ WORLD_DAYS = 120  # the sandbox world's own history (posts exist 90 days before 
 # kept setup) every morning, and numbers from different days would not be of the same world.
 BENCH_DAY = date(2026, 11, 25)
 GB = 1024 * MB
+# A measured child past its time limit is killed (a hung one must not hold the bench for
+# ever). A full refresh is the long one: agency's year is 13 monthly builds, ~2 h on 2 cores.
+STAGE_TIMEOUT_S = 3600.0
+FULL_REFRESH_TIMEOUT_S = 8 * 3600.0
 # Disk a history takes per byte of landing it copies (small × 365 days: 2.39 GB copied; the
 # warehouse in the run home and again in its snapshot, ~0.33 each; DuckDB's spill during the
 # full refresh on top): an estimate that errs on the large side.
@@ -401,10 +405,16 @@ class Bench:
         return {**self.env, "KOL_HOME": str(home)}
 
     def run(
-        self, stage: str, argv: list[str], home: Path, tag: str, env: dict[str, str] | None = None
+        self,
+        stage: str,
+        argv: list[str],
+        home: Path,
+        tag: str,
+        env: dict[str, str] | None = None,
+        timeout: float = STAGE_TIMEOUT_S,
     ) -> Timed:
         """One measured child process (under the profiler when it is the stage asked for);
-        `env`: its environment instead of the harness's."""
+        `env`: its environment instead of the harness's; killed after `timeout` seconds."""
         profiling = self.opts.profile == stage and not self.recording
         if profiling:
             out = self.work / "profiles" / tag
@@ -412,7 +422,7 @@ class Bench:
             argv, written = profile.wrap(argv, self.kol, out)
         sb0 = self.sandbox.cpu_seconds() if self.sandbox else 0.0
         env = {**(env or self.env), "KOL_HOME": str(home)}
-        t = run_timed(argv, env, self.work / "logs" / f"{tag}.log", cwd=self.work)
+        t = run_timed(argv, env, self.work / "logs" / f"{tag}.log", cwd=self.work, timeout=timeout)
         sb = self.sandbox.cpu_seconds() - sb0 if self.sandbox else 0.0
         self.sandbox_cpu[tag] = sb
         _say(
@@ -487,7 +497,8 @@ class Bench:
         stage = f"transform_{kind}" if engine == "duckdb" else f"transform_{engine}_{kind}"
         if full and not resumed_from:
             argv.append("--full-refresh")
-        t = self.run(stage, argv, home, tag)
+        limit = FULL_REFRESH_TIMEOUT_S if full else STAGE_TIMEOUT_S
+        t = self.run(stage, argv, home, tag, timeout=limit)
         extra = {"resumed_from": resumed_from} if resumed_from else {}
         self.record(f"{stage}@{h}", sample(t, history_days=h, **extra, **dbt_timings(home)))
 

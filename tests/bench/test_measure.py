@@ -39,3 +39,13 @@ def test_a_command_past_its_timeout_is_killed_with_its_children(tmp_path):
         check=False,
     )
     assert t.exit_code == -9 and t.seconds < 20
+
+
+def test_a_command_killed_at_its_time_limit_says_so_not_just_its_signal(tmp_path):
+    code = "import time; print('still working', flush=True); time.sleep(60)"
+    with pytest.raises(
+        StageFailed, match=r"(?s)killed at its time limit \(2s\) after .*still working"
+    ):
+        run_timed(
+            [sys.executable, "-c", code], os.environ, tmp_path / "d.log", cwd=tmp_path, timeout=2
+        )
