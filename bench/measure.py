@@ -26,6 +26,9 @@ import psutil
 
 SAMPLE_SECONDS = 0.1
 MB = 1024 * 1024
+# a measured child past this is killed with its process group: a hung one must not hold the
+# bench for ever (the caller gives a longer limit to what is longer: bench.run's full refresh)
+STAGE_TIMEOUT_S = 3600.0
 
 
 class StageFailed(RuntimeError):
@@ -116,7 +119,7 @@ def run_timed(
     env: Mapping[str, str],
     log_path: Path,
     cwd: Path,
-    timeout: float = 3600.0,
+    timeout: float = STAGE_TIMEOUT_S,
     check: bool = True,
 ) -> Timed:
     """Run `argv` to completion with stdout+stderr to `log_path`; wall time and peak memory.
