@@ -13,6 +13,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+# this checkout's root: frames of its files are shown from there (`pipeline/cli.py:main`)
+CHECKOUT = f"{Path(__file__).resolve().parents[1]}/"
 _FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^()]*?)(?::\d+)?\)$")
 PROJECT_DIRS = ("ingestion/", "pipeline/", "expectations/", "bench/")
 # dbt's phases, by the function each one runs under (shown when a profile contains dbt).
@@ -53,7 +55,7 @@ def _frame(raw: str) -> str:
     if not m:
         return raw.strip()
     path = m.group("file")
-    for marker in ("site-packages/", "/work/main/", "lib/python3.11/"):
+    for marker in ("site-packages/", CHECKOUT, "lib/python3.11/"):
         if marker in path:
             path = path.split(marker, 1)[1]
     return f"{path}:{m.group('func')}"

@@ -6,8 +6,9 @@ import sys
 
 from bench import profile
 
-STACKS = """\
-process 11:"python -m pipeline.cli transform; x";main (/work/main/pipeline/cli.py:10);run_dbt (/work/main/pipeline/transform.py:20) 6
+ROOT = profile.CHECKOUT  # wherever this clone is: its own files are named from its root
+STACKS = f"""\
+process 11:"python -m pipeline.cli transform; x";main ({ROOT}pipeline/cli.py:10);run_dbt ({ROOT}pipeline/transform.py:20) 6
 process 11:"python -m pipeline.cli transform; x";process 12:"python -m dbt.cli.main build";main (dbt/cli/main.py:5);execute (/v/lib/python3.11/site-packages/duckdb/x.py:9) 3
 process 11:"python -m pipeline.cli transform; x";process 12:"python -m dbt.cli.main build";main (dbt/cli/main.py:5) 1
 """
