@@ -368,6 +368,7 @@ class Bench:
     sandbox: SandboxProcess | None = None
     sandbox_cpu: dict[str, float] = field(default_factory=dict)  # log tag -> CPU seconds
     missing: list[int] = field(default_factory=list)  # histories the setup must still build
+    upgrade: bool = False  # kept warehouses of other code get D - 1 rebuilt by this code
     calls: dict[str, Any] = field(default_factory=dict)  # the last measured day's call costs
     # taken when the run starts: the code the setup's warehouses are built with, even when
     # the tree changes while a long setup runs
@@ -1002,15 +1003,38 @@ class Bench:
         if self.opts.keep_warehouses:
             # the daily build measured is the current code's, on tables an earlier code built
             self.setup["warehouses_built_by_code"] = key.get("code")
+            last = self.setup.get("warehouses_upgraded_by_code", key.get("code"))
+            self.upgrade = last != self.code
             _say(
                 f"--reuse --keep-warehouses: everything from {path}, warehouses of code "
-                f"{key.get('code')} (this tree's is {now.get('code')})"
+                f"{key.get('code')} (this tree's is {self.code}"
+                f"{'; upgrading them' if self.upgrade else ', already upgraded to it'})"
             )
             if now["spark"] and not (key.get("spark") and self.spark_snapshot_kept()):
                 return "spark"  # built now, on the kept DuckDB snapshot
             return "all"
         _say(f"--reuse: seed day and histories from {path}; the warehouse code changed: rebuilding")
         return "landing"
+
+    def upgrade_warehouses(self) -> None:
+        """`--keep-warehouses` under other warehouse code: each kept warehouse re-runs its last
+        day (D - 1) with this code and is re-snapshotted, as the first daily run after a deploy
+        does. A model this code adds or changes then holds its state before D is measured (an
+        incremental model that is new would otherwise be built whole in the measured day)."""
+        d1 = self.opts.run_date - timedelta(days=1)
+        for h in sorted(self.opts.histories):
+            home = self.restore(h)
+            t = self.run(
+                "transform_upgrade",
+                [*self.kol, "transform", "--date", d1.isoformat()],
+                home,
+                f"setup-h{h}-transform-upgrade",
+                timeout=FULL_REFRESH_TIMEOUT_S,
+            )
+            _say(f"history {h}: warehouse upgraded to code {self.code} in {t.seconds:.0f} s")
+            history.clone_home(home, self.snapshot(h))
+        self.setup["warehouses_upgraded_by_code"] = self.code
+        self.save_setup()
 
     def rebuild_warehouses(self) -> None:
         """Full refresh of every history's warehouse over its kept landing, re-snapshotted."""
@@ -1043,6 +1067,8 @@ class Bench:
                 self.rebuild_warehouses()
             elif reused == "spark":
                 self.prepare_spark(spark_history(self.opts.histories))
+            if self.upgrade:
+                self.upgrade_warehouses()
             if self.missing:
                 self.check_disk(base, self.missing)
             for h in sorted(self.missing):

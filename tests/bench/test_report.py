@@ -454,7 +454,26 @@ def test_kept_warehouses_of_other_code_are_reused_and_named(tmp_path):
     kept.opts = replace(kept.opts, keep_warehouses=True)
     assert kept.load_setup() == "all"
     assert kept.setup["warehouses_built_by_code"] == "older"
+    assert kept.upgrade  # this code re-runs D - 1 on them before D is measured
     assert main(["--size", "tiny", "--keep-warehouses"]) == 2  # needs --reuse
+
+    # the upgrade: D - 1 rebuilt by this code in each history's home, which is re-snapshotted
+    ran = []
+
+    def run(stage, argv, home, tag, **_):
+        ran.append((stage, argv[-2:], home.name))
+        (home / "warehouse.duckdb").write_text(f"upgraded {tag}")
+        return type("T", (), {"seconds": 1.0})()
+
+    kept.run = run
+    (tmp_path / "snap-h3" / "warehouse.duckdb").write_text("built by older")
+    kept.upgrade_warehouses()
+    assert ran == [("transform_upgrade", ["--date", "2026-11-19"], "run-h3")]
+    assert (tmp_path / "snap-h3" / "warehouse.duckdb").read_text().startswith("upgraded")
+    again = _bench(tmp_path, [3])
+    again.opts = replace(again.opts, keep_warehouses=True)
+    assert again.load_setup() == "all" and not again.upgrade  # upgraded once, not every run
+    assert again.setup["warehouses_built_by_code"] == "older"
 
 
 def test_landing_per_account_year_before_and_after_compaction_is_worked_out_per_history():

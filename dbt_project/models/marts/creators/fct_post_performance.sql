@@ -1,5 +1,8 @@
-{{ config(tags=['published']) }}
+{{ config(materialized='view', tags=['published']) }}
 -- One row per post with its latest metrics as of D and its earned media value.
+-- A view: each post's latest metrics are kept incrementally (int_post_metrics_latest), and
+-- every row's as_of_date is D, so a table would rewrite every post ever seen each day (its
+-- cost grew with the history). Publish materializes the view into serving/.
 -- emv_usd = likes x per_like + comments x per_comment + shares x per_share + saves x per_save
 --           + views / 1000 x per_1000_views (platform's rate card; an unreported metric adds 0;
 --           NULL when no metric at all is known).
