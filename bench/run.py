@@ -46,7 +46,7 @@ from pipeline.config import COMPACT_AFTER_DAYS as COMPACT_AFTER_SETTING
 from pipeline.demo import DEMO_X_WINDOWS
 from pipeline.runlock import RunLocked, lock_holder, run_lock
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = report.REPO
 RESULTS_DIR = REPO / "bench" / "results"
 # in a history's run home: its copied landing is complete (a killed setup's `--reuse` keeps it)
 LANDED_MARKER = "bench-history.json"
@@ -1022,7 +1022,7 @@ class Bench:
         does. A model this code adds or changes then holds its state before D is measured (an
         incremental model that is new would otherwise be built whole in the measured day)."""
         d1 = self.opts.run_date - timedelta(days=1)
-        for h in sorted(self.opts.histories):
+        for h in sorted(set(self.opts.histories) - set(self.missing)):  # the rest: built now
             home = self.restore(h)
             t = self.run(
                 "transform_upgrade",

@@ -47,6 +47,19 @@ def test_ratios_divide_the_medians_of_the_same_run(stages):
     assert r["gate_vs_transform"] == pytest.approx(3.0 / 13.0)
 
 
+def test_a_history_with_every_window_full_gets_its_own_ratio(stages):
+    stages["transform_incremental@120"] = report.summarise_stage(_samples([12.0, 12.5, 11.5]))
+    r = report.ratios(stages, [30, 120, 365], primary=365, lookback=90)
+    assert r["windows_full_history"] == 120
+    assert r["incremental_long_vs_windows_full"] == pytest.approx(13.0 / 12.0)
+    assert r["incremental_long_vs_short_history"] == pytest.approx(13.0 / 11.0)
+    # 30 days leave a 90-day window part-empty: no such ratio without a longer history
+    assert report.ratios(stages, [30, 365], 365, lookback=90)["windows_full_history"] is None
+    assert report.ratios(stages, [30, 120, 365], 365, lookback=150)["windows_full_history"] is None
+    # the project's longest look-back: its largest *_days var (the 90-day ER window)
+    assert report.longest_lookback_days() == 90
+
+
 def test_a_single_history_has_no_history_ratio(stages):
     r = report.ratios(stages, [30], primary=30)
     assert r["incremental_long_vs_short_history"] is None
