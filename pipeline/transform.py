@@ -110,7 +110,27 @@ def _remove_if_empty(folder: Path) -> None:
         folder.rmdir()
 
 
+# In a dbt target folder: the project its partial-parse cache was made from.
+PARSED_PROJECT_FILE = "kol-parsed-project"
+
+
+def _partial_parse_of_this_project(target_path: Path) -> None:
+    """dbt's partial-parse cache (target/partial_parse.msgpack) keeps the absolute paths of the
+    project it parsed, and dbt reuses it when the project moves: a checkout deployed to a new
+    folder, or re-cloned, then fails every build on files that are gone ("No files found that
+    match the pattern .../seeds/..."). The cache is dropped when it was made from another
+    project folder (the next build parses in full once, ~7 s)."""
+    target_path.mkdir(parents=True, exist_ok=True)
+    marker = target_path / PARSED_PROJECT_FILE
+    project = str(PROJECT_DIR.resolve())
+    if not marker.is_file() or marker.read_text(encoding="utf-8") != project:
+        (target_path / "partial_parse.msgpack").unlink(missing_ok=True)
+        marker.write_text(project, encoding="utf-8")
+
+
 def _dbt_command(home: Path, args: list[str], target_path: Path) -> list[str]:
+    """The dbt invocation of `args` on this project, its state under `target_path`."""
+    _partial_parse_of_this_project(target_path)
     return [
         sys.executable,
         "-m",

@@ -42,3 +42,28 @@ def test_a_new_run_date_does_not_reparse_the_project(tmp_path: Path) -> None:
     latest = con.execute(f"select max(landing_date) from {model}").fetchone()[0]
     con.close()
     assert latest == D
+
+
+def test_a_moved_project_folder_does_not_reuse_the_old_folders_parse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A checkout deployed to a new folder (the old one gone) builds: dbt's partial-parse cache
+    names the old folder's files (a seed is read from its absolute path), so it is dropped."""
+    import shutil
+
+    from pipeline import transform
+
+    home = tmp_path / "home"
+    build_landing(home)
+    ignore = shutil.ignore_patterns("target", "logs")
+    source, releases = transform.PROJECT_DIR, []
+    for name in ("release-1", "release-2"):
+        project = tmp_path / name / "dbt_project"
+        shutil.copytree(source, project, ignore=ignore)
+        releases.append(project)
+        monkeypatch.setattr(transform, "PROJECT_DIR", project)
+        result = run_dbt(home, D, select="tier_thresholds", unit_tests=False)
+        assert result.ok, result.failures
+        shutil.rmtree(project.parent)  # the previous release is gone before the next runs
+    marker = home / "dbt/target" / transform.PARSED_PROJECT_FILE
+    assert marker.read_text() == str(releases[-1].resolve())
