@@ -85,3 +85,28 @@
     from {{ relation }}
     where last_seen_date >= {{ from_date() }}
 {%- endmacro %}
+
+{#- `ts_column` falls in a month of months_touched(relation), written with the months as
+    literals, looked up when the build runs: `ts_column >= first month and < the month after the
+    last` is a range on the column itself, which the engine prunes stored blocks with (an
+    incremental table's old blocks hold old records only), where a month expression tested
+    against a subquery reads every stored row. No month touched: false. -#}
+{% macro in_months_touched(ts_column, relation) -%}
+    {%- set months = [] -%}
+    {%- if execute -%}
+        {%- for m in run_query(months_touched(relation)).columns[0].values() | reject('none') | sort -%}
+            {%- do months.append(m.strftime('%Y-%m-%d')) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- if months | length == 0 -%}
+    false
+    {%- else -%}
+    {%- set last = modules.datetime.date.fromisoformat(months[-1]) -%}
+    {%- set after_last = (last.replace(day=28) + modules.datetime.timedelta(days=4)).replace(day=1) -%}
+    ({{ ts_column }} >= cast('{{ months[0] }} 00:00:00' as timestamp)
+     and {{ ts_column }} < cast('{{ after_last.strftime('%Y-%m-%d') }} 00:00:00' as timestamp)
+     and cast(date_trunc('month', {{ ts_column }}) as date) in (
+        {%- for m in months %}cast('{{ m }}' as date){% if not loop.last %}, {% endif %}{% endfor -%}
+     ))
+    {%- endif -%}
+{%- endmacro %}

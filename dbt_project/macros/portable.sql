@@ -273,16 +273,39 @@ where kept._kol_rank = 1
     touches (delete+insert); on Spark, whose tables can only overwrite partitions, a key's row
     moves between partitions from day to day, so the model is rebuilt whole as a table (a full
     refresh gives the same rows). -#}
-{% macro incremental_by_key(columns) -%}
-    {{ return(adapter.dispatch('incremental_by_key')(columns)) }}
+{% macro incremental_by_key(columns, key_time=none) -%}
+    {{ return(adapter.dispatch('incremental_by_key')(columns, key_time)) }}
 {%- endmacro %}
 
-{% macro default__incremental_by_key(columns) -%}
-    {{ return({'materialized': 'incremental', 'incremental_strategy': 'delete+insert', 'unique_key': columns}) }}
+{#- `key_time`: a not-NULL column every version of a key shares (the time a comment was made):
+    the delete then looks for the keys among the stored rows at or after the earliest
+    `key_time` a run writes, a range the engine prunes stored blocks with, instead of among
+    every stored row (duckdb__get_delete_insert_merge_sql). -#}
+{% macro default__incremental_by_key(columns, key_time) -%}
+    {%- set config = {'materialized': 'incremental', 'incremental_strategy': 'delete+insert', 'unique_key': columns} -%}
+    {%- if key_time -%}
+        {%- do config.update({'unique_key_time': key_time}) -%}
+    {%- endif -%}
+    {{ return(config) }}
 {%- endmacro %}
 
-{% macro spark__incremental_by_key(columns) -%}
+{% macro spark__incremental_by_key(columns, key_time) -%}
     {{ return({'materialized': 'table'}) }}
+{%- endmacro %}
+
+{#- dbt's delete+insert, the keys looked for among the stored rows at or after the earliest
+    `unique_key_time` of the new rows (incremental_by_key's key_time): a daily run rewrites the
+    comments of recent posts, and testing every stored comment's key grew with the history
+    (agency, a year: 10 s of int_comment_features' build; 4 s bounded). -#}
+{% macro duckdb__get_delete_insert_merge_sql(target, source, unique_key, dest_columns, incremental_predicates) -%}
+    {%- set key_time = config.get('unique_key_time') -%}
+    {%- set predicates = [] + (incremental_predicates or []) -%}
+    {%- if key_time -%}
+        {%- do predicates.append(
+            'DBT_INTERNAL_DEST.' ~ key_time ~ ' >= (select min(' ~ key_time ~ ') from ' ~ source ~ ')'
+        ) -%}
+    {%- endif -%}
+    {{ return(default__get_delete_insert_merge_sql(target, source, unique_key, dest_columns, predicates or none)) }}
 {%- endmacro %}
 
 {#- Model contracts name DuckDB's types (varchar, double[], ...); Spark checks a contract with

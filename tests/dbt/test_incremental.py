@@ -15,7 +15,16 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from dbt_landing_fixture import ALL_PLATFORMS, BASELINE_DATE, DAILY_DATES, D, build_landing
+from dbt_landing_fixture import (
+    ALL_PLATFORMS,
+    BASELINE_DATE,
+    DAILY_DATES,
+    D,
+    build_landing,
+    ig1_comment,
+    ts,
+    write_api,
+)
 from table_parity import BUILD_STAMPS, KEPT_SLICES
 
 from pipeline.transform import DbtResult, run_dbt
@@ -178,3 +187,34 @@ def test_sentiment_rows_carry_the_build_that_scored_them_and_an_older_table_gain
     compiled = [p.read_text() for p in (tests / "int_comment_sentiment.yml").glob("*.sql")]
     assert len(compiled) == 3  # unique, accepted_values, value_between
     assert all(f"scored_on >= cast('{second}' as date)" in c for c in compiled)
+
+
+def test_a_comment_re_seen_keeps_one_row_though_it_is_older_than_the_builds_other_comments(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The comment models' delete looks a build's keys up only among the stored comments
+    created at or after the earliest one it rewrites (incremental_by_key's key_time). A comment
+    made weeks before the fixture's others (published 11-21), re-seen each day with more likes,
+    must still replace its stored row: one row, the last day's version, in both models."""
+    home = tmp_path / "home"
+    build_landing(home, platforms=("instagram",))
+    old = {**ig1_comment("cm_old", "Still the best post"), "published_at": ts(BASELINE_DATE)}
+    for likes, day in enumerate(DAILY_DATES, start=1):
+        write_api(home, "comments", "instagram", day, [{**old, "like_count": likes}], run="old")
+    monkeypatch.setenv("DBT_INDIRECT_SELECTION", "empty")
+    monkeypatch.setenv("KOL_DBT_THREADS", "2")
+    for run_date, from_date in SEQUENCES["daily"]:
+        result = run_dbt(
+            home, run_date, select="+int_comment_features", from_date=from_date, unit_tests=False
+        )
+        assert result.ok, (run_date, result.failures)
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        for table in ("int_comments_unioned", "int_comment_features"):
+            rows = con.execute(
+                f"select like_count, last_seen_date from {table} where comment_id = 'cm_old'"
+            ).fetchall()
+            assert rows == [(len(DAILY_DATES), D)], (table, rows)
+            keys = con.execute(
+                f"select count(*) - count(distinct (platform, comment_id)) from {table}"
+            ).fetchone()
+            assert keys == (0,), table

@@ -15,25 +15,57 @@ snapshots as (
     where snapshot_date <= {{ run_date() }}
 ),
 
-cutoffs as (
+contract_cutoffs as (
     select distinct platform, creator_id, start_date as cutoff_date
     from contracts
     where start_date <= {{ run_date() }}
-    union
+),
+
+today_cutoffs as (
     select distinct platform, creator_id, {{ run_date() }} + 1 as cutoff_date
     from snapshots
 ),
 
-posts as (
-    select posts.platform, posts.creator_id, posts.post_id, posts.published_at, latest.engagements
-    from {{ ref('int_posts_unioned') }} as posts
-    inner join {{ ref('int_post_metrics_latest') }} as latest
-        on posts.platform = latest.platform and posts.post_id = latest.post_id
-    where latest.engagements is not null
+cutoffs as (
+    select * from contract_cutoffs
+    union
+    select * from today_cutoffs
 ),
+
+-- Each cutoff's window is found among a bounded part of the landed records, so that the daily
+-- cost follows the windows, not the history: D + 1's windows start at one time for every
+-- account, so their posts and comments are picked by a range on the stored column (which
+-- prunes stored blocks); the contracts' cutoffs, a few thousand, read only their accounts'.
+{%- set today = "cast(" ~ run_date() ~ " + 1 as timestamp)" %}
+{%- set of_contract_accounts = "exists (select 1 from contract_cutoffs where contract_cutoffs.platform = records.platform and contract_cutoffs.creator_id = records.creator_id)" %}
+{%- for cutoffs_of, keep in [
+    ('contract', of_contract_accounts),
+    ('today', "records.published_at >= " ~ today ~ " - " ~ days_interval(var('er_window_days'))),
+] %}
+
+{{ cutoffs_of }}_posts as (
+    select records.platform, records.creator_id, records.post_id, records.published_at, latest.engagements
+    from {{ ref('int_posts_unioned') }} as records
+    inner join {{ ref('int_post_metrics_latest') }} as latest
+        on records.platform = latest.platform and records.post_id = latest.post_id
+    where latest.engagements is not null and {{ keep }}
+),
+{%- endfor %}
+{%- for cutoffs_of, keep in [
+    ('contract', of_contract_accounts),
+    ('today', "records.published_at >= " ~ today ~ " - " ~ days_interval(var('sentiment_window_days'))),
+] %}
+
+{{ cutoffs_of }}_comments as (
+    select records.*
+    from {{ ref('int_comment_features') }} as records
+    where {{ keep }}
+),
+{%- endfor %}
 
 -- posts of the ER window before the cutoff
 window_posts as (
+    {%- for cutoffs_of in ['contract', 'today'] %}
     select
         cutoffs.*,
         posts.post_id,
@@ -41,13 +73,15 @@ window_posts as (
         posts.engagements,
         posts.published_at >= cast(cutoffs.cutoff_date as timestamp)
             - {{ days_interval(var('match_trend_recent_days')) }} as is_recent
-    from cutoffs
-    inner join posts
+    from {{ cutoffs_of }}_cutoffs as cutoffs
+    inner join {{ cutoffs_of }}_posts as posts
         on cutoffs.platform = posts.platform
         and cutoffs.creator_id = posts.creator_id
         and posts.published_at < cast(cutoffs.cutoff_date as timestamp)
         and posts.published_at >= cast(cutoffs.cutoff_date as timestamp)
             - {{ days_interval(var('er_window_days')) }}
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
 ),
 
 -- the latest er_max_posts of them, as engagement_rate does
@@ -80,23 +114,33 @@ trend as (
     group by all
 ),
 
-window_comments as (
+-- the comments of the sentiment window before the cutoff, one row per normalised text: emoji-only
+-- and generic are properties of the text, so a text's comments are authentic together, when
+-- it is neither and is there once (as creator_scorecard's, a group-by, not a window)
+window_texts as (
     select
-        cutoffs.*,
-        comments.is_scored,
-        comments.compound,
-        comments.is_emoji_only,
-        comments.is_generic,
-        count(*) over (
-            partition by cutoffs.platform, cutoffs.creator_id, cutoffs.cutoff_date, comments.normalised_text
-        ) as same_text_on_account
-    from cutoffs
-    inner join {{ ref('int_comment_features') }} as comments
-        on cutoffs.platform = comments.platform
-        and cutoffs.creator_id = comments.creator_id
-        and comments.published_at < cast(cutoffs.cutoff_date as timestamp)
-        and comments.published_at >= cast(cutoffs.cutoff_date as timestamp)
-            - {{ days_interval(var('sentiment_window_days')) }}
+        platform,
+        creator_id,
+        cutoff_date,
+        normalised_text,
+        count(*) as comments,
+        max(case when is_emoji_only or is_generic then 1 else 0 end) as is_emoji_or_generic,
+        sum(case when is_scored then compound end) as compound_sum,
+        count(case when is_scored then compound end) as scored_comments
+    from (
+        {%- for cutoffs_of in ['contract', 'today'] %}
+        select cutoffs.*, comments.normalised_text, comments.is_emoji_only, comments.is_generic, comments.is_scored, comments.compound
+        from {{ cutoffs_of }}_cutoffs as cutoffs
+        inner join {{ cutoffs_of }}_comments as comments
+            on cutoffs.platform = comments.platform
+            and cutoffs.creator_id = comments.creator_id
+            and comments.published_at < cast(cutoffs.cutoff_date as timestamp)
+            and comments.published_at >= cast(cutoffs.cutoff_date as timestamp)
+                - {{ days_interval(var('sentiment_window_days')) }}
+        {% if not loop.last %}union all{% endif %}
+        {%- endfor %}
+    ) as window_comments
+    group by platform, creator_id, cutoff_date, normalised_text
 ),
 
 comment_features as (
@@ -104,27 +148,38 @@ comment_features as (
         platform,
         creator_id,
         cutoff_date,
-        count(*) as window_comments,
+        sum(comments) as window_comments,
         -- as creator_scorecard's comment_authenticity_score, over the window before the cutoff
         100 * {{ safe_divide(
-            "count(*) filter (where not is_emoji_only and not is_generic and same_text_on_account = 1)",
-            'count(*)'
+            "sum(case when comments = 1 and is_emoji_or_generic = 0 then 1 else 0 end)",
+            'sum(comments)'
         ) }} as comment_authenticity_score,
-        avg(compound) filter (where is_scored) as sentiment_score
-    from window_comments
-    group by all
+        {{ safe_divide('sum(compound_sum)', 'sum(scored_comments)') }} as sentiment_score
+    from window_texts
+    group by platform, creator_id, cutoff_date
 ),
 
 -- followers: the latest snapshot before the cutoff (none when the warehouse first saw the
 -- account on or after it)
+contract_snapshots as (
+    select records.*
+    from snapshots as records
+    where {{ of_contract_accounts }}
+),
+
 followers as (
     select cutoffs.platform, cutoffs.creator_id, cutoffs.cutoff_date, snapshots.followers
-    from cutoffs
+    from contract_cutoffs as cutoffs
     {{ asof_join(
-        'snapshots', 'snapshots',
+        'contract_snapshots', 'snapshots',
         'cutoffs.platform = snapshots.platform and cutoffs.creator_id = snapshots.creator_id',
         'cutoffs.cutoff_date', '>', 'snapshot_date', 'platform, creator_id'
     ) }}
+    union all
+    -- D + 1's: each account's latest snapshot (an aggregate, not an as-of join that sorts them all)
+    select platform, creator_id, {{ run_date() }} + 1 as cutoff_date, {{ latest_value('followers', 'snapshot_date') }} as followers
+    from snapshots
+    group by platform, creator_id
 ),
 
 past_contracts as (

@@ -5,7 +5,7 @@
 -- Incremental: a daily run normalises only the comments (re)seen in [from_date, D].
 {{ config(
     on_schema_change='fail',
-    **incremental_by_key(['platform', 'comment_id'])
+    **incremental_by_key(['platform', 'comment_id'], key_time='published_at')
 ) }}
 
 with comments as (

@@ -1,6 +1,6 @@
 {{ config(
     on_schema_change='fail',
-    **incremental_by_key(['platform', 'comment_id'])
+    **incremental_by_key(['platform', 'comment_id'], key_time='published_at')
 ) }}
 -- One row per comment (platform x comment_id), latest version seen; text stays in the warehouse.
 

@@ -15,8 +15,6 @@ from {{ ref('int_posts_unioned') }}
 where published_at <= {{ end_of_day(run_date()) }}
     and first_seen_date <= {{ run_date() }}
     {% if is_incremental() %}
-    and cast(date_trunc('month', published_at) as date) in (
-        {{ months_touched(ref('int_posts_unioned')) }}
-    )
+    and {{ in_months_touched('published_at', ref('int_posts_unioned')) }}
     {% endif %}
 group by all

@@ -21,9 +21,7 @@ with month_comments as (
         is_emoji_only or is_generic as is_emoji_or_generic
     from {{ ref('int_comment_features') }}
     {% if is_incremental() %}
-    where cast(date_trunc('month', published_at) as date) in (
-        {{ months_touched(ref('int_comment_features')) }}
-    )
+    where {{ in_months_touched('published_at', ref('int_comment_features')) }}
     {% endif %}
 ),
 
