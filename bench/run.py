@@ -212,6 +212,7 @@ def sample(t: Timed, **extra: Any) -> dict[str, Any]:
         "peak_rss_mb": round(t.peak_rss_mb, 1),
         "max_rss_mb": round(t.max_rss_mb, 1),
         "tree_rss_mb": round(t.tree_rss_mb, 1),
+        "tree_pss_mb": round(t.tree_pss_mb, 1),
         **extra,
     }
 

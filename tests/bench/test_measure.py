@@ -19,6 +19,24 @@ def test_peak_memory_of_a_child_is_its_own_not_the_harness(tmp_path):
     assert t.seconds >= 0.3
 
 
+def test_memory_a_forked_child_shares_with_its_parent_is_counted_once(tmp_path):
+    """A child caught between fork and exec shows its parent's pages as its own RSS: summed
+    RSS counts 300 MB twice, summed PSS (the peak) once."""
+    code = (
+        "import os, time\n"
+        "x = bytearray(300 * 1024 * 1024)\n"
+        "for i in range(0, len(x), 4096): x[i] = 1\n"
+        "pid = os.fork()\n"
+        "time.sleep(0.6)\n"
+        "os._exit(0) if pid == 0 else os.waitpid(pid, 0)\n"
+    )
+    t = run_timed([sys.executable, "-c", code], os.environ, tmp_path / "f.log", cwd=tmp_path)
+    assert t.exit_code == 0
+    assert t.tree_rss_mb >= 600  # two processes of 300 MB each, as RSS sees them
+    assert 300 <= t.tree_pss_mb < 450
+    assert 300 <= t.peak_rss_mb < 450
+
+
 def test_a_failing_command_raises_with_its_exit_code_and_log_tail(tmp_path):
     code = "import sys; print('line one'); print('what went wrong', file=sys.stderr); sys.exit(3)"
     with pytest.raises(
