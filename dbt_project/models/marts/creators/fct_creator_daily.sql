@@ -15,15 +15,33 @@ today as (
     where {{ incremental_landing_scope('snapshot_date') }}
 ),
 
--- the followers of each snapshot's previous one (platform x creator_id x snapshot_date is unique)
+-- the followers of each snapshot's previous one (platform x creator_id x snapshot_date is unique):
+-- a daily build orders only its own days' snapshots, after each account's latest one before
+-- them (an aggregate over the older ones, not a sort of the whole history)
+previous_candidates as (
+    select platform, creator_id, snapshot_date, followers
+    from snapshots
+    where {{ incremental_landing_scope('snapshot_date') }}
+    {% if is_incremental() %}
+    union all
+    select
+        platform,
+        creator_id,
+        max(snapshot_date) as snapshot_date,
+        {{ latest_value('followers', 'snapshot_date') }} as followers
+    from snapshots
+    where snapshot_date < {{ from_date() }} and {{ landing_scope('snapshot_date') }}
+    group by platform, creator_id
+    {% endif %}
+),
+
 previous as (
     select
         platform,
         creator_id,
         snapshot_date,
         lag(followers) over (partition by platform, creator_id order by snapshot_date) as previous_followers
-    from snapshots
-    where {{ landing_scope('snapshot_date') }}
+    from previous_candidates
 ),
 
 -- new posts: first seen on that date's snapshot and published since the start of the day before
