@@ -61,29 +61,28 @@ class Timed:
         return max(self.max_rss_mb, self.tree_pss_mb)
 
 
-def high_water_mark(pid: int) -> int:
-    """Peak RSS in bytes of one process since its `exec` (VmHWM), 0 when it is gone."""
+def _proc_bytes(pid: int, file: str, field: bytes) -> int | None:
+    """A `field:   N kB` line of /proc/<pid>/<file> in bytes; None when the process is gone or
+    the kernel does not give it."""
     try:
-        with open(f"/proc/{pid}/status", "rb") as fh:
+        with open(f"/proc/{pid}/{file}", "rb") as fh:
             for line in fh:
-                if line.startswith(b"VmHWM:"):
+                if line.startswith(field + b":"):
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         pass
-    return 0
+    return None
+
+
+def high_water_mark(pid: int) -> int:
+    """Peak RSS in bytes of one process since its `exec` (VmHWM), 0 when it is gone."""
+    return _proc_bytes(pid, "status", b"VmHWM") or 0
 
 
 def proportional_set_size(pid: int) -> int | None:
     """PSS in bytes of one process (its private pages plus its share of shared ones), None
     when it is gone or the kernel does not say (then its RSS stands in)."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup", "rb") as fh:
-            for line in fh:
-                if line.startswith(b"Pss:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
+    return _proc_bytes(pid, "smaps_rollup", b"Pss")
 
 
 class _TreeSampler(threading.Thread):

@@ -22,3 +22,25 @@
         else 0.0
     end
 {%- endmacro %}
+
+{#- `ts` falls in the `days` days before the cutoff date `cutoff` (00:00 UTC): the window a
+    matching feature as of the cutoff reads, nothing on or after the cutoff. -#}
+{% macro in_window_before(ts, cutoff, days) -%}
+    {{ ts }} < cast({{ cutoff }} as timestamp)
+    and {{ ts }} >= cast({{ cutoff }} as timestamp) - {{ days_interval(days) }}
+{%- endmacro %}
+
+{#- int_account_features_at_cutoff's records of each cutoff's window: `columns` of the CTEs
+    `contract_<records>` joined to `contract_cutoffs`, and of `today_<records>` to
+    `today_cutoffs` (the model picks each kind's records its own way), alias `records`. -#}
+{% macro records_in_cutoff_windows(records, columns, days) -%}
+    {%- for kind in ['contract', 'today'] %}
+    select cutoffs.*, {{ columns }}
+    from {{ kind }}_cutoffs as cutoffs
+    inner join {{ kind }}_{{ records }} as records
+        on cutoffs.platform = records.platform
+        and cutoffs.creator_id = records.creator_id
+        and {{ in_window_before('records.published_at', 'cutoffs.cutoff_date', days) }}
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+{%- endmacro %}

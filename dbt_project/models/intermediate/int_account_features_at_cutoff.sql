@@ -65,23 +65,13 @@ cutoffs as (
 
 -- posts of the ER window before the cutoff
 window_posts as (
-    {%- for cutoffs_of in ['contract', 'today'] %}
-    select
-        cutoffs.*,
-        posts.post_id,
-        posts.published_at,
-        posts.engagements,
-        posts.published_at >= cast(cutoffs.cutoff_date as timestamp)
-            - {{ days_interval(var('match_trend_recent_days')) }} as is_recent
-    from {{ cutoffs_of }}_cutoffs as cutoffs
-    inner join {{ cutoffs_of }}_posts as posts
-        on cutoffs.platform = posts.platform
-        and cutoffs.creator_id = posts.creator_id
-        and posts.published_at < cast(cutoffs.cutoff_date as timestamp)
-        and posts.published_at >= cast(cutoffs.cutoff_date as timestamp)
-            - {{ days_interval(var('er_window_days')) }}
-    {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
+    {{ records_in_cutoff_windows(
+        'posts',
+        'records.post_id, records.published_at, records.engagements, records.published_at >= '
+        ~ 'cast(cutoffs.cutoff_date as timestamp) - ' ~ days_interval(var('match_trend_recent_days'))
+        ~ ' as is_recent',
+        var('er_window_days')
+    ) }}
 ),
 
 -- the latest er_max_posts of them, as engagement_rate does
@@ -128,17 +118,11 @@ window_texts as (
         sum(case when is_scored then compound end) as compound_sum,
         count(case when is_scored then compound end) as scored_comments
     from (
-        {%- for cutoffs_of in ['contract', 'today'] %}
-        select cutoffs.*, comments.normalised_text, comments.is_emoji_only, comments.is_generic, comments.is_scored, comments.compound
-        from {{ cutoffs_of }}_cutoffs as cutoffs
-        inner join {{ cutoffs_of }}_comments as comments
-            on cutoffs.platform = comments.platform
-            and cutoffs.creator_id = comments.creator_id
-            and comments.published_at < cast(cutoffs.cutoff_date as timestamp)
-            and comments.published_at >= cast(cutoffs.cutoff_date as timestamp)
-                - {{ days_interval(var('sentiment_window_days')) }}
-        {% if not loop.last %}union all{% endif %}
-        {%- endfor %}
+        {{ records_in_cutoff_windows(
+            'comments',
+            'records.normalised_text, records.is_emoji_only, records.is_generic, records.is_scored, records.compound',
+            var('sentiment_window_days')
+        ) }}
     ) as window_comments
     group by platform, creator_id, cutoff_date, normalised_text
 ),
