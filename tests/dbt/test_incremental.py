@@ -8,7 +8,8 @@ month end (the month-end slice of int_account_metrics_as_of is then built increm
 
 from __future__ import annotations
 
-from datetime import timedelta
+import shutil
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -218,3 +219,43 @@ def test_a_comment_re_seen_keeps_one_row_though_it_is_older_than_the_builds_othe
                 f"select count(*) - count(distinct (platform, comment_id)) from {table}"
             ).fetchone()
             assert keys == (0,), table
+
+
+def test_a_daily_build_tests_the_post_performance_rows_it_rewrote_and_catches_a_bad_one(
+    built_home: tuple[Path, DbtResult], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """fct_post_performance is a view over every post ever seen; a daily build's data tests
+    on it check the posts whose latest metrics the build rewrote (metrics_snapshot_date >=
+    from_date; the gate checks every published row). An out-of-range EMV on a post last
+    measured before from_date is not re-tested; the same on a post measured on D fails."""
+    full_home, full_result = built_home
+    assert full_result.ok, full_result.failures
+    home = tmp_path / "home"
+    shutil.copytree(full_home, home)
+    monkeypatch.setenv("KOL_DBT_THREADS", "2")
+    db = str(home / "warehouse.duckdb")
+    way_too_many = "likes = 1e15::bigint"  # x 0.30 USD a like: 3e14 USD, over the 1e12 bound
+
+    def spoil(last_measured: date) -> None:
+        """One more post of D's latest metrics gets way too many likes, as last measured then."""
+        with duckdb.connect(db) as con:
+            post = con.execute(
+                "select platform, post_id from int_post_metrics_latest where snapshot_date = ? "
+                "order by all limit 1",
+                [D],
+            ).fetchone()
+            con.execute(
+                f"update int_post_metrics_latest set {way_too_many}, snapshot_date = ? "
+                "where platform = ? and post_id = ?",
+                [last_measured, *post],
+            )
+
+    def daily_build() -> DbtResult:
+        return run_dbt(home, D, select="fct_post_performance", from_date=D, unit_tests=False)
+
+    spoil(D - timedelta(days=3))
+    assert daily_build().ok
+    spoil(D)
+    result = daily_build()
+    assert not result.ok
+    assert [f for f in result.failures if "value_between_fct_post_performance_emv_usd" in f]

@@ -21,9 +21,20 @@ contract_cutoffs as (
     where start_date <= {{ run_date() }}
 ),
 
-today_cutoffs as (
-    select distinct platform, creator_id, {{ run_date() }} + 1 as cutoff_date
+-- D + 1's cutoff for every account, with its followers: the latest snapshot (an aggregate,
+-- not an as-of join that sorts them all; one pass over the snapshots gives both)
+today_followers as (
+    select
+        platform,
+        creator_id,
+        {{ run_date() }} + 1 as cutoff_date,
+        {{ latest_value('followers', 'snapshot_date') }} as followers
     from snapshots
+    group by platform, creator_id
+),
+
+today_cutoffs as (
+    select platform, creator_id, cutoff_date from today_followers
 ),
 
 cutoffs as (
@@ -160,10 +171,7 @@ followers as (
         'cutoffs.cutoff_date', '>', 'snapshot_date', 'platform, creator_id'
     ) }}
     union all
-    -- D + 1's: each account's latest snapshot (an aggregate, not an as-of join that sorts them all)
-    select platform, creator_id, {{ run_date() }} + 1 as cutoff_date, {{ latest_value('followers', 'snapshot_date') }} as followers
-    from snapshots
-    group by platform, creator_id
+    select platform, creator_id, cutoff_date, followers from today_followers
 ),
 
 past_contracts as (

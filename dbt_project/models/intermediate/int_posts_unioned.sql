@@ -1,8 +1,11 @@
 {{ config(
     on_schema_change='fail',
-    **incremental_by_key(['platform', 'post_id'])
+    **incremental_by_key(['platform', 'post_id'], key_time='first_seen_date')
 ) }}
 -- One row per post (platform x post_id) with its latest attributes and the date it was first seen.
+-- A rewritten post's first_seen_date is never later than its stored one (the least of the two),
+-- so the merge looks for the posts it rewrites among the stored ones first seen at or after the
+-- earliest it writes (incremental_by_key's key_time), not among every post ever seen.
 
 with unioned as (
     {% for p in var('platforms') %}
