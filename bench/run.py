@@ -957,11 +957,17 @@ class Bench:
             if h in self.opts.histories and self.snapshot(h).is_dir()
         ]
         # a setup that lacks some of the asked histories lends its seed day and the ones it
-        # has; execute() builds the rest from its seed day
+        # has; execute() builds the rest from its seed day. One that holds more lends those
+        # asked: the histories are compared through `kept`, not as part of the key.
         key, now = saved.get("key", {}), self.setup_key(kept)
 
         def without(d: dict[str, Any], *names: str) -> dict[str, Any]:
-            return {k: v for k, v in d.items() if k not in names}
+            return {k: v for k, v in d.items() if k not in ("histories", *names)}
+
+        def asked(name: str) -> bool:
+            """A setup entry or sample of an asked history, or of none (history_<h>, <stage>@<h>)."""
+            h = name.split("_", 1)[1] if name.startswith("history_") else name.partition("@")[2]
+            return not h.isdigit() or int(h) in self.opts.histories
 
         same_landing = without(key, "code", "built", "spark") == without(
             now, "code", "built", "spark"
@@ -982,6 +988,7 @@ class Bench:
                 k: v
                 for k, v in saved["setup"].items()
                 if k != "world"
+                and asked(k)
                 and not (k.startswith("history_") and int(k.split("_")[1]) in self.missing)
             }
         )
@@ -990,7 +997,7 @@ class Bench:
             has_spark = bool(key.get("spark")) and self.spark_snapshot_kept()
             _say(f"--reuse: seed day, histories and their warehouses from {path}")
             for k, v in saved["samples"].items():
-                if now["spark"] or not k.startswith("transform_spark"):
+                if asked(k) and (now["spark"] or not k.startswith("transform_spark")):
                     self.samples.setdefault(k, []).extend(v)
             if has_spark or not now["spark"]:
                 return "all"

@@ -300,6 +300,24 @@ def test_a_setup_lacking_a_history_lends_its_seed_day_and_the_histories_it_has(t
     assert again.setup["history_6"] == {"copied_days": 5}
 
 
+def test_a_setup_holding_more_histories_lends_the_asked_ones(tmp_path):
+    first = _bench(tmp_path, [3, 6])
+    first.setup["history_3"] = {"copied_days": 2}
+    first.setup["history_6"] = {"copied_days": 5}
+    first.samples["transform_full@3"] = [{"seconds": 7.0}]
+    first.samples["transform_full@6"] = [{"seconds": 9.0}]
+    first.save_setup()
+    (tmp_path / "snap-h3").mkdir()
+    (tmp_path / "snap-h6").mkdir()
+
+    fewer = _bench(tmp_path, [3])
+    assert fewer.load_setup() == "all"
+    assert fewer.missing == []
+    assert fewer.setup["history_3"] == {"copied_days": 2}
+    assert "history_6" not in fewer.setup  # not asked: neither measured nor reported
+    assert fewer.samples == {"transform_full@3": [{"seconds": 7.0}]}
+
+
 def test_warehouses_kept_from_older_code_are_not_saved_as_this_codes(tmp_path):
     from dataclasses import replace
 
