@@ -224,12 +224,24 @@ def worker_count(setting: str | int | None, cpus: int | None = None) -> int:
 
 
 def score_texts(texts: Sequence[str], workers: int = 1) -> list[Scored]:
+    """Score `texts` in order, each distinct text once, over up to `workers` processes.
+
+    A day's comments repeat ("🔥🔥", "love this", a bot's spam) and a score depends on the
+    text alone (the language guess and VADER read nothing else), so a text met again takes
+    the score of its first occurrence: the result is the same, the cost that of the distinct
+    texts."""
+    texts = [t if isinstance(t, str) else "" for t in texts]
+    distinct = list(dict.fromkeys(texts))
+    scores = dict(zip(distinct, _score_in_order(distinct, workers), strict=True))
+    return [scores[t] for t in texts]
+
+
+def _score_in_order(texts: list[str], workers: int) -> list[Scored]:
     """Score `texts` in order, over up to `workers` processes (this one included).
 
     The texts are cut into chunks dealt round-robin: chunk i to participant i mod n, where
     participant 0 is this process. Each chunk is scored exactly as `score_here` would, so the
     result does not depend on the number of workers."""
-    texts = [t if isinstance(t, str) else "" for t in texts]
     n = min(workers, len(texts) // MIN_TEXTS_PER_WORKER)
     if n <= 1:
         return score_here(texts)

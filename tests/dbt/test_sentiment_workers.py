@@ -49,15 +49,35 @@ def started(ks, monkeypatch):
 def test_workers_give_the_scores_of_one_process_in_order(ks, started):
     texts = [f"{t} {i}" if i % 3 else t for i, t in enumerate(TEXTS * 32)]  # 320 texts
     alone = ks.score_here(texts)
-    assert ks.score_texts(texts, workers=3) == alone  # 11 chunks of 30, dealt to 3
+    # 223 distinct texts (every third is one of TEXTS again): 8 chunks of 30, dealt to 3
+    assert ks.score_texts(texts, workers=3) == alone
     assert len(started) == 2  # this process scores every third chunk, two workers the rest
     assert {lang for lang, _ in alone} == {"en", "none", "other"}
     assert all((c is None) == (lang == "other") for lang, c in alone)
 
 
 def test_a_batch_too_small_for_workers_is_scored_here(ks, started):
-    assert ks.score_texts(TEXTS * 9, workers=4) == ks.score_here(TEXTS * 9)  # 90 < 2 x 50
+    texts = [f"{t} {i}" for i, t in enumerate(TEXTS * 9)]
+    assert ks.score_texts(texts, workers=4) == ks.score_here(texts)  # 90 < 2 x 50
     assert started == []
+
+
+def test_each_distinct_text_is_scored_once_and_every_copy_gets_its_score(ks, monkeypatch):
+    """A day repeats its comments ("🔥🔥", "love it", a bot's spam): the scorer reads each
+    distinct text once and hands its score to every copy, in the batch's order."""
+    texts = ["love it", "🔥🔥", "love it", "This is terrible", "🔥🔥", "love it", None, ""]
+    one_by_one = [ks.score_here([t or ""])[0] for t in texts]
+    scored = []
+    real = ks.score_here
+
+    def counting(batch, *args):
+        scored.extend(batch)
+        return real(batch, *args)
+
+    monkeypatch.setattr(ks, "score_here", counting)
+    assert ks.score_texts(texts, workers=1) == one_by_one
+    assert scored == ["love it", "🔥🔥", "This is terrible", ""]  # None is the empty text
+    assert one_by_one[0][1] > 0.05 > -0.05 > one_by_one[3][1]  # not one score for all
 
 
 def test_a_worker_that_dies_fails_the_model_with_what_to_do(ks, started, monkeypatch):
@@ -67,7 +87,7 @@ def test_a_worker_that_dies_fails_the_model_with_what_to_do(ks, started, monkeyp
 
     monkeypatch.setattr(ks, "_start_worker", dying)
     with pytest.raises(RuntimeError) as err:
-        ks.score_texts(TEXTS * 20, workers=2)
+        ks.score_texts([f"{t} {i}" for i, t in enumerate(TEXTS * 20)], workers=2)
     message = str(err.value)
     assert "exited with 3 before it answered: lexicon missing" in message
     assert "KOL_SENTIMENT_WORKERS=1" in message
