@@ -171,6 +171,9 @@ def test_an_incremental_build_recomputes_only_what_changed_and_equals_a_full_one
 
     computed = set(frame.loc[frame["brand_id"].notna(), "creator_id"])
     assert computed == {"chef", "newbie"}  # gamer and both are kept as stored
+    # the accounts' documents, built once for the fingerprints and the changed accounts, go
+    temporary = con.execute("select table_name from duckdb_tables() where temporary").fetchall()
+    assert temporary == [(topic.PAIRS,)]
     assert list(frame.loc[frame["brand_id"].isna(), "creator_id"]) == ["quiet"]
     _apply_incremental(con, frame)
     _store(con, _build(topic, con), "full_build")
@@ -195,6 +198,24 @@ def test_an_incremental_build_recomputes_only_what_changed_and_equals_a_full_one
 
     # nothing changed: nothing to write
     assert _build(topic, con, "stored").empty
+
+
+def test_without_a_brand_word_a_build_writes_no_pair_and_removes_the_stored_ones(topic) -> None:
+    """No brand document holds a word (no TF-IDF space): a first build writes nothing, an
+    incremental one marks every stored account so that its pairs go; neither leaves the
+    accounts' documents behind in the session."""
+    con = duckdb.connect()
+    _world(con)
+    _store(con, _build(topic, con))
+    con.execute("delete from stg_exports__campaigns")
+    con.execute("update stg_exports__brands set category = 'the'")  # a stop word only
+
+    assert _build(topic, con).empty
+    frame = _build(topic, con, "stored")
+    assert frame["brand_id"].isna().all()
+    assert sorted(frame["creator_id"]) == ["both", "chef", "gamer", "quiet"]
+    temporary = con.execute("select table_name from duckdb_tables() where temporary").fetchall()
+    assert temporary == [(topic.PAIRS,)]
 
 
 def test_accounts_scored_in_batches_give_the_rows_of_one_batch(topic, monkeypatch) -> None:

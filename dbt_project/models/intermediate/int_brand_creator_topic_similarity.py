@@ -24,6 +24,7 @@ from kol_matching import TOPIC_VERSION, similarity_matrix, to_pandas, topic_spac
 
 KEY = ["platform", "creator_id"]
 PAIRS = "int_brand_creator_topic_similarity__pairs"
+DOCUMENTS = "int_brand_creator_topic_similarity__documents"
 # accounts per similarity batch: 2,000 x ~700 brands = 1.4M pairs (~35 MB of numbers)
 ACCOUNTS_PER_BATCH = 2_000
 SQL_TYPES = {"string": "varchar", "float64": "double"}
@@ -195,15 +196,24 @@ def model(dbt, session):
         )
         .project("platform, creator_id, document, md5(document) as account_fingerprint")
     )
+    todo = None  # the accounts whose pairs this build computes, with their documents
     if space is None:  # no brand, or no word in any brand document: no pair
         current = pd.DataFrame(
             {name: pd.Series(dtype="string") for name in [*KEY, "account_fingerprint"]}
         )
-    elif not dbt.is_incremental:  # every account: its document at once
-        todo = account_docs.df()
-    else:  # fingerprints first: unchanged documents never reach pandas
-        current = account_docs.project("platform, creator_id, account_fingerprint").df()
-    gone = pd.DataFrame(columns=KEY)
+    else:
+        # built once: the fingerprints and then the changed accounts' documents both read it
+        # (built twice, the second pass over the window's posts cost 2 s of a year's daily
+        # build at agency size)
+        account_docs.query(
+            "account_docs",
+            f"create or replace temp table {DOCUMENTS} as select * from account_docs",
+        )
+        account_docs = session.table(DOCUMENTS)
+        if not dbt.is_incremental:  # every account: its document at once
+            todo = account_docs.df()
+        else:  # fingerprints first: unchanged documents never reach pandas
+            current = account_docs.project("platform, creator_id, account_fingerprint").df()
     out = pairs_table(session)
     if dbt.is_incremental:
         stored = session.sql(
@@ -212,11 +222,12 @@ def model(dbt, session):
         ).df()
         current, gone = to_recompute(current, stored, fingerprint)
         store_markers(session, gone)
-        if current.empty:
-            return out
-        wanted = session.from_df(current[KEY].astype("object"))
-        todo = account_docs.join(wanted, "platform, creator_id", how="semi").df()
-    elif space is None or todo.empty:
+        if not current.empty:
+            wanted = session.from_df(current[KEY].astype("object"))
+            todo = account_docs.join(wanted, "platform, creator_id", how="semi").df()
+    if space is not None:
+        session.execute(f"drop table {DOCUMENTS}")
+    if todo is None or todo.empty:
         return out
     todo = todo.sort_values(KEY, kind="stable").reset_index(drop=True)
     store_pairs(session, documents, todo, fingerprint, space)
