@@ -231,6 +231,7 @@ def stage_label(key: str) -> str:
 
 
 MATCHING_COLUMNS = (
+    ("int_post_words_counted", "post words"),
     ("int_brand_creator_topic_similarity", "topic similarity"),
     ("int_brand_creator_candidates", "candidates"),
     ("int_brand_creator_predictions", "predictions"),
@@ -245,8 +246,8 @@ def _median_of(values: list[float | None]) -> float | None:
 
 def matching_lines(stages: dict[str, Any]) -> list[str]:
     """The matching step per transform stage (medians of dbt's per-model execution times):
-    the model's training and the matches step (topic similarity + candidates + predictions
-    + mart); nothing when no transform ran them."""
+    the model's training and the matches step (post words + topic similarity + candidates
+    + predictions + mart); nothing when no transform ran them."""
     rows = []
     for key, st in stages.items():
         timings = [s.get("dbt_matching") or {} for s in st.get("samples", [])]

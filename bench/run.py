@@ -298,6 +298,7 @@ def platform_seconds(landing: Path, day: date, platforms: Sequence[str]) -> dict
 # `dbt_matching` reports; training is int_matching_model_trained, the matches step the rest
 MATCHING_TRAINING = "int_matching_model_trained"
 MATCHING_STEP = (
+    "int_post_words_counted",
     "int_brand_creator_topic_similarity",
     "int_brand_creator_candidates",
     "int_brand_creator_predictions",

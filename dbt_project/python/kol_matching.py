@@ -303,36 +303,104 @@ def topic_space(brand_docs: list[str]) -> TopicSpace | None:
 
 
 def account_vectors(space: TopicSpace, docs: list[str]) -> Any:
-    """Accounts' TF-IDF rows in the brands' vocabulary (sublinear tf x the brands' IDF),
-    divided by the norm over ALL the account's words. Each row is computed from its own
-    document only, in a fixed word order, so a row is bit-for-bit the same in any batch."""
+    """Accounts' TF-IDF rows in the brands' vocabulary (vectors_from_counts) from their
+    documents. Each row is computed from its own document only, in a fixed word order, so a
+    row is bit-for-bit the same in any batch."""
     from scipy import sparse
     from sklearn.feature_extraction.text import CountVectorizer
 
-    n_words = len(space.vocabulary)
-    empty = sparse.csr_matrix((len(docs), n_words), dtype="float64")
     if not docs:
-        return empty
+        return sparse.csr_matrix((0, len(space.vocabulary)), dtype="float64")
     counts = CountVectorizer(**_TEXT)
     try:
         # one tokenising pass (fit, then transform, tokenises every document twice)
         matrix = counts.fit_transform(docs).astype("float64").tocsr()
     except ValueError:  # no word in any of these documents
-        return empty
-    matrix.sort_indices()
+        return sparse.csr_matrix((len(docs), len(space.vocabulary)), dtype="float64")
+    matrix.sort_indices()  # each row's words in alphabetical order (the feature order)
     words = counts.get_feature_names_out()
     in_brands = np.array([space.vocabulary.get(w, -1) for w in words], dtype="int64")
-    idf = np.where(in_brands >= 0, space.idf[np.maximum(in_brands, 0)], space.unseen_idf)
-    weights = (1.0 + np.log(matrix.data)) * idf[matrix.indices]
     rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
-    norms = np.sqrt(np.bincount(rows, weights=weights * weights, minlength=matrix.shape[0]))
-    keep = in_brands[matrix.indices] >= 0
+    return vectors_from_counts(space, rows, in_brands[matrix.indices], matrix.data, len(docs))
+
+
+def vectors_from_counts(space: TopicSpace, rows: Any, words: Any, counts: Any, n_rows: int) -> Any:
+    """Accounts' TF-IDF rows (sublinear tf x the brands' IDF) divided by the norm over ALL the
+    account's words, from one entry per (account row, word): `words` is the word's column in
+    the space (-1 for a word no brand uses: it counts in the norm only), `counts` its count in
+    the account's document. Each row's entries in alphabetical word order, the order
+    CountVectorizer gives: the norm then adds in the same order, and a row is bit-for-bit the
+    one its document gives (account_vectors)."""
+    from scipy import sparse
+
+    rows = np.asarray(rows, dtype="int64")
+    words = np.asarray(words, dtype="int64")
+    idf = np.where(words >= 0, space.idf[np.maximum(words, 0)], space.unseen_idf)
+    weights = (1.0 + np.log(np.asarray(counts, dtype="float64"))) * idf
+    norms = np.sqrt(np.bincount(rows, weights=weights * weights, minlength=n_rows))
+    keep = words >= 0
     with np.errstate(invalid="ignore", divide="ignore"):
         values = weights[keep] / norms[rows[keep]]
     out = sparse.csr_matrix(
-        (values, (rows[keep], in_brands[matrix.indices][keep])), shape=(len(docs), n_words)
+        (values, (rows[keep], words[keep])), shape=(n_rows, len(space.vocabulary))
     )
     out.sort_indices()
+    return out
+
+
+# ---- the accounts' documents as their posts' words --------------------------------------------
+
+# a post's text in its account's topic document: caption and hashtags, the list sorted (an
+# engine may give a post's list in another order, and a fingerprint must not depend on which
+# engine built it). A document is its posts' texts joined by spaces, so its word counts are
+# the sum of its posts' (a word never spans two texts: int_post_words_counted).
+POST_TEXT = (
+    "coalesce(caption, '') || ' ' || coalesce(array_to_string(list_sort(hashtags), ' '), '')"
+)
+
+
+def caption_window(run_date: str, window_days: int) -> str:
+    """SQL filter on int_posts_unioned: the posts of an account's document as of D, published
+    in the `window_days` days up to the end of D and first seen by D."""
+    end = f"cast('{run_date}' as timestamp) + interval 1 day"
+    return (
+        f"published_at <= {end} and published_at > {end} - to_days({int(window_days)}) "
+        f"and first_seen_date <= cast('{run_date}' as date)"
+    )
+
+
+def build_run_date(dbt: Any) -> str:
+    """D as the run_date() macro reads it: --vars run_date (the model's `run_date` config),
+    else KOL_RUN_DATE (set by the build and read at run time, so a new D keeps dbt's partial
+    parse), else yesterday (UTC)."""
+    import os
+    from datetime import UTC, datetime, timedelta
+
+    return (
+        dbt.config.get("run_date")
+        or os.environ.get("KOL_RUN_DATE")
+        or str((datetime.now(UTC) - timedelta(days=1)).date())
+    )
+
+
+def word_counts(texts: Any) -> list[tuple[list[str], list[int]]]:
+    """Each text's words in alphabetical order and their counts, tokenised as account_vectors
+    tokenises a document (lowercase, English stop words out); a text repeated within the
+    call is tokenised once."""
+    from collections import Counter
+
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    analyze = CountVectorizer(**_TEXT).build_analyzer()
+    seen: dict[str, tuple[list[str], list[int]]] = {}
+    out = []
+    for text in texts:
+        counted = seen.get(text)
+        if counted is None:
+            tally = Counter(analyze(text))
+            words = sorted(tally)
+            counted = seen[text] = (words, [tally[w] for w in words])
+        out.append(counted)
     return out
 
 

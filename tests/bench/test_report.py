@@ -214,6 +214,7 @@ def test_the_matching_step_is_summed_from_its_models_and_shown_per_transform(tmp
     target.mkdir(parents=True)
     results = [
         {"unique_id": "model.kol.int_matching_model_trained", "execution_time": 0.5},
+        {"unique_id": "model.kol.int_post_words_counted", "execution_time": 0.25},
         {"unique_id": "model.kol.int_brand_creator_topic_similarity", "execution_time": 3.0},
         {"unique_id": "model.kol.int_brand_creator_candidates", "execution_time": 1.25},
         {"unique_id": "model.kol.int_brand_creator_predictions", "execution_time": 2.0},
@@ -225,13 +226,13 @@ def test_the_matching_step_is_summed_from_its_models_and_shown_per_transform(tmp
     (target / "run_results.json").write_text(json.dumps({"elapsed_time": 30.0, "results": results}))
     matching = dbt_timings(tmp_path)["dbt_matching"]
     assert matching["model_training_s"] == 0.5
-    assert matching["matches_step_s"] == 7.75  # 3 + 1.25 + 2 + 1.5
+    assert matching["matches_step_s"] == 8.0  # 0.25 + 3 + 1.25 + 2 + 1.5
     full = report.summarise_stage([{"seconds": 40.0, "peak_rss_mb": 1.0, "dbt_matching": matching}])
     plain = report.summarise_stage([{"seconds": 20.0, "peak_rss_mb": 1.0}])
     lines = report.matching_lines({"transform_full@30": full, "gate": plain})
     assert lines[-1] == (
         "| transform: dbt build --full-refresh (setup, n=1) [30 days of history] "
-        "| 0.50 | 7.75 | 3.00 | 1.25 | 2.00 | 1.50 |"
+        "| 0.50 | 8.00 | 0.25 | 3.00 | 1.25 | 2.00 | 1.50 |"
     )
     assert len(lines) == 4  # blank, header, rule, one transform
     assert report.matching_lines({"gate": plain}) == []

@@ -47,6 +47,7 @@ INCREMENTAL = (
     "int_creator_months_sentiment_summed",
     "int_creator_months_aggregated",
     "fct_creator_daily",
+    "int_post_words_counted",
     "int_brand_creator_topic_similarity",
 )
 # (run date, first landing date re-processed); None: the run creates the tables

@@ -1,6 +1,6 @@
 """The dbt Python models as pipeline steps (pipeline/python_steps.py) give the rows dbt gives.
 
-Engine-neutral: the six Python models run from their parents' Parquet (here, a DuckDB build's
+Engine-neutral: the seven Python models run from their parents' Parquet (here, a DuckDB build's
 tables written as Parquet) equal dbt-duckdb's own run of them, row for row
 (tests/table_parity.py). On Spark (slow): a build of the Python models and everything
 above them runs them between its waves, registers them as Spark tables and hands them over;
@@ -27,6 +27,7 @@ pytestmark = pytest.mark.integration
 
 PYTHON_MODELS = {
     "int_comment_sentiment",
+    "int_post_words_counted",
     "int_brand_creator_topic_similarity",
     "int_campaign_creator_topic_similarity",
     "int_matching_model_trained",
@@ -34,7 +35,7 @@ PYTHON_MODELS = {
     "int_matching_backtest_evaluated",
 }
 # the Python models whose ancestors are all SQL Spark builds today
-FIRST_WAVE = ["int_comment_sentiment", "int_brand_creator_topic_similarity"]
+FIRST_WAVE = ["int_comment_sentiment", "int_post_words_counted"]
 FIRST_WAVE += ["int_campaign_creator_topic_similarity"]
 
 
@@ -60,10 +61,14 @@ def test_the_python_steps_give_the_rows_dbt_duckdb_gives(built_home, tmp_path):
     assert [set(w.python) for w in waves] == [
         {
             "int_comment_sentiment",
-            "int_brand_creator_topic_similarity",
+            "int_post_words_counted",
             "int_campaign_creator_topic_similarity",
         },
-        {"int_matching_model_trained", "int_matching_backtest_evaluated"},
+        {
+            "int_brand_creator_topic_similarity",
+            "int_matching_model_trained",
+            "int_matching_backtest_evaluated",
+        },
         {"int_brand_creator_predictions"},
     ]
     for wave in waves:

@@ -16,6 +16,13 @@ def topic():
     return load_model("int_brand_creator_topic_similarity")
 
 
+WORDS_COUNTED = "int_post_words_counted__counted"  # the parent's build, as dbt leaves it
+POSTS_TABLE = (
+    "create table int_posts_unioned (platform varchar, post_id varchar, creator_id varchar, "
+    "caption varchar, hashtags varchar[], published_at timestamp, first_seen_date date)"
+)
+
+
 class _Config:
     """dbt's `dbt.config`: callable to set the materialization, `.get` for the model's config."""
 
@@ -38,8 +45,32 @@ def _dbt(con: duckdb.DuckDBPyConnection, this: str | None = None) -> SimpleNames
 
 def _build(topic, con: duckdb.DuckDBPyConnection, this: str | None = None) -> pd.DataFrame:
     """The model's rows (it returns a relation over a temporary table the next build
-    replaces)."""
+    replaces), after its parent int_post_words_counted is brought to D's window as a daily
+    build brings it (incremental once it exists)."""
+    _count_words(con)
     return topic.model(_dbt(con, this), con).df()
+
+
+def _count_words(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """int_post_words_counted as dbt-duckdb keeps it: created by a first build, then
+    delete+insert on 'platform, post_id' and the YAML's post-hook. Returns the build's rows."""
+    words = load_model("int_post_words_counted")
+    exists = con.execute(
+        "select count(*) from duckdb_tables() where table_name = 'int_post_words_counted'"
+    ).fetchone() == (1,)
+    built = words.model(_dbt(con, "int_post_words_counted" if exists else None), con).df()
+    con.register("words_built", built)
+    if exists:
+        con.execute(
+            "delete from int_post_words_counted where (platform, post_id) in "
+            "(select (platform, post_id) from words_built)"
+        )
+        con.execute("insert into int_post_words_counted select * from words_built")
+    else:
+        con.execute("create table int_post_words_counted as select * from words_built")
+    con.execute("delete from int_post_words_counted where words is null")
+    con.unregister("words_built")
+    return built
 
 
 def test_each_pair_gets_its_own_brands_and_creators_similarity(topic) -> None:
@@ -58,10 +89,7 @@ def test_each_pair_gets_its_own_brands_and_creators_similarity(topic) -> None:
         " ('b-game', 'Arena', 'esports controller', 'play'),"
         " ('b-tech', 'Unbox', 'laptop unboxing', 'tech')"
     )
-    con.execute(
-        "create table int_posts_unioned (platform varchar, creator_id varchar, caption varchar, "
-        "hashtags varchar[], published_at timestamp, first_seen_date date)"
-    )
+    con.execute(POSTS_TABLE)
     at, seen = datetime(2026, 11, 20, 12), "2026-11-20"
     posts = [
         ("tiktok", "chef", "pasta recipes tonight", ["cook"]),
@@ -71,11 +99,11 @@ def test_each_pair_gets_its_own_brands_and_creators_similarity(topic) -> None:
     ]
     for platform, creator, caption, tags in posts:
         con.execute(
-            "insert into int_posts_unioned values (?, ?, ?, ?, ?, ?)",
-            [platform, creator, caption, tags, at, seen],
+            "insert into int_posts_unioned values (?, ?, ?, ?, ?, ?, ?)",
+            [platform, f"p-{creator}", creator, caption, tags, at, seen],
         )
     con.execute(  # published after D: not in D's window, adds nothing
-        "insert into int_posts_unioned values ('tiktok', 'chef', 'esports arena', [], "
+        "insert into int_posts_unioned values ('tiktok', 'p-late', 'chef', 'esports arena', [], "
         "timestamp '2026-11-26 10:00', date '2026-11-26')"
     )
 
@@ -113,10 +141,7 @@ def _world(con: duckdb.DuckDBPyConnection) -> None:
         "insert into stg_exports__campaigns values ('b-food', 'Dinner', 'recipes pasta', 'cook'),"
         " ('b-game', 'Arena', 'esports controller', 'play')"
     )
-    con.execute(
-        "create table int_posts_unioned (platform varchar, creator_id varchar, caption varchar, "
-        "hashtags varchar[], published_at timestamp, first_seen_date date)"
-    )
+    con.execute(POSTS_TABLE)
     for creator, caption in [
         ("chef", "pasta recipes tonight"),
         ("gamer", "esports arena controller review"),
@@ -124,8 +149,9 @@ def _world(con: duckdb.DuckDBPyConnection) -> None:
         ("quiet", "pasta"),
     ]:
         con.execute(
-            "insert into int_posts_unioned values ('x', ?, ?, [], '2026-11-20 12:00', '2026-11-20')",
-            [creator, caption],
+            "insert into int_posts_unioned values "
+            "('x', ?, ?, ?, [], '2026-11-20 12:00', '2026-11-20')",
+            [f"p-{creator}", creator, caption],
         )
 
 
@@ -159,9 +185,9 @@ def test_an_incremental_build_recomputes_only_what_changed_and_equals_a_full_one
     # chef posts again, quiet's only post leaves the window, a new account appears; gamer and
     # both are unchanged
     con.execute(
-        "insert into int_posts_unioned values ('x', 'chef', 'esports night', [], "
-        "'2026-11-23 09:00', '2026-11-23'), ('x', 'newbie', 'controller pasta', ['cook'], "
-        "'2026-11-23 10:00', '2026-11-23')"
+        "insert into int_posts_unioned values ('x', 'p-chef-2', 'chef', 'esports night', [], "
+        "'2026-11-23 09:00', '2026-11-23'), ('x', 'p-newbie', 'newbie', 'controller pasta', "
+        "['cook'], '2026-11-23 10:00', '2026-11-23')"
     )
     con.execute(
         "update int_posts_unioned set published_at = '2026-08-01' where creator_id = 'quiet'"
@@ -171,9 +197,9 @@ def test_an_incremental_build_recomputes_only_what_changed_and_equals_a_full_one
 
     computed = set(frame.loc[frame["brand_id"].notna(), "creator_id"])
     assert computed == {"chef", "newbie"}  # gamer and both are kept as stored
-    # the accounts' documents, built once for the fingerprints and the changed accounts, go
+    # the build leaves only its pairs' table (and its parent's) in the session
     temporary = con.execute("select table_name from duckdb_tables() where temporary").fetchall()
-    assert temporary == [(topic.PAIRS,)]
+    assert sorted(temporary) == sorted([(topic.PAIRS,), (WORDS_COUNTED,)])
     assert list(frame.loc[frame["brand_id"].isna(), "creator_id"]) == ["quiet"]
     _apply_incremental(con, frame)
     _store(con, _build(topic, con), "full_build")
@@ -202,8 +228,8 @@ def test_an_incremental_build_recomputes_only_what_changed_and_equals_a_full_one
 
 def test_without_a_brand_word_a_build_writes_no_pair_and_removes_the_stored_ones(topic) -> None:
     """No brand document holds a word (no TF-IDF space): a first build writes nothing, an
-    incremental one marks every stored account so that its pairs go; neither leaves the
-    accounts' documents behind in the session."""
+    incremental one marks every stored account so that its pairs go; neither leaves anything
+    but the pairs' table behind in the session."""
     con = duckdb.connect()
     _world(con)
     _store(con, _build(topic, con))
@@ -215,7 +241,7 @@ def test_without_a_brand_word_a_build_writes_no_pair_and_removes_the_stored_ones
     assert frame["brand_id"].isna().all()
     assert sorted(frame["creator_id"]) == ["both", "chef", "gamer", "quiet"]
     temporary = con.execute("select table_name from duckdb_tables() where temporary").fetchall()
-    assert temporary == [(topic.PAIRS,)]
+    assert sorted(temporary) == sorted([(topic.PAIRS,), (WORDS_COUNTED,)])
 
 
 def test_accounts_scored_in_batches_give_the_rows_of_one_batch(topic, monkeypatch) -> None:
@@ -279,3 +305,110 @@ def test_past_contracts_read_only_the_posts_of_their_own_caption_windows() -> No
         ("x", "a", "2026-08-31"): ["#h1", "p1", "p3"],
         ("x", "b", "2026-10-15"): ["#h7", "#k7", "p7"],
     }
+
+
+def test_a_post_is_counted_once_and_the_table_follows_the_window() -> None:
+    """int_post_words_counted: words and counts as the topic vectors tokenise (lowercase,
+    English stop words and one-letter tokens out, hashtags part of the text); a daily build
+    tokenises only the posts new to the window or changed, marks the ones that left, and
+    leaves the rows a full refresh gives."""
+    con = duckdb.connect()
+    con.execute(POSTS_TABLE)
+    con.execute(
+        "insert into int_posts_unioned values "
+        "('x', 'p1', 'chef', 'Pasta pasta AND the Café', ['zeta', 'café'], "
+        "'2026-11-20 12:00', '2026-11-20'),"
+        "('x', 'p2', 'chef', '!!! a', null, '2026-11-21 08:00', '2026-11-21'),"
+        "('x', 'p3', 'gamer', 'Esports arena', [], '2026-08-27 00:00:01', '2026-08-27'),"
+        "('x', 'p4', 'gamer', 'too old', [], '2026-08-27 00:00:00', '2026-08-27'),"
+        "('x', 'p5', 'gamer', 'seen later', [], '2026-11-20 00:00', '2026-11-25')"
+    )
+    first = _count_words(con)
+    rows = {
+        r.post_id: (r.creator_id, list(r.words), list(r.counts))
+        for r in first.itertuples(index=False)
+    }
+    # D = 2026-11-24, 90 days: published after 2026-08-27 00:00 up to the end of D, seen by D
+    assert rows == {
+        "p1": ("chef", ["café", "pasta", "zeta"], [2, 2, 1]),
+        "p2": ("chef", [], []),
+        "p3": ("gamer", ["arena", "esports"], [1, 1]),
+    }
+    md5 = con.execute("select md5('Pasta pasta AND the Café café zeta')").fetchone()[0]
+    assert first.set_index("post_id").loc["p1", "text_md5"] == md5
+
+    # the next day: p3 leaves the window, p1's caption is edited, a post arrives; p2 stays
+    con.execute("update int_posts_unioned set published_at = '2026-08-26' where post_id = 'p3'")
+    con.execute("update int_posts_unioned set caption = 'Pasta night' where post_id = 'p1'")
+    con.execute(
+        "insert into int_posts_unioned values "
+        "('x', 'p6', 'gamer', 'arena arena', [], '2026-11-24 23:59', '2026-11-24')"
+    )
+    daily = _count_words(con)
+    assert sorted(daily["post_id"]) == ["p1", "p3", "p6"]  # p2 is neither read nor rewritten
+    assert daily.set_index("post_id")["words"].isna().to_dict() == {
+        "p1": False,
+        "p3": True,
+        "p6": False,
+    }
+    kept = con.execute(
+        "select post_id, words, counts from int_post_words_counted order by post_id"
+    ).fetchall()
+    assert kept == [
+        ("p1", ["café", "night", "pasta", "zeta"], [1, 1, 1, 1]),
+        ("p2", [], []),
+        ("p6", ["arena"], [2]),
+    ]
+    full = load_model("int_post_words_counted").model(_dbt(con), con).df()
+    con.register("full_build", full)
+    assert (
+        con.execute("select * from int_post_words_counted order by post_id").fetchall()
+        == con.execute("select * from full_build order by post_id").fetchall()
+    )
+
+    # nothing changed: nothing to tokenise, nothing to mark
+    assert _count_words(con).empty
+
+
+def test_an_accounts_summed_post_words_give_its_documents_vector_bit_for_bit(topic) -> None:
+    """The topic vectors from the posts' summed word counts equal those of the account's
+    document (its posts' texts joined by spaces) exactly: the same words, counts and order
+    (words outside the brands' vocabulary count in the norm; accents sort after 'z')."""
+    from kol_matching import POST_TEXT, account_vectors, topic_space
+
+    con = duckdb.connect()
+    con.execute(POSTS_TABLE)
+    posts = [
+        ("a", "Pasta night: pasta, éclairs and zebra cakes", ["cook", "dessert"]),
+        ("a", "zebra ÉCLAIRS", ["cook"]),
+        ("a", "", None),
+        ("b", "controller review arena arena arena", ["play"]),
+        ("b", "unrelated words only", []),
+        ("c", "the and of", []),  # stop words only: a document without a word
+    ]
+    for n, (creator, caption, tags) in enumerate(posts):
+        con.execute(
+            "insert into int_posts_unioned values "
+            "('x', ?, ?, ?, ?, '2026-11-20 12:00', '2026-11-20')",
+            [f"p{n}", creator, caption, tags],
+        )
+    _count_words(con)
+    space = topic_space(["pasta cook zebra éclairs dessert", "arena controller play esports"])
+    accounts = pd.DataFrame({"platform": ["x", "x", "x"], "creator_id": ["a", "b", "c"]})
+    from_words = topic.account_words(
+        con, con.table("int_post_words_counted"), accounts, space
+    ).toarray()
+    documents = [
+        " ".join(
+            sorted(
+                t
+                for (t,) in con.execute(
+                    f"select {POST_TEXT} from int_posts_unioned where creator_id = ?", [c]
+                ).fetchall()
+            )
+        )
+        for c in ["a", "b", "c"]
+    ]
+    from_documents = account_vectors(space, documents).toarray()
+    assert from_words.tobytes() == from_documents.tobytes()
+    assert from_words[0].any() and from_words[1].any() and not from_words[2].any()

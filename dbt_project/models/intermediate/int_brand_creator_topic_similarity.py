@@ -2,12 +2,14 @@
 
 Brand document: the brand's category + every campaign's name, brief and hashtag. Account
 document: the captions and hashtags of its posts published in the last
-`match_caption_window_days` days as of the run date. TF-IDF learned from the brand documents
-only, so a pair depends on its two documents and the brands' corpus alone: incremental
-(delete+insert on the account), a build recomputes the accounts whose document changed (its
-md5, `account_fingerprint`) and every account when the brands' corpus changed
-(`brands_fingerprint`); accounts without posts in the window any more leave a marker row
-(brand_id NULL) that deletes their pairs and that the post-hook removes.
+`match_caption_window_days` days as of the run date, read as their words
+(int_post_words_counted: a document's word counts are the sum of its posts'). TF-IDF learned
+from the brand documents only, so a pair depends on its two documents and the brands' corpus
+alone: incremental (delete+insert on the account), a build recomputes the accounts whose
+document changed (`account_fingerprint`: the md5 of its posts' text md5s, sorted) and every
+account when the brands' corpus changed (`brands_fingerprint`); accounts without posts in the
+window any more leave a marker row (brand_id NULL) that deletes their pairs and that the
+post-hook removes.
 
 The rows go to a temporary table a batch of accounts at a time (`store_pairs`), and the model
 returns a relation over it: at agency size a build writes 670 brands x 19k accounts = 12.7M
@@ -15,16 +17,13 @@ pairs, which as one pandas frame of strings peaked at 5 GB.
 """
 
 import hashlib
-import os
-from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
-from kol_matching import TOPIC_VERSION, similarity_matrix, to_pandas, topic_space
+from kol_matching import TOPIC_VERSION, to_pandas, topic_space, vectors_from_counts
 
 KEY = ["platform", "creator_id"]
 PAIRS = "int_brand_creator_topic_similarity__pairs"
-DOCUMENTS = "int_brand_creator_topic_similarity__documents"
 # accounts per similarity batch: 2,000 x ~700 brands = 1.4M pairs (~35 MB of numbers)
 ACCOUNTS_PER_BATCH = 2_000
 SQL_TYPES = {"string": "varchar", "float64": "double"}
@@ -65,16 +64,17 @@ def brands_fingerprint(documents: pd.DataFrame) -> str:
 
 
 def store_pairs(
-    session, brands: pd.DataFrame, accounts: pd.DataFrame, fingerprint: str, space
+    session, brands: pd.DataFrame, accounts: pd.DataFrame, vectors, fingerprint: str, space
 ) -> None:
-    """brands x `accounts` pairs appended to the temporary table PAIRS, ACCOUNTS_PER_BATCH
-    accounts at a time. Python hands DuckDB numbers only (account and brand positions, the
-    similarity); DuckDB joins the names on. 12.7M pairs as pandas strings took 5 GB at agency
-    size, over the 4 GB a day must fit in."""
+    """brands x `accounts` pairs (`vectors`: the accounts' rows, in their order) appended to
+    the temporary table PAIRS, ACCOUNTS_PER_BATCH accounts at a time. Python hands DuckDB
+    numbers only (account and brand positions, the similarity); DuckDB joins the names on.
+    12.7M pairs as pandas strings took 5 GB at agency size, over the 4 GB a day must fit in."""
     session.register("kol_topic_brands", brands_by_position(brands))
     for start in range(0, len(accounts), ACCOUNTS_PER_BATCH):
         part = accounts.iloc[start : start + ACCOUNTS_PER_BATCH]
-        similarity = similarity_matrix(space, list(part["document"]))
+        rows = vectors[start : start + ACCOUNTS_PER_BATCH]
+        similarity = np.asarray((rows @ space.brands.T).todense()) * 100.0
         n_accounts, n_brands = similarity.shape
         session.register(
             "kol_topic_accounts",
@@ -155,6 +155,42 @@ def to_recompute(
     return current[(same["_merge"] == "left_only").to_numpy()], gone
 
 
+def account_words(session, posts, accounts: pd.DataFrame, space):
+    """The TF-IDF rows of `accounts` (platform, creator_id; one row each, in their order)
+    from their posts' word counts (`posts`: int_post_words_counted), summed per account and
+    word in DuckDB, each account's words in alphabetical order (vectors_from_counts)."""
+    session.register(
+        "kol_topic_wanted",
+        accounts[KEY].astype("object").assign(account_n=np.arange(len(accounts), dtype="int64")),
+    )
+    session.register(
+        "kol_topic_vocabulary",
+        pd.DataFrame(
+            {
+                "word": list(space.vocabulary),
+                "word_n": np.fromiter(space.vocabulary.values(), dtype="int64"),
+            }
+        ),
+    )
+    entries = posts.query(
+        "kol_topic_posts",
+        "with words as ("
+        "select wanted.account_n, unnest(posts.words) as word, unnest(posts.counts) as n "
+        "from kol_topic_posts as posts join kol_topic_wanted as wanted "
+        "on posts.platform = wanted.platform and posts.creator_id = wanted.creator_id), "
+        "summed as (select account_n, word, sum(n) as n from words group by account_n, word) "
+        "select summed.account_n, coalesce(vocabulary.word_n, -1) as word_n, "
+        "cast(summed.n as double) as n from summed "
+        "left join kol_topic_vocabulary as vocabulary on vocabulary.word = summed.word "
+        "order by summed.account_n, summed.word",
+    ).fetchnumpy()
+    for view in ("kol_topic_wanted", "kol_topic_vocabulary"):
+        session.unregister(view)
+    return vectors_from_counts(
+        space, entries["account_n"], entries["word_n"], entries["n"], len(accounts)
+    )
+
+
 def model(dbt, session):
     dbt.config(
         materialized="incremental",
@@ -164,56 +200,23 @@ def model(dbt, session):
         # stored pair with each of its account's 700 new rows (30x the CPU at agency size)
         unique_key="platform, creator_id",
     )
-    # D as in the run_date() macro: --vars run_date, else KOL_RUN_DATE (set by the build, read
-    # here at run time so a new D keeps dbt's partial parse), else yesterday (UTC)
-    run_date = (
-        dbt.config.get("run_date")
-        or os.environ.get("KOL_RUN_DATE")
-        or str((datetime.now(UTC) - timedelta(days=1)).date())
-    )
-    window_days = int(dbt.config.get("caption_window_days"))
     documents = brand_documents(
         to_pandas(dbt.ref("stg_exports__brands")), to_pandas(dbt.ref("stg_exports__campaigns"))
     )
     fingerprint = brands_fingerprint(documents)
     space = topic_space(list(documents["document"])) if len(documents) else None
-    account_docs = (
-        dbt.ref("int_posts_unioned")
-        .filter(
-            f"published_at <= cast('{run_date}' as timestamp) + interval 1 day "
-            f"and published_at > cast('{run_date}' as timestamp) + interval 1 day "
-            f"- to_days({window_days}) and first_seen_date <= cast('{run_date}' as date)"
-        )
-        # hashtags sorted: an engine may give a post's list in another order, and the
-        # document's md5 (account_fingerprint) must not depend on which engine built it
-        .project(
-            "platform, creator_id, coalesce(caption, '') || ' ' || "
-            "coalesce(array_to_string(list_sort(hashtags), ' '), '') as text"
-        )
-        .aggregate(
-            "platform, creator_id, string_agg(text, ' ' order by text) as document",
-            "platform, creator_id",
-        )
-        .project("platform, creator_id, document, md5(document) as account_fingerprint")
-    )
-    todo = None  # the accounts whose pairs this build computes, with their documents
+    # the window's posts as of D (int_post_words_counted holds exactly them)
+    posts = dbt.ref("int_post_words_counted")
     if space is None:  # no brand, or no word in any brand document: no pair
         current = pd.DataFrame(
             {name: pd.Series(dtype="string") for name in [*KEY, "account_fingerprint"]}
         )
     else:
-        # built once: the fingerprints and then the changed accounts' documents both read it
-        # (built twice, the second pass over the window's posts cost 2 s of a year's daily
-        # build at agency size)
-        account_docs.query(
-            "account_docs",
-            f"create or replace temp table {DOCUMENTS} as select * from account_docs",
-        )
-        account_docs = session.table(DOCUMENTS)
-        if not dbt.is_incremental:  # every account: its document at once
-            todo = account_docs.df()
-        else:  # fingerprints first: unchanged documents never reach pandas
-            current = account_docs.project("platform, creator_id, account_fingerprint").df()
+        current = posts.aggregate(
+            "platform, creator_id, "
+            "md5(string_agg(text_md5, ' ' order by text_md5)) as account_fingerprint",
+            "platform, creator_id",
+        ).df()
     out = pairs_table(session)
     if dbt.is_incremental:
         stored = session.sql(
@@ -222,13 +225,10 @@ def model(dbt, session):
         ).df()
         current, gone = to_recompute(current, stored, fingerprint)
         store_markers(session, gone)
-        if not current.empty:
-            wanted = session.from_df(current[KEY].astype("object"))
-            todo = account_docs.join(wanted, "platform, creator_id", how="semi").df()
-    if space is not None:
-        session.execute(f"drop table {DOCUMENTS}")
-    if todo is None or todo.empty:
+    if space is None or current.empty:
         return out
-    todo = todo.sort_values(KEY, kind="stable").reset_index(drop=True)
-    store_pairs(session, documents, todo, fingerprint, space)
+    todo = current.sort_values(KEY, kind="stable").reset_index(drop=True)
+    store_pairs(
+        session, documents, todo, account_words(session, posts, todo, space), fingerprint, space
+    )
     return out
