@@ -6,10 +6,13 @@ document: the captions and hashtags of its posts published in the last
 (int_post_words_counted: a document's word counts are the sum of its posts'). TF-IDF learned
 from the brand documents only, so a pair depends on its two documents and the brands' corpus
 alone: incremental (delete+insert on the account), a build recomputes the accounts whose
-document changed (`account_fingerprint`: the md5 of its posts' text md5s, sorted) and every
+document changed (`account_fingerprint`: the md5 of its posts' text hashes, sorted) and every
 account when the brands' corpus changed (`brands_fingerprint`); accounts without posts in the
 window any more leave a marker row (brand_id NULL) that deletes their pairs and that the
-post-hook removes.
+post-hook removes. Only pairs with a similarity above 0 are stored (58 % are 0 at agency
+size: no brand word in the account's document); a reader takes a missing pair as 0, and an
+account without any such pair gets a marker row too (it has no stored fingerprint, so it is
+recomputed each build: cheap, it writes nothing).
 
 The rows go to a temporary table a batch of accounts at a time (`store_pairs`), and the model
 returns a relation over it: at agency size a build writes 670 brands x 19k accounts = 12.7M
@@ -64,23 +67,32 @@ def brands_fingerprint(documents: pd.DataFrame) -> str:
 
 
 def store_pairs(
-    session, brands: pd.DataFrame, accounts: pd.DataFrame, vectors, fingerprint: str, space
+    session,
+    brands: pd.DataFrame,
+    accounts: pd.DataFrame,
+    vectors,
+    fingerprint: str,
+    space,
+    incremental: bool = False,
 ) -> None:
-    """brands x `accounts` pairs (`vectors`: the accounts' rows, in their order) appended to
-    the temporary table PAIRS, ACCOUNTS_PER_BATCH accounts at a time. Python hands DuckDB
-    numbers only (account and brand positions, the similarity); DuckDB joins the names on.
-    12.7M pairs as pandas strings took 5 GB at agency size, over the 4 GB a day must fit in."""
+    """The brand x `accounts` pairs with a similarity above 0 (`vectors`: the accounts' rows,
+    in their order) appended to the temporary table PAIRS, ACCOUNTS_PER_BATCH accounts at a
+    time; in an incremental build an account without any gets a marker row, which deletes its
+    stored pairs. Python
+    hands DuckDB numbers only (account and brand positions, the similarity); DuckDB joins the
+    names on. 12.7M pairs as pandas strings took 5 GB at agency size, over the 4 GB a day must
+    fit in; 58 % of them were 0, which a reader takes from a missing pair."""
     session.register("kol_topic_brands", brands_by_position(brands))
     for start in range(0, len(accounts), ACCOUNTS_PER_BATCH):
         part = accounts.iloc[start : start + ACCOUNTS_PER_BATCH]
         rows = vectors[start : start + ACCOUNTS_PER_BATCH]
-        similarity = np.asarray((rows @ space.brands.T).todense()) * 100.0
-        n_accounts, n_brands = similarity.shape
+        similarity = np.asarray((rows @ space.brands.T).todense(), dtype="float64") * 100.0
+        account_n, brand_n = np.nonzero(similarity)
         session.register(
             "kol_topic_accounts",
             pd.DataFrame(
                 {
-                    "account_n": np.arange(n_accounts, dtype="int32"),
+                    "account_n": np.arange(len(part), dtype="int32"),
                     "platform": part["platform"].to_numpy(dtype="object"),
                     "creator_id": part["creator_id"].to_numpy(dtype="object"),
                     "account_fingerprint": part["account_fingerprint"].to_numpy(dtype="object"),
@@ -91,9 +103,9 @@ def store_pairs(
             "kol_topic_scores",
             pd.DataFrame(
                 {
-                    "account_n": np.repeat(np.arange(n_accounts, dtype="int32"), n_brands),
-                    "brand_n": np.tile(np.arange(n_brands, dtype="int32"), n_accounts),
-                    "topic_similarity": np.asarray(similarity, dtype="float64").ravel(),
+                    "account_n": account_n.astype("int32"),
+                    "brand_n": brand_n.astype("int32"),
+                    "topic_similarity": similarity[account_n, brand_n],
                 }
             ),
         )
@@ -106,6 +118,8 @@ def store_pairs(
         )
         for view in ("kol_topic_accounts", "kol_topic_scores"):
             session.unregister(view)
+        if incremental:
+            store_markers(session, part[~similarity.any(axis=1)])
     session.unregister("kol_topic_brands")
 
 
@@ -214,7 +228,8 @@ def model(dbt, session):
     else:
         current = posts.aggregate(
             "platform, creator_id, "
-            "md5(string_agg(text_md5, ' ' order by text_md5)) as account_fingerprint",
+            "md5(string_agg(cast(text_hash as varchar), ' ' order by text_hash)) "
+            "as account_fingerprint",
             "platform, creator_id",
         ).df()
     out = pairs_table(session)
@@ -228,7 +243,6 @@ def model(dbt, session):
     if space is None or current.empty:
         return out
     todo = current.sort_values(KEY, kind="stable").reset_index(drop=True)
-    store_pairs(
-        session, documents, todo, account_words(session, posts, todo, space), fingerprint, space
-    )
+    vectors = account_words(session, posts, todo, space)
+    store_pairs(session, documents, todo, vectors, fingerprint, space, dbt.is_incremental)
     return out

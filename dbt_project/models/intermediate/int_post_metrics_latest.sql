@@ -1,11 +1,30 @@
 {{ config(
     on_schema_change='fail',
-    **incremental_by_key(['platform', 'post_id'])
+    **incremental_by_key(['platform', 'post_id'], key_time='first_seen_date')
 ) }}
 -- Each post's latest snapshot as of D (snapshots after D are excluded). Incremental: a daily
 -- run only looks at the posts re-pulled in [from_date, D] and keeps, per post, the later of
 -- today's snapshot and the one already kept, so its cost follows the day, not the history.
 -- (The pipeline rebuilds fully when D goes back before the last build: see pipeline/steps.py.)
+-- A post's first_seen_date (int_posts_unioned) never moves later, so the stored rows of
+-- today's posts all have a first_seen_date at or after the least of theirs today
+-- (first_seen_from, a literal the engine prunes stored blocks with): the kept rows, the posts
+-- joined on and the delete (incremental_by_key's key_time) read only the stored rows from it,
+-- not every post ever seen.
+{%- set today_posts -%}
+    select platform, post_id
+    from {{ ref('int_post_metrics_daily') }}
+    where {{ incremental_landing_scope('landing_date') }}
+{%- endset %}
+{%- set first_seen_from = none %}
+{%- if execute and is_incremental() %}
+    {%- set first_seen_from = run_query(
+        'select min(posts.first_seen_date) from ' ~ ref('int_posts_unioned') ~ ' as posts '
+        ~ 'semi join (' ~ today_posts ~ ') as today '
+        ~ 'on posts.platform = today.platform and posts.post_id = today.post_id'
+    ).columns[0].values()[0] %}
+{%- endif %}
+{%- set first_seen_bound = "first_seen_date >= cast('" ~ first_seen_from ~ "' as date)" if first_seen_from else "true" %}
 
 with candidates as (
     select *
@@ -16,12 +35,8 @@ with candidates as (
     {% if is_incremental() %}
     union all by name
     select kept.* exclude (hashtags, first_seen_date)
-    from {{ this }} as kept
-    semi join (
-        select platform, post_id
-        from {{ ref('int_post_metrics_daily') }}
-        where {{ incremental_landing_scope('landing_date') }}
-    ) as today
+    from (select * from {{ this }} where {{ first_seen_bound }}) as kept
+    semi join ({{ today_posts }}) as today
         on kept.platform = today.platform and kept.post_id = today.post_id
     {% endif %}
 ),
@@ -43,5 +58,8 @@ select
     posts.hashtags,
     posts.first_seen_date
 from latest
-inner join {{ ref('int_posts_unioned') }} as posts
+inner join (
+    select * from {{ ref('int_posts_unioned') }}
+    {%- if is_incremental() %} where {{ first_seen_bound }}{% endif %}
+) as posts
     on latest.platform = posts.platform and latest.post_id = posts.post_id
