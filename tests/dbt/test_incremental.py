@@ -260,3 +260,37 @@ def test_a_daily_build_tests_the_post_performance_rows_it_rewrote_and_catches_a_
     result = daily_build()
     assert not result.ok
     assert [f for f in result.failures if "value_between_fct_post_performance_emv_usd" in f]
+
+
+def test_a_post_words_table_of_an_older_layout_is_recounted_to_this_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """int_post_words_counted matches stored posts on columns an older table may lack (its
+    first layout kept an md5 of the text instead of text_hash): a daily build over such a table
+    counts every window post again, takes this layout's columns and leaves the rows a full
+    refresh gives, none of the old ones."""
+    monkeypatch.setenv("KOL_DBT_THREADS", "2")
+    home, full_home = tmp_path / "daily", tmp_path / "full"
+    build_landing(home)
+    shutil.copytree(home / "landing", full_home / "landing")
+    first, second = DAILY_DATES[0], DAILY_DATES[1]
+    select = "+int_post_words_counted"
+    assert run_dbt(home, first, select=select, unit_tests=False).ok
+    with duckdb.connect(str(home / "warehouse.duckdb")) as con:
+        posts = con.execute("select count(*) from int_post_words_counted").fetchone()[0]
+        assert posts > 0
+        con.execute("alter table int_post_words_counted drop column text_hash")
+        con.execute("alter table int_post_words_counted add column text_md5 varchar")
+        con.execute("update int_post_words_counted set text_md5 = 'old', counts = [0]")
+    result = run_dbt(home, second, select=select, from_date=second, unit_tests=False)
+    assert result.ok, result.failures
+    assert run_dbt(full_home, second, select=select, unit_tests=False).ok
+    con = duckdb.connect()
+    con.execute(f"attach '{full_home / 'warehouse.duckdb'}' as full_refresh (read_only)")
+    con.execute(f"attach '{home / 'warehouse.duckdb'}' as daily (read_only)")
+    layout = [r[0] for r in con.execute("describe daily.int_post_words_counted").fetchall()]
+    assert "text_hash" in layout and "text_md5" not in layout
+    assert differences(con, "int_post_words_counted", "") == []
+    assert con.execute(
+        "select count(*) from daily.int_post_words_counted where counts = [0]"
+    ).fetchone() == (0,)

@@ -57,6 +57,8 @@ def model(dbt, session):
         incremental_strategy="delete+insert",
         # one string, not a list: dbt-duckdb deletes with a semi join (see the topic model)
         unique_key="platform, post_id",
+        # a table of an older layout takes this one's columns (see `recount` below)
+        on_schema_change="sync_all_columns",
     )
     # the window's posts once: the markers and the posts to count both read them
     dbt.ref("int_posts_unioned").filter(
@@ -73,13 +75,18 @@ def model(dbt, session):
     )
     todo = session.table(WINDOW)
     if dbt.is_incremental:
-        stored = session.sql(f"select {', '.join(MATCHED)} from {dbt.this}")
-        gone = stored.join(todo.project(", ".join(KEY)), ", ".join(KEY), how="anti")
+        gone = session.sql(f"select platform, post_id from {dbt.this}").join(
+            todo.project(", ".join(KEY)), ", ".join(KEY), how="anti"
+        )
         gone.query(
             "gone",
             f"insert into {COUNTED} (platform, post_id) select platform, post_id from gone",
         )
-        todo = todo.join(stored, ", ".join(MATCHED), how="anti")
+        # a table of an older layout (without a column this build matches on) has every
+        # window post counted again, replacing its rows
+        if set(MATCHED) <= set(session.sql(f"select * from {dbt.this} limit 0").columns):
+            stored = session.sql(f"select {', '.join(MATCHED)} from {dbt.this}")
+            todo = todo.join(stored, ", ".join(MATCHED), how="anti")
     todo.query(
         "todo",
         f"create or replace temp table {TODO} as "
