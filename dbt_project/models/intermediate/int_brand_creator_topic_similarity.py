@@ -15,8 +15,8 @@ account without any such pair gets a marker row too (it has no stored fingerprin
 recomputed each build: cheap, it writes nothing).
 
 The rows go to a temporary table a batch of accounts at a time (`store_pairs`), and the model
-returns a relation over it: at agency size a build writes 670 brands x 19k accounts = 12.7M
-pairs, which as one pandas frame of strings peaked at 5 GB.
+returns a relation over it: at agency size a full build scores 670 brands x 19k accounts =
+12.7M pairs (5.3M above 0), which as one pandas frame of strings peaked at 5 GB.
 """
 
 import hashlib
@@ -78,10 +78,10 @@ def store_pairs(
     """The brand x `accounts` pairs with a similarity above 0 (`vectors`: the accounts' rows,
     in their order) appended to the temporary table PAIRS, ACCOUNTS_PER_BATCH accounts at a
     time; in an incremental build an account without any gets a marker row, which deletes its
-    stored pairs. Python
-    hands DuckDB numbers only (account and brand positions, the similarity); DuckDB joins the
-    names on. 12.7M pairs as pandas strings took 5 GB at agency size, over the 4 GB a day must
-    fit in; 58 % of them were 0, which a reader takes from a missing pair."""
+    stored pairs. Python hands DuckDB numbers only (account and brand positions, the
+    similarity); DuckDB joins the names on. 12.7M pairs as pandas strings took 5 GB at agency
+    size, over the 4 GB a day must fit in; 58 % of them were 0, which a reader takes from a
+    missing pair."""
     session.register("kol_topic_brands", brands_by_position(brands))
     for start in range(0, len(accounts), ACCOUNTS_PER_BATCH):
         part = accounts.iloc[start : start + ACCOUNTS_PER_BATCH]
