@@ -386,8 +386,8 @@ def build_run_date(dbt: Any) -> str:
 def word_counts(texts: Any) -> list[tuple[list[str], list[int]]]:
     """Each text's words in alphabetical order and their counts, tokenised as account_vectors
     tokenises a document: CountVectorizer's own preprocessor, tokenizer and stop words (what
-    its word analyzer chains, without its per-call n-gram step: 2x faster over 1.5M posts); a
-    text repeated within the call is tokenised once."""
+    its word analyzer chains, without the n-gram step it runs per call for a unigram model);
+    a text repeated within the call is tokenised once."""
     from sklearn.feature_extraction.text import CountVectorizer
 
     vectorizer = CountVectorizer(**_TEXT)
@@ -403,12 +403,6 @@ def word_counts(texts: Any) -> list[tuple[list[str], list[int]]]:
             counted = seen[text] = (words, [tokens.count(w) for w in words])
         out.append(counted)
     return out
-
-
-def similarity_matrix(space: TopicSpace, account_docs: list[str]) -> np.ndarray:
-    """Cosine x 100, accounts x brands (dense)."""
-    accounts = account_vectors(space, account_docs)
-    return np.asarray((accounts @ space.brands.T).todense()) * 100.0
 
 
 def _time_keys(values: Any) -> Any:

@@ -57,7 +57,7 @@ def model(dbt, session):
         incremental_strategy="delete+insert",
         # one string, not a list: dbt-duckdb deletes with a semi join (see the topic model)
         unique_key="platform, post_id",
-        # a table of an older layout takes this one's columns (see `recount` below)
+        # a table of an older layout takes this one's columns (its posts are all counted again)
         on_schema_change="sync_all_columns",
     )
     # the window's posts once: the markers and the posts to count both read them
