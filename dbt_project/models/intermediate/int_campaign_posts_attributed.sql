@@ -16,6 +16,13 @@ posts as (
         and first_seen_date <= {{ run_date() }}
 ),
 
+-- the posts of the campaigns' creators, for the hashtag rule: a semi-join on creator_id alone,
+-- so the engine reads the other columns (hashtags, a list) only of the rows it keeps
+creators_posts as (
+    select * from posts
+    where creator_id in (select creator_id from campaign_creators)
+),
+
 listed as (
     select campaign_id, creator_id, platform, {{ list_elements('post_ids') }} as post_id
     from campaign_creators
@@ -37,7 +44,7 @@ by_hashtag as (
         'hashtag' as attributed_by
     from campaign_creators
     inner join campaigns on campaign_creators.campaign_id = campaigns.campaign_id
-    inner join posts
+    inner join creators_posts as posts
         on posts.creator_id = campaign_creators.creator_id
         and posts.platform = campaign_creators.platform
         and cast(posts.published_at as date) between campaigns.start_date and campaigns.end_date

@@ -85,6 +85,15 @@ posts as (
     group by all
 ),
 
+-- the comments of the attributed posts: a semi-join on post_id alone, so the engine reads the
+-- other columns only of the rows it keeps (a few thousand posts' comments among every comment
+-- ever landed; the join below matches the platform)
+attributed_comments as (
+    select *
+    from {{ ref('int_comment_features') }}
+    where post_id in (select post_id from {{ ref('bridge_campaign_posts') }})
+),
+
 campaign_comments as (
     -- spam (macro comment_is_spam: emoji-only, generic, duplicates among the row's comments)
     -- is left out of sentiment
@@ -96,7 +105,7 @@ campaign_comments as (
         comments.compound,
         {{ comment_is_spam('bridge.campaign_id, bridge.creator_id, bridge.platform') }} as is_spam
     from {{ ref('bridge_campaign_posts') }} as bridge
-    inner join {{ ref('int_comment_features') }} as comments
+    inner join attributed_comments as comments
         on bridge.platform = comments.platform and bridge.post_id = comments.post_id
 ),
 
