@@ -147,6 +147,9 @@ class Options:
     workdir: Path
     results_dir: Path
     keep: bool = False
+    # --keep: the run homes of the measured day too (a snapshot's copy each, ~19 GB at agency
+    # × 365); with --workdir alone only the setup a later --reuse needs is kept
+    keep_runs: bool = False
     reuse: bool = False
     # with reuse: keep warehouses built by other warehouse code (no full refresh redone)
     keep_warehouses: bool = False
@@ -384,6 +387,18 @@ class Bench:
 
     def run_home(self, h: int) -> Path:
         return self.work / f"run-h{h}"
+
+    def remove_run_homes(self) -> list[str]:
+        """After a finished run: the homes the measured days ran in (`run-h*`, `run-spark-h*`,
+        `run-baseline`), each a copy of a snapshot's warehouse the next run copies again. The
+        setup a later `--reuse` needs (seed day, snapshots, `setup.json`, logs) stays. Returns
+        the names removed."""
+        removed = []
+        for home in sorted(self.work.glob("run-*")):
+            if home.is_dir():
+                shutil.rmtree(home, ignore_errors=True)
+                removed.append(home.name)
+        return removed
 
     def snapshot(self, h: int) -> Path:
         return self.work / f"snap-h{h}"
@@ -1240,7 +1255,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ap.add_argument("--creators", type=int, default=None, help="override the size's creators")
     ap.add_argument("--workdir", type=Path, default=None, help="default: a new temporary folder")
-    ap.add_argument("--keep", action="store_true", help="keep the work folder (KOL_HOMEs, logs)")
+    ap.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the whole work folder, the run homes of the measured day included (KOL_HOMEs, "
+        "logs); with --workdir alone the setup is kept and the run homes are removed at the end",
+    )
     ap.add_argument(
         "--reuse",
         action="store_true",
@@ -1375,6 +1395,7 @@ def options(a: argparse.Namespace) -> Options:
         workdir=workdir.resolve(),
         results_dir=a.results_dir,
         keep=a.keep or a.workdir is not None,
+        keep_runs=a.keep,
         reuse=a.reuse,
         keep_warehouses=a.keep_warehouses,
         profile=a.profile,
@@ -1459,6 +1480,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nresults: {path}")
     if not opts.keep:
         shutil.rmtree(opts.workdir, ignore_errors=True)
+    elif not opts.keep_runs and (removed := bench.remove_run_homes()):
+        _say(f"removed the run homes {', '.join(removed)} (--keep keeps them); the setup stays")
     return 0
 
 

@@ -42,7 +42,8 @@ def smoke(tmp_path_factory):
     """Run the harness once for the whole module: (exit code, stdout, result JSON, workdir)."""
     base = tmp_path_factory.mktemp("bench")
     work, results = base / "work", base / "results"
-    options = ["--reps", "1", "--history", str(HISTORY), "--stages", SMOKE_STAGES]
+    # --keep: the tests below read the run homes, which a run with --workdir alone removes
+    options = ["--reps", "1", "--history", str(HISTORY), "--stages", SMOKE_STAGES, "--keep"]
     # this commit's code as the "before": the harness's path, not a figure
     options += ["--baseline", "HEAD"]
     proc, result = _bench_run(options, work, results)
@@ -172,7 +173,7 @@ def extended(smoke):
     (exit code, result JSON, workdir). Runs after the tests that read the smoke run's files."""
     _, _, work = smoke
     options = ["--reps", "2", "--history", f"{HISTORY},{LONGER}", "--stages", "reparse"]
-    options += ["--reuse", "--extract-once"]
+    options += ["--reuse", "--extract-once", "--keep"]
     proc, result = _bench_run(options, work, work.parent / "results-extended")
     return proc, result, work
 

@@ -196,3 +196,26 @@ def test_the_histories_builds_alternate_their_order_between_repetitions():
     assert run.transform_order(3, 365, [30, 365]) == [365, 30]
     assert run.transform_order(2, 6, [3, 6]) == [3, 6]
     assert run.transform_order(0, 365, [365]) == [365]  # profiling: the primary alone
+
+
+def test_a_finished_run_removes_its_run_homes_and_keeps_the_setup(tmp_path):
+    """With --workdir alone the run homes (a warehouse copy each) go once the result is
+    written; the seed day, snapshots, setup file and logs a later --reuse reads stay."""
+    bench, _ = _bench_with_seed_day(tmp_path, [30, 365], mb_per_day=0)
+    scratch = ["run-h30", "run-h365", "run-spark-h365", "run-baseline"]
+    kept = ["base", "logs", "snap-h30", "snap-h365", "snap-spark-h365"]
+    for name in scratch + kept:
+        (tmp_path / name / "landing").mkdir(parents=True, exist_ok=True)
+        (tmp_path / name / "warehouse.duckdb").write_bytes(b"\0")
+    (tmp_path / run.SETUP_FILE).write_text("{}")
+    assert bench.remove_run_homes() == sorted(scratch)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*kept, run.SETUP_FILE])
+    assert bench.remove_run_homes() == []  # nothing left to remove
+
+
+def test_keep_alone_keeps_the_run_homes(tmp_path):
+    parse = run.build_parser().parse_args
+    workdir_only = run.options(parse(["--workdir", str(tmp_path)]))
+    assert workdir_only.keep and not workdir_only.keep_runs
+    kept = run.options(parse(["--workdir", str(tmp_path), "--keep"]))
+    assert kept.keep and kept.keep_runs

@@ -294,3 +294,53 @@ def test_a_post_words_table_of_an_older_layout_is_recounted_to_this_ones(
     assert con.execute(
         "select count(*) from daily.int_post_words_counted where counts = [0]"
     ).fetchone() == (0,)
+
+
+def test_a_comment_scored_long_ago_or_before_scored_on_existed_keeps_its_score(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A daily build looks its comments' scores up among the recent ones first
+    (int_comment_features); a re-seen comment whose score is older than that, or has no
+    scored_on (a warehouse from before the column), must still get its own score, not NULL."""
+    home = tmp_path / "home"
+    build_landing(home, platforms=("instagram",))
+    texts = {"cm_long_ago": "Loved the colours here", "cm_undated": "Not my style at all"}
+    for day in DAILY_DATES[:2]:
+        rows = [ig1_comment(comment_id, text) for comment_id, text in texts.items()]
+        write_api(home, "comments", "instagram", day, rows, run="rescored")
+    monkeypatch.setenv("DBT_INDIRECT_SELECTION", "empty")
+    monkeypatch.setenv("KOL_DBT_THREADS", "2")
+    first, second = DAILY_DATES[0], DAILY_DATES[1]
+    assert run_dbt(home, first, select="+int_comment_features", unit_tests=False).ok
+    db = str(home / "warehouse.duckdb")
+    # scores that are not the ones VADER gives, dated a year back and undated
+    marked = {"cm_long_ago": (0.4242, first - timedelta(days=365)), "cm_undated": (-0.4242, None)}
+    with duckdb.connect(db) as con:
+        for comment_id, (compound, scored_on) in marked.items():
+            con.execute(
+                "update int_comment_sentiment set compound = ?, scored_on = ?, is_scored = true "
+                "where comment_id = ?",
+                [compound, scored_on, comment_id],
+            )
+        recent = con.execute(
+            "select count(*) from int_comment_sentiment where scored_on = ?", [first]
+        ).fetchone()[0]
+    assert recent > 0  # the fixture's other comments keep their recent scores
+    result = run_dbt(
+        home, second, select="+int_comment_features", from_date=second, unit_tests=False
+    )
+    assert result.ok, result.failures
+    with duckdb.connect(db, read_only=True) as con:
+        got = dict(
+            con.execute(
+                "select comment_id, compound from int_comment_features "
+                "where comment_id in ('cm_long_ago', 'cm_undated') and last_seen_date = ?",
+                [second],
+            ).fetchall()
+        )
+        rescored = con.execute(
+            "select count(*) from int_comment_sentiment where comment_id in "
+            "('cm_long_ago', 'cm_undated')"
+        ).fetchone()
+    assert got == {"cm_long_ago": 0.4242, "cm_undated": -0.4242}, got
+    assert rescored == (2,)  # found, not scored again

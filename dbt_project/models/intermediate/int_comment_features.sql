@@ -17,14 +17,43 @@ with comments as (
     {% endif %}
 ),
 
-sentiment as (
+{% if is_incremental() %}
+{#- A daily build looks its comments' scores up among those written lately first, then among
+    the rest only for the comments not found there (dbt_project.yml lookups: a search order,
+    any value gives the same rows). It keeps the lookup off the year of scores (agency at 365
+    days, the select: about 7 s, as at 30 days, against 8-9 s when every score was searched);
+    when every comment is found among the recent scores the engine skips the older ones. -#}
+{%- set recent_scores_from = from_date() ~ ' - ' ~ var('lookups')['recent_scores_days'] %}
+recent_sentiment as (
     select sentiment.*
     from {{ ref('int_comment_sentiment') }} as sentiment
-    {% if is_incremental() %}
     semi join comments
         on sentiment.platform = comments.platform and sentiment.comment_id = comments.comment_id
-    {% endif %}
+    where sentiment.scored_on >= {{ recent_scores_from }}
 ),
+
+without_recent_score as (
+    select comments.platform, comments.comment_id
+    from comments
+    anti join recent_sentiment as found
+        on comments.platform = found.platform and comments.comment_id = found.comment_id
+),
+
+sentiment as (
+    select * from recent_sentiment
+    union all
+    select sentiment.*
+    from {{ ref('int_comment_sentiment') }} as sentiment
+    semi join without_recent_score
+        on sentiment.platform = without_recent_score.platform
+        and sentiment.comment_id = without_recent_score.comment_id
+    where sentiment.scored_on < {{ recent_scores_from }} or sentiment.scored_on is null
+),
+{% else %}
+sentiment as (
+    select * from {{ ref('int_comment_sentiment') }}
+),
+{% endif %}
 
 generic as (
     select lower(trim(phrase)) as phrase from {{ ref('generic_comment_phrases') }}

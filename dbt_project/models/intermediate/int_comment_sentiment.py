@@ -25,6 +25,7 @@ BATCH_ROWS = 1_000_000
 TODO = "int_comment_sentiment__todo"
 SCORED = "int_comment_sentiment__scored"
 BATCH = "int_comment_sentiment__batch"
+CANDIDATES = "int_comment_sentiment__candidates"
 
 
 def score(frame: pd.DataFrame, workers: int = 1, scored_on: str | None = None) -> pd.DataFrame:
@@ -58,20 +59,52 @@ def model(dbt, session):
         from_date = dbt.config.get("from_date") or os.environ.get("KOL_FROM_DATE", "")
         if from_date:
             comments = comments.filter(f"last_seen_date >= cast('{from_date}' as date)")
-        # the already-scored among these candidates first (a semi join builds on the day's
-        # candidates), so the anti join never hashes every comment ever scored
-        candidates = comments.project("platform, comment_id")
-        scored = session.sql(f"select platform, comment_id from {dbt.this}").join(
-            candidates, "platform, comment_id", how="semi"
+        recent_days = dbt.config.get("recent_scores_days")
+        scored = already_scored(
+            session, dbt.this, comments.project("platform, comment_id"), from_date, recent_days
         )
         comments = comments.join(scored, "platform, comment_id", how="anti")
     workers = worker_count(dbt.config.get("sentiment_workers"))
     # the build's run date (pipeline/transform.py; NULL when dbt runs by hand without it):
     # a daily build's data tests check only the rows it scored (macros/testing.sql)
     scored_on = os.environ.get("KOL_RUN_DATE") or None
-    return score_in_batches(
+    scored = score_in_batches(
         session, comments.project("platform, comment_id, comment_text"), workers, scored_on
     )
+    session.execute(f"drop table if exists {CANDIDATES}")
+    return scored
+
+
+def already_scored(session, this: str, candidates, from_date: str, recent_days):
+    """The keys of `candidates` (platform, comment_id) that `this` holds a score for.
+
+    Searched first among the scores written since from_date - `recent_days` (scored_on, a
+    stored date, lets DuckDB skip the blocks of older scores; comments are pulled for the posts
+    of the last few days, so a re-seen comment was scored lately), then among the rest only
+    for the candidates not found there: new comments, or scored long ago or before scored_on
+    existed (NULL). Any `recent_days` gives the same keys; without a from_date (a hand run) or
+    a scored_on column (a table from before it: this build adds it) every score is searched at
+    once. The semi joins build on the day's candidates, so no join hashes every comment ever
+    scored."""
+    keys = "platform, comment_id"
+    scores = session.sql(f"select * from {this}")
+    if not (from_date and recent_days and "scored_on" in scores.columns):
+        return scores.project(keys).join(candidates, keys, how="semi")
+    candidates.query(
+        "candidates", f"create or replace temp table {CANDIDATES} as select * from candidates"
+    )
+    day_keys = session.table(CANDIDATES)
+    recent_from = f"cast('{from_date}' as date) - {int(recent_days)}"
+    recent = (
+        scores.filter(f"scored_on >= {recent_from}").project(keys).join(day_keys, keys, how="semi")
+    )
+    without_recent_score = day_keys.join(recent, keys, how="anti")
+    older = (
+        scores.filter(f"scored_on < {recent_from} or scored_on is null")
+        .project(keys)
+        .join(without_recent_score, keys, how="semi")
+    )
+    return recent.union(older)
 
 
 def score_in_batches(
