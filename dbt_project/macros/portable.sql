@@ -269,6 +269,32 @@ where kept._kol_rank = 1
     {{ return({'materialized': 'incremental', 'incremental_strategy': 'insert_overwrite', 'partition_by': [column]}) }}
 {%- endmacro %}
 
+{#- Rebuilt whole each run from its inputs and its own previous rows (a model that keeps what
+    it computed before and recomputes only what changed, every row rewritten: a few thousand):
+    DuckDB runs it as an incremental model whose strategy replaces every stored row
+    (get_incremental_replace_sql), so `is_incremental()` says when its previous rows can be
+    read; a full refresh, a unit test and Spark build it as a table from its inputs alone. -#}
+{% macro incremental_replace() -%}
+    {{ return(adapter.dispatch('incremental_replace')()) }}
+{%- endmacro %}
+
+{% macro default__incremental_replace() -%}
+    {{ return({'materialized': 'incremental', 'incremental_strategy': 'replace'}) }}
+{%- endmacro %}
+
+{% macro spark__incremental_replace() -%}
+    {{ return({'materialized': 'table'}) }}
+{%- endmacro %}
+
+{#- incremental_replace's strategy: every stored row deleted, the run's rows inserted (dbt runs
+    both in one transaction). -#}
+{% macro get_incremental_replace_sql(arg_dict) -%}
+    {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    delete from {{ arg_dict['target_relation'] }};
+    insert into {{ arg_dict['target_relation'] }} ({{ columns }})
+    select {{ columns }} from {{ arg_dict['temp_relation'] }}
+{%- endmacro %}
+
 {#- By ids (one row per key, its latest version): DuckDB deletes and re-inserts the keys a run
     touches (delete+insert); on Spark, whose tables can only overwrite partitions, a key's row
     moves between partitions from day to day, so the model is rebuilt whole as a table (a full

@@ -25,6 +25,7 @@ from dbt_landing_fixture import (
     ig1_comment,
     ts,
     write_api,
+    write_export,
 )
 from table_parity import BUILD_STAMPS, KEPT_SLICES
 
@@ -49,6 +50,9 @@ INCREMENTAL = (
     "fct_creator_daily",
     "int_post_words_counted",
     "int_brand_creator_topic_similarity",
+    "int_account_features_at_cutoff",
+    "int_campaign_comments_collected",
+    "int_account_starts_dated",
 )
 # (run date, first landing date re-processed); None: the run creates the tables
 SEQUENCES = {
@@ -344,3 +348,71 @@ def test_a_comment_scored_long_ago_or_before_scored_on_existed_keeps_its_score(
         ).fetchone()
     assert got == {"cm_long_ago": 0.4242, "cm_undated": -0.4242}, got
     assert rescored == (2,)  # found, not scored again
+
+
+def _campaign_home(home: Path) -> None:
+    """Instagram's landing, with cmp1 listing c1's ig2 from the first day and also ig1 from D
+    (ig1's comments all landed before D are then looked up among the stored ones); ig2 has a
+    comment seen only on the first day and one seen every day, ig1 one seen only on the first."""
+    build_landing(home, platforms=("instagram",))
+    for day in DAILY_DATES:
+        listed = ["ig2", "ig1"] if day == D else ["ig2"]
+        link = {"campaign_id": "cmp1", "creator_id": "c1", "platform": "instagram"}
+        write_export(
+            home,
+            "campaign_creators",
+            day,
+            [{**link, "fee": 100.0, "currency": "USD", "post_ids": listed}],
+        )
+        rows = [{**ig1_comment("k_daily", "Great colours", author_hash="a1"), "post_id": "ig2"}]
+        if day == DAILY_DATES[0]:
+            rows += [
+                {**ig1_comment("k_once", "Great colours", author_hash="a1"), "post_id": "ig2"},
+                ig1_comment("cm_once", "So good", author_hash="a2"),
+            ]
+        write_api(home, "comments", "instagram", day, rows, run="campaign")
+
+
+def test_campaign_comments_kept_day_by_day_equal_a_full_refresh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """int_campaign_comments_collected keeps the attributed posts' comments from one build to
+    the next: a comment seen only on the first day stays, and a post attributed on D brings
+    the comments landed on earlier days (looked up from its first sighting). The campaign mart
+    built on it equals a full refresh's, its spam judged over all of them."""
+    monkeypatch.setenv("DBT_INDIRECT_SELECTION", "empty")
+    monkeypatch.setenv("KOL_DBT_THREADS", "2")
+    select = "+fct_campaign_creator_performance"
+    daily, full = tmp_path / "daily", tmp_path / "full"
+    for home in (daily, full):
+        _campaign_home(home)
+    for run_date, from_date in SEQUENCES["daily"]:
+        result = run_dbt(daily, run_date, select=select, from_date=from_date, unit_tests=False)
+        assert result.ok, (run_date, result.failures)
+    compiled = next(
+        (daily / "dbt" / "target" / "compiled").rglob("int_campaign_comments_collected.sql")
+    )
+    assert f"last_seen_date >= cast('{DAILY_DATES[0]}' as date)" in compiled.read_text()
+    assert run_dbt(full, D, select=select, unit_tests=False).ok
+
+    con = duckdb.connect()
+    con.execute(f"attach '{full / 'warehouse.duckdb'}' as full_refresh (read_only)")
+    con.execute(f"attach '{daily / 'warehouse.duckdb'}' as daily (read_only)")
+    for table in ("int_campaign_comments_collected", "fct_campaign_creator_performance"):
+        assert differences(con, table, "") == [], table
+    kept = con.execute(
+        "select post_id, list(comment_id order by comment_id) from daily.int_campaign_comments_collected "
+        "where comment_id is not null group by post_id order by post_id"
+    ).fetchall()
+    assert kept == [
+        ("ig1", ["cm1", "cm2", "cm3", "cm4", "cm5", "cm_once"]),
+        ("ig2", ["k_daily", "k_once"]),
+    ]
+    # of the 8: cm4 and cm5 are the generic "nice pic", k_daily and k_once the same text from
+    # the same commenter on cmp1's posts (4 spam); cm3 is Spanish, not scored; 3 scored
+    spam = con.execute(
+        "select spam_comments, scored_comments "
+        "from daily.fct_campaign_creator_performance where campaign_id = 'cmp1'"
+    ).fetchall()
+    assert spam == [(4, 3)], spam
+    con.close()

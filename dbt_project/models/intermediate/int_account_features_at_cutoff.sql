@@ -1,3 +1,5 @@
+{{ config(**incremental_replace()) }}
+-- depends_on: {{ ref('int_post_metrics_daily') }}
 -- Matching features of a creator account as of a cutoff date C, from records whose event time
 -- is before C only (published_at < C 00:00 UTC, snapshot_date < C, contracts ended before C):
 -- nothing from on or after C can reach a feature (docs/matching.md, "No leakage").
@@ -5,6 +7,9 @@
 -- of its start) and D + 1 for every account (features of a candidate today).
 -- A post's engagements are its latest observed counts: those of a post published before C,
 -- which saturate within days of publication.
+-- A daily build keeps a contract cutoff's record features (posts, comments, followers) from
+-- its previous rows unless a record landed since from_date can reach them (below); the past
+-- contracts and D + 1's features are computed every day, and every row is rewritten.
 with contracts as (
     select * from {{ ref('fct_campaign_creator_performance') }}
 ),
@@ -15,11 +20,103 @@ snapshots as (
     where snapshot_date <= {{ run_date() }}
 ),
 
-contract_cutoffs as (
+wanted_contract_cutoffs as (
     select distinct platform, creator_id, start_date as cutoff_date
     from contracts
     where start_date <= {{ run_date() }}
 ),
+
+{%- set record_features = ['er_posts', 'engagements_per_post', 'engagement_trend', 'followers',
+    'window_comments', 'comment_authenticity_score', 'sentiment_score'] %}
+{% if is_incremental() %}
+{#- A record reaches the features of the cutoffs after its event time: an account's stored
+    contract cutoffs after the earliest event time of its records that changed since from_date
+    are computed again. A post changed when a snapshot landed since then differs from its
+    previous one (int_post_metrics_daily, a baseline kept gain_baseline_max_days) in
+    engagements, publication time or account (both times and accounts reach cutoffs); a post
+    without a baseline is new when published within the day before its snapshot, else (old,
+    or back after a gap: its earlier values are not looked up) every cutoff of its account is
+    computed again. Comments seen and snapshots landed since from_date: a comment's creation
+    time and account, and a snapshot's date, are the same in every version of it. -#}
+-- the previous build's record features
+stored as (
+    select platform, creator_id, cutoff_date, {{ record_features | join(', ') }}
+    from {{ this }}
+),
+
+posts_landed as (
+    select platform, post_id, snapshot_date, creator_id, published_at, engagements_gained, previous_snapshot_date
+    from {{ ref('int_post_metrics_daily') }}
+    where {{ incremental_landing_scope('landing_date') }}
+),
+
+posts_changed as (
+    select landed.platform, landed.creator_id, landed.published_at, previous.creator_id as previous_creator_id,
+        case
+            when previous.snapshot_date is not null then least(landed.published_at, previous.published_at)
+            when landed.previous_snapshot_date is null
+                and landed.published_at >= cast(landed.snapshot_date as timestamp) - interval 1 day
+                then landed.published_at
+            else cast('1900-01-01' as timestamp)
+        end as since
+    from posts_landed as landed
+    left join (
+        select platform, post_id, snapshot_date, creator_id, published_at
+        from {{ ref('int_post_metrics_daily') }}
+        where snapshot_date >= {{ from_date() }} - {{ var('gain_baseline_max_days') }}
+    ) as previous
+        on landed.platform = previous.platform
+        and landed.post_id = previous.post_id
+        and landed.previous_snapshot_date = previous.snapshot_date
+    where previous.snapshot_date is null
+        or landed.engagements_gained is distinct from 0
+        or landed.published_at is distinct from previous.published_at
+        or landed.creator_id is distinct from previous.creator_id
+),
+
+-- per account, the earliest event time of its records changed since from_date
+touched_since as (
+    select platform, creator_id, min(since) as since
+    from (
+        select platform, creator_id, since from posts_changed
+        union all
+        select platform, previous_creator_id, since from posts_changed
+        where previous_creator_id is distinct from creator_id
+        union all
+        select platform, creator_id, published_at
+        from {{ ref('int_comment_features') }}
+        where {{ incremental_landing_scope('last_seen_date') }}
+        union all
+        select platform, creator_id, cast(snapshot_date as timestamp)
+        from {{ ref('int_account_snapshots_unioned') }}
+        where {{ incremental_landing_scope('landing_date') }}
+    ) as records
+    where creator_id is not null
+    group by platform, creator_id
+),
+
+-- the contract cutoffs computed by this build: new ones, and those a landed record reaches
+contract_cutoffs as (
+    select wanted.*
+    from wanted_contract_cutoffs as wanted
+    where not exists (
+            select 1 from stored
+            where stored.platform = wanted.platform
+                and stored.creator_id = wanted.creator_id
+                and stored.cutoff_date = wanted.cutoff_date
+        )
+        or exists (
+            select 1 from touched_since
+            where touched_since.platform = wanted.platform
+                and touched_since.creator_id = wanted.creator_id
+                and touched_since.since < cast(wanted.cutoff_date as timestamp)
+        )
+),
+{% else %}
+contract_cutoffs as (
+    select * from wanted_contract_cutoffs
+),
+{% endif %}
 
 -- D + 1's cutoff for every account, with its followers: the latest snapshot (an aggregate,
 -- not an as-of join that sorts them all; one pass over the snapshots gives both)
@@ -38,8 +135,8 @@ today_cutoffs as (
 ),
 
 cutoffs as (
-    select * from contract_cutoffs
-    union
+    select * from wanted_contract_cutoffs
+    union all
     select * from today_cutoffs
 ),
 
@@ -55,11 +152,10 @@ cutoffs as (
 ] %}
 
 {{ cutoffs_of }}_posts as (
-    select records.platform, records.creator_id, records.post_id, records.published_at, latest.engagements
-    from {{ ref('int_posts_unioned') }} as records
-    inner join {{ ref('int_post_metrics_latest') }} as latest
-        on records.platform = latest.platform and records.post_id = latest.post_id
-    where latest.engagements is not null and {{ keep }}
+    -- a post's account, publication time and engagements of its latest snapshot
+    select records.platform, records.creator_id, records.post_id, records.published_at, records.engagements
+    from {{ ref('int_post_metrics_latest') }} as records
+    where records.engagements is not null and {{ keep }}
 ),
 {%- endfor %}
 {%- for cutoffs_of, keep in [
@@ -189,41 +285,79 @@ past_contracts as (
         and contracts.end_date < cutoffs.cutoff_date
     where contracts.cpe_usd is not null
     group by all
+),
+
+-- the record features of the cutoffs this build computes
+computed as (
+    select
+        cutoffs.platform,
+        cutoffs.creator_id,
+        cutoffs.cutoff_date,
+        coalesce(engagement.er_posts, 0) as er_posts,
+        engagement.engagements_per_post,
+        trend.engagement_trend,
+        followers.followers,
+        coalesce(comment_features.window_comments, 0) as window_comments,
+        comment_features.comment_authenticity_score,
+        comment_features.sentiment_score
+    from (
+        select * from contract_cutoffs
+        union all
+        select * from today_cutoffs
+    ) as cutoffs
+    left join engagement
+        on cutoffs.platform = engagement.platform
+        and cutoffs.creator_id = engagement.creator_id
+        and cutoffs.cutoff_date = engagement.cutoff_date
+    left join trend
+        on cutoffs.platform = trend.platform
+        and cutoffs.creator_id = trend.creator_id
+        and cutoffs.cutoff_date = trend.cutoff_date
+    left join comment_features
+        on cutoffs.platform = comment_features.platform
+        and cutoffs.creator_id = comment_features.creator_id
+        and cutoffs.cutoff_date = comment_features.cutoff_date
+    left join followers
+        on cutoffs.platform = followers.platform
+        and cutoffs.creator_id = followers.creator_id
+        and cutoffs.cutoff_date = followers.cutoff_date
+),
+
+-- with the kept ones: the stored record features of the other contract cutoffs
+record_features as (
+    select * from computed
+    {%- if is_incremental() %}
+    union all by name
+    select stored.*
+    from stored
+    semi join wanted_contract_cutoffs as wanted
+        on stored.platform = wanted.platform
+        and stored.creator_id = wanted.creator_id
+        and stored.cutoff_date = wanted.cutoff_date
+    anti join contract_cutoffs as recomputed
+        on stored.platform = recomputed.platform
+        and stored.creator_id = recomputed.creator_id
+        and stored.cutoff_date = recomputed.cutoff_date
+    {%- endif %}
 )
 
 select
-    cast(cutoffs.platform as {{ dbt.type_string() }}) as platform,
-    cast(cutoffs.creator_id as {{ dbt.type_string() }}) as creator_id,
-    cast(cutoffs.cutoff_date as date) as cutoff_date,
-    cast(coalesce(engagement.er_posts, 0) as integer) as er_posts,
-    cast(engagement.engagements_per_post as double) as engagements_per_post,
-    cast(trend.engagement_trend as double) as engagement_trend,
-    cast(followers.followers as bigint) as followers,
-    cast({{ safe_divide('engagement.engagements_per_post', 'followers.followers') }} as double) as engagement_rate,
-    cast(coalesce(comment_features.window_comments, 0) as integer) as window_comments,
-    cast(comment_features.comment_authenticity_score as double) as comment_authenticity_score,
-    cast(comment_features.sentiment_score as double) as sentiment_score,
+    cast(features.platform as {{ dbt.type_string() }}) as platform,
+    cast(features.creator_id as {{ dbt.type_string() }}) as creator_id,
+    cast(features.cutoff_date as date) as cutoff_date,
+    cast(features.er_posts as integer) as er_posts,
+    cast(features.engagements_per_post as double) as engagements_per_post,
+    cast(features.engagement_trend as double) as engagement_trend,
+    cast(features.followers as bigint) as followers,
+    cast({{ safe_divide('features.engagements_per_post', 'features.followers') }} as double) as engagement_rate,
+    cast(features.window_comments as integer) as window_comments,
+    cast(features.comment_authenticity_score as double) as comment_authenticity_score,
+    cast(features.sentiment_score as double) as sentiment_score,
     cast(coalesce(past_contracts.past_contracts, 0) as integer) as past_contracts,
     cast(past_contracts.past_cpe_usd as double) as past_cpe_usd,
     cast(past_contracts.past_fee_usd as double) as past_fee_usd
-from cutoffs
-left join engagement
-    on cutoffs.platform = engagement.platform
-    and cutoffs.creator_id = engagement.creator_id
-    and cutoffs.cutoff_date = engagement.cutoff_date
-left join trend
-    on cutoffs.platform = trend.platform
-    and cutoffs.creator_id = trend.creator_id
-    and cutoffs.cutoff_date = trend.cutoff_date
-left join comment_features
-    on cutoffs.platform = comment_features.platform
-    and cutoffs.creator_id = comment_features.creator_id
-    and cutoffs.cutoff_date = comment_features.cutoff_date
-left join followers
-    on cutoffs.platform = followers.platform
-    and cutoffs.creator_id = followers.creator_id
-    and cutoffs.cutoff_date = followers.cutoff_date
+from record_features as features
 left join past_contracts
-    on cutoffs.platform = past_contracts.platform
-    and cutoffs.creator_id = past_contracts.creator_id
-    and cutoffs.cutoff_date = past_contracts.cutoff_date
+    on features.platform = past_contracts.platform
+    and features.creator_id = past_contracts.creator_id
+    and features.cutoff_date = past_contracts.cutoff_date

@@ -85,13 +85,11 @@ posts as (
     group by all
 ),
 
--- the comments of the attributed posts: a semi-join on post_id alone, so the engine reads the
--- other columns only of the rows it keeps (a few thousand posts' comments among every comment
--- ever landed; the join below matches the platform)
+-- the comments of the attributed posts (kept incrementally: int_campaign_comments_collected)
 attributed_comments as (
     select *
-    from {{ ref('int_comment_features') }}
-    where post_id in (select post_id from {{ ref('bridge_campaign_posts') }})
+    from {{ ref('int_campaign_comments_collected') }}
+    where comment_id is not null
 ),
 
 campaign_comments as (
