@@ -8,7 +8,7 @@
 -- A post's engagements are its latest observed counts: those of a post published before C,
 -- which saturate within days of publication.
 -- A daily build keeps a contract cutoff's record features (posts, comments, followers) from
--- its previous rows unless a record landed since from_date can reach them (below); the past
+-- its previous rows unless a record changed since from_date reaches them (below); the past
 -- contracts and D + 1's features are computed every day, and every row is rewritten.
 with contracts as (
     select * from {{ ref('fct_campaign_creator_performance') }}
@@ -143,7 +143,8 @@ cutoffs as (
 -- Each cutoff's window is found among a bounded part of the landed records, so that the daily
 -- cost follows the windows, not the history: D + 1's windows start at one time for every
 -- account, so their posts and comments are picked by a range on the stored column (which
--- prunes stored blocks); the contracts' cutoffs, a few thousand, read only their accounts'.
+-- prunes stored blocks); the contract cutoffs this build computes (all on a full refresh, the
+-- new and the reached ones on a daily build) read only their accounts'.
 {%- set today = "cast(" ~ run_date() ~ " + 1 as timestamp)" %}
 {%- set of_contract_accounts = "exists (select 1 from contract_cutoffs where contract_cutoffs.platform = records.platform and contract_cutoffs.creator_id = records.creator_id)" %}
 {%- for cutoffs_of, keep in [
