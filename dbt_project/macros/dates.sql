@@ -110,3 +110,18 @@
      ))
     {%- endif -%}
 {%- endmacro %}
+
+{#- The earliest first sighting (int_posts_unioned.first_seen_date) of the posts a query
+    selects (platform, post_id), looked up while the model compiles: a literal the engine
+    prunes stored blocks with, where a subquery's value would not. None when it selects no
+    post. A model calling it names int_posts_unioned in a depends_on comment. -#}
+{% macro earliest_first_sighting(posts_query) -%}
+    {%- if not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(run_query(
+        'select min(posts.first_seen_date) from ' ~ ref('int_posts_unioned') ~ ' as posts '
+        ~ 'semi join (' ~ posts_query ~ ') as chosen '
+        ~ 'on posts.platform = chosen.platform and posts.post_id = chosen.post_id'
+    ).columns[0].values()[0]) }}
+{%- endmacro %}

@@ -26,14 +26,7 @@ with attributed_posts as (
             and stored.post_id = attributed.post_id
     )
 {%- endset %}
-{%- set new_from = none %}
-{%- if execute %}
-    {%- set new_from = run_query(
-        'select min(posts.first_seen_date) from ' ~ ref('int_posts_unioned') ~ ' as posts '
-        ~ 'semi join (' ~ new_posts ~ ') as new_posts '
-        ~ 'on posts.platform = new_posts.platform and posts.post_id = new_posts.post_id'
-    ).columns[0].values()[0] %}
-{%- endif %}
+{%- set new_from = earliest_first_sighting(new_posts) %}
 new_posts as (
     {{ new_posts }}
 ),
@@ -87,13 +80,10 @@ unioned as (
     select
         platform,
         post_id,
-        cast(null as {{ dbt.type_string() }}) as comment_id,
-        cast(null as {{ dbt.type_string() }}) as author_hash,
-        cast(null as {{ dbt.type_string() }}) as normalised_text,
-        cast(null as boolean) as is_emoji_only,
-        cast(null as boolean) as is_generic,
-        cast(null as boolean) as is_scored,
-        cast(null as double) as compound
+        null as comment_id,
+        {%- for c in columns %}
+        null as {{ c }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from attributed_posts
 )
 

@@ -16,14 +16,7 @@
     from {{ ref('int_post_metrics_daily') }}
     where {{ incremental_landing_scope('landing_date') }}
 {%- endset %}
-{%- set first_seen_from = none %}
-{%- if execute and is_incremental() %}
-    {%- set first_seen_from = run_query(
-        'select min(posts.first_seen_date) from ' ~ ref('int_posts_unioned') ~ ' as posts '
-        ~ 'semi join (' ~ today_posts ~ ') as today '
-        ~ 'on posts.platform = today.platform and posts.post_id = today.post_id'
-    ).columns[0].values()[0] %}
-{%- endif %}
+{%- set first_seen_from = earliest_first_sighting(today_posts) if is_incremental() else none %}
 {%- set first_seen_bound = "first_seen_date >= cast('" ~ first_seen_from ~ "' as date)" if first_seen_from else "true" %}
 
 with candidates as (
