@@ -9,16 +9,19 @@
 -- those posts (a literal that prunes stored blocks: a post's comments are listed in the runs
 -- that pull the post, never before its first sighting), not among every comment ever landed.
 {%- set columns = ['author_hash', 'normalised_text', 'is_emoji_only', 'is_generic', 'is_scored', 'compound'] %}
-
-with attributed_posts as (
+{%- set attributed_posts -%}
     select distinct platform, post_id
     from {{ ref('int_campaign_posts_attributed') }}
+{%- endset %}
+
+with attributed_posts as (
+    {{ attributed_posts }}
 ),
 
 {% if is_incremental() %}
 {%- set new_posts -%}
     select attributed.platform, attributed.post_id
-    from (select distinct platform, post_id from {{ ref('int_campaign_posts_attributed') }}) as attributed
+    from ({{ attributed_posts }}) as attributed
     where not exists (
         select 1 from {{ this }} as stored
         where stored.comment_id is null
