@@ -12,6 +12,12 @@ its typed records are copied to earlier `dt=` partitions with pyarrow:
   one trailing window of *distinct* posts per 30 days, as a real one does, instead of the
   same posts 365 times (within a block, a post's counts repeat day after day, and a few
   posts carry a `published_at` after their snapshot — both harmless for timing);
+- the oldest copied day is the history's first, when the product met every account: its
+  first-sight pull (ingestion/platforms/base.py, FIRST_SIGHT_DAYS) also lands the posts of
+  the 90 days before it, so the copy of that day adds the older blocks' posts published in
+  those days (and their insights; no comments: a pull lists comments of the last
+  COMMENTS_DAYS only). A 30-day history then holds the 90-day windows a real 30-day-old
+  warehouse holds, as a year's does, and 365/30 compares history, not windows filling;
 - account counts repeat unchanged (no growth in the copied history);
 - exports (brands, campaigns, ...) and the roster are hard-linked: their files carry no date;
 - one manifest per source and day, naming the copied files with their sha256; no raw pages
@@ -36,7 +42,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -117,9 +123,12 @@ def _constant(value: Any, type_: pa.DataType, n: int) -> pa.Array:
     return pa.array([value], type_).take(pa.array(np.zeros(n, dtype=np.int64)))
 
 
-def shift_table(table: pa.Table, days_back: int, target: date) -> pa.Table:
-    """One landed day's API records as if landed `days_back` days earlier (see module doc)."""
-    block = days_back // BLOCK_DAYS
+def shift_table(
+    table: pa.Table, days_back: int, target: date, block: int | None = None
+) -> pa.Table:
+    """One landed day's API records as if landed `days_back` days earlier (see module doc),
+    as the posts of `block` (default: the day's own, `days_back` // BLOCK_DAYS)."""
+    block = days_back // BLOCK_DAYS if block is None else block
     cols: dict[str, pa.Array | pa.ChunkedArray] = {}
     for name in table.column_names:
         col = table[name]
@@ -146,11 +155,48 @@ def _write(path: Path, table: pa.Table) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def first_sight_blocks(days_back: int, first_sight_days: int) -> range:
+    """The blocks older than a day's own that its first-sight pull reaches: those holding
+    posts published in the `first_sight_days` days up to the end of the day."""
+    return range(days_back // BLOCK_DAYS + 1, -(-(days_back + first_sight_days) // BLOCK_DAYS))
+
+
+def first_sight_rows(
+    source_posts: pa.Table,
+    table: pa.Table,
+    entity: str,
+    days_back: int,
+    target: date,
+    first_sight_days: int,
+) -> list[pa.Table]:
+    """The rows of one entity a first-sight pull on `target` lands beyond a steady day's: for
+    each older block, its posts published in the `first_sight_days` days up to the end of
+    `target` (and the insights of those posts), shifted as that block's."""
+    if entity == "comments" or "post_id" not in table.column_names:
+        return []  # comments: only the last COMMENTS_DAYS' posts'; accounts: once a day
+    end = datetime.combine(target + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    out = []
+    for block in first_sight_blocks(days_back, first_sight_days):
+        # published_at moves back BLOCK_DAYS·block: keep what lands after end - first_sight
+        since = end - timedelta(days=first_sight_days - BLOCK_DAYS * block)
+        posts = source_posts.filter(pc.greater(source_posts["published_at"], pa.scalar(since)))
+        rows = table.filter(pc.is_in(table["post_id"], value_set=posts["post_id"]))
+        out.append(shift_table(rows, days_back, target, block=block))
+    return out
+
+
 def _fabricate_day(
-    landing: Path, source_day: date, target: date, files: list[SourceFile], tables: dict[Path, Any]
+    landing: Path,
+    source_day: date,
+    target: date,
+    files: list[SourceFile],
+    tables: dict[Path, Any],
+    first_sight_days: int | None = None,
 ) -> dict[tuple[str, str], tuple[str, str]]:
-    """Write every record file of `target`; returns {(source, entity): (rel path, sha256)}."""
+    """Write every record file of `target` (with `first_sight_days`: as the history's first
+    day, module doc); returns {(source, entity): (rel path, sha256)}."""
     days_back = (source_day - target).days
+    posts = {f.source: tables[f.path] for f in files if f.entity == "posts"}
     written = {}
     name = f"part-bench-history-{target:%Y%m%d}.parquet"
     for f in files:
@@ -164,14 +210,23 @@ def _fabricate_day(
             os.link(f.path, out)
             sha = hashlib.sha256(f.path.read_bytes()).hexdigest()
         else:
-            sha = _write(out, shift_table(table, days_back, target))
+            parts = [shift_table(table, days_back, target)]
+            if first_sight_days and f.source in posts:
+                parts += first_sight_rows(
+                    posts[f.source], table, f.entity, days_back, target, first_sight_days
+                )
+            sha = _write(out, pa.concat_tables(parts))
         written[(f.source, f.entity)] = (out.relative_to(landing).as_posix(), sha)
-    _write_manifests(landing, source_day, target, written)
+    _write_manifests(landing, source_day, target, written, first_sight=bool(first_sight_days))
     return written
 
 
 def _write_manifests(
-    landing: Path, source_day: date, target: date, written: dict[tuple[str, str], tuple[str, str]]
+    landing: Path,
+    source_day: date,
+    target: date,
+    written: dict[tuple[str, str], tuple[str, str]],
+    first_sight: bool = False,
 ) -> None:
     src_dir = landing / "manifests" / f"dt={source_day.isoformat()}"
     out_dir = landing / "manifests" / f"dt={target.isoformat()}"
@@ -187,6 +242,8 @@ def _write_manifests(
             raw_dir="",
             bench_history_of=source_day.isoformat(),
         )
+        if first_sight and isinstance(m.get("accounts"), dict):  # the history's first day
+            m["accounts"]["first_sight"] = m["accounts"].get("landed", [])
         for entity, e in (m.get("entities") or {}).items():
             if (source, entity) in written:
                 path, sha = written[(source, entity)]
@@ -229,11 +286,14 @@ def fabricate_history(
     compact_after_days: int | None = None,
     duckdb_config: dict[str, str] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    first_sight_days: int | None = None,
 ) -> HistoryStats:
     """Copy `source_day`'s records and manifests to each date of `targets` (module doc);
     with `compact_after_days`, compact each month older than that as of the day after
-    `source_day` (the measured day) once it is copied. `progress(days done, days)` is called
-    after each month (agency's year takes the better part of an hour)."""
+    `source_day` (the measured day) once it is copied; with `first_sight_days`, the oldest
+    target is the history's first day and lands a first-sight pull of that many days.
+    `progress(days done, days)` is called after each month (agency's year takes the better
+    part of an hour)."""
     from ingestion.compaction import compact
 
     files = _day_files(landing, source_day)
@@ -243,6 +303,7 @@ def fabricate_history(
     for f in files:
         t = pq.read_table(f.path)
         tables[f.path] = t if "snapshot_date" in t.column_names else None
+    first = min(targets)
     by_month: dict[str, list[date]] = {}
     for d in sorted(targets):
         by_month.setdefault(f"{d:%Y-%m}" if compact_after_days else "all", []).append(d)
@@ -250,7 +311,17 @@ def fabricate_history(
     for days in by_month.values():
         with ThreadPoolExecutor(max_workers=workers) as pool:
             results = list(
-                pool.map(lambda d: _fabricate_day(landing, source_day, d, files, tables), days)
+                pool.map(
+                    lambda d: _fabricate_day(
+                        landing,
+                        source_day,
+                        d,
+                        files,
+                        tables,
+                        first_sight_days if d == first else None,
+                    ),
+                    days,
+                )
             )
         copied += sum((landing / p).stat().st_size for r in results for p, _ in r.values())
         n_files += sum(len(r) for r in results)

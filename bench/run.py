@@ -40,6 +40,7 @@ from typing import Any
 from bench import calls, history, profile, report
 from bench.measure import MB, STAGE_TIMEOUT_S, StageFailed, Timed, run_timed
 from bench.sandbox import TOKEN, SandboxProcess, WorldSpec
+from ingestion.platforms.base import FIRST_SIGHT_DAYS
 from ingestion.records import PLATFORMS
 from ingestion.roster import read_roster
 from pipeline.config import COMPACT_AFTER_DAYS as COMPACT_AFTER_SETTING
@@ -663,7 +664,12 @@ class Bench:
             _say(f"history {h}: {done}/{total} days copied and compacted, about {left:,.0f}s left")
 
         stats = history.fabricate_history(
-            home / "landing", d1, targets, compact_after_days=COMPACT_AFTER_DAYS, progress=progress
+            home / "landing",
+            d1,
+            targets,
+            compact_after_days=COMPACT_AFTER_DAYS,
+            progress=progress,
+            first_sight_days=FIRST_SIGHT_DAYS,
         )
         fab = time.perf_counter() - t0
         marker = {
@@ -926,7 +932,9 @@ class Bench:
             "run_date": o.run_date.isoformat(),
             "histories": sorted(o.histories if histories is None else histories),
             "platforms": list(o.platforms),
-            "landing": f"compacted after {COMPACT_AFTER_DAYS} days",  # bench/history.py
+            # bench/history.py: how the copied days are left, and what the first day pulled
+            "landing": f"compacted after {COMPACT_AFTER_DAYS} days",
+            "first_sight_days": FIRST_SIGHT_DAYS,
             "built": o.builds,
             # kept warehouses of older code (--keep-warehouses) name that code: a later run
             # without the flag rebuilds them, even beside a history this code built

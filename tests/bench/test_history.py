@@ -151,3 +151,80 @@ def test_a_compacted_history_keeps_a_window_of_day_files_and_month_files(landing
     days = sorted(p.name for p in (landing / "records/posts/platform=youtube").iterdir())
     assert days[0] == "dt=2026-10-01" and len(days) == 54  # 10-01 .. 11-23
     assert 0 < stats.records_bytes < stats.bytes
+
+
+def _posts_of(landing, platform: str, day: date, entity: str = "posts") -> list[tuple]:
+    out = landing / f"records/{entity}/platform={platform}" / f"dt={day}"
+    rows = pq.read_table(next(out.glob("*.parquet"))).to_pylist()
+    return [(r["post_id"], r.get("published_at"), r["snapshot_date"]) for r in rows]
+
+
+def test_the_first_day_of_a_history_lands_a_first_sight_pull_of_older_blocks(landing):
+    """The oldest copied day is when the product met the account: its pull reaches 90 days
+    back (FIRST_SIGHT_DAYS), so it also holds the older blocks' posts published then."""
+    oldest, later = date(2026, 11, 13), date(2026, 11, 20)  # 10 and 3 days back: block 0
+    history.fabricate_history(landing, SOURCE, [later, oldest], workers=1, first_sight_days=90)
+    utc = lambda *a: datetime(*a, tzinfo=UTC)  # noqa: E731
+    # the pull's window is (08-16, 11-14]; blocks 1-3 move vid1 (11-20 12h) and vid2 (11-01
+    # 8h) back 30, 60, 90 days: vid2h3 (08-03) is outside it, vid1h3 (08-22) inside
+    assert _posts_of(landing, "youtube", oldest) == [
+        ("vid1", utc(2026, 11, 20, 12), oldest),
+        ("vid2", utc(2026, 11, 1, 8), oldest),
+        ("vid1h1", utc(2026, 10, 21, 12), oldest),
+        ("vid2h1", utc(2026, 10, 2, 8), oldest),
+        ("vid1h2", utc(2026, 9, 21, 12), oldest),
+        ("vid2h2", utc(2026, 9, 2, 8), oldest),
+        ("vid1h3", utc(2026, 8, 22, 12), oldest),
+    ]
+    assert [r[0] for r in _posts_of(landing, "youtube", later)] == ["vid1", "vid2"]
+    first = json.loads((landing / "manifests" / f"dt={oldest}" / "youtube.json").read_text())
+    other = json.loads((landing / "manifests" / f"dt={later}" / "youtube.json").read_text())
+    assert first["accounts"]["first_sight"] == ["UC1"] and "first_sight" not in other["accounts"]
+    (path,) = first["entities"]["posts"]["files"]
+    digest = hashlib.sha256((landing / path).read_bytes()).hexdigest()
+    assert first["entities"]["posts"]["sha256"] == {path: digest}
+
+
+def test_a_first_sight_pull_brings_its_posts_insights_and_no_older_comments(tmp_path):
+    root = tmp_path / "landing"
+
+    def write(entity: str, rows: list[dict]) -> None:
+        path = root / f"records/{entity}/platform=instagram" / f"dt={SOURCE}" / "part-r.parquet"
+        path.parent.mkdir(parents=True)
+        base = {
+            "creator_id": "c1",
+            "account_id": "ig1",
+            "snapshot_date": SOURCE,
+            "run_id": "r",
+            "extracted_at": datetime(2026, 11, 24, 3, tzinfo=UTC),
+        }
+        table = pa.Table.from_pylist(
+            [{**base, **r} for r in rows], schema=api_schema(entity, "instagram")
+        )
+        pq.write_table(table, path)
+
+    write(
+        "posts",
+        [
+            {"post_id": "p1", "published_at": datetime(2026, 11, 20, tzinfo=UTC)},
+            {"post_id": "p2", "published_at": datetime(2026, 10, 1, tzinfo=UTC)},
+        ],
+    )
+    write("post_insights", [{"post_id": "p1", "views": 5}, {"post_id": "p2", "views": 7}])
+    write("comments", [{"comment_id": "c1", "post_id": "p1", "text": "hi"}])
+    oldest = date(2026, 11, 13)
+    history.fabricate_history(root, SOURCE, [oldest], workers=1, first_sight_days=90)
+    # window (08-16, 11-14]: p2 moved back 60 days (08-02) and 90 are out, p1's three in
+    posts = ["p1", "p2", "p1h1", "p2h1", "p1h2", "p1h3"]
+    assert [r[0] for r in _posts_of(root, "instagram", oldest)] == posts
+    assert [r[0] for r in _posts_of(root, "instagram", oldest, "post_insights")] == posts
+    comments = pq.read_table(
+        next((root / "records/comments/platform=instagram" / f"dt={oldest}").glob("*.parquet"))
+    )
+    assert comments["comment_id"].to_pylist() == ["c1"]
+
+
+def test_first_sight_blocks_reach_back_the_pull_from_the_day_s_own_block():
+    assert list(history.first_sight_blocks(29, 90)) == [1, 2, 3]  # a 30-day history's first
+    assert list(history.first_sight_blocks(364, 90)) == [13, 14, 15]  # a year's
+    assert list(history.first_sight_blocks(0, 30)) == []  # a steady day's pull: nothing older
