@@ -117,6 +117,19 @@ def _div(a: float | None, b: float | None) -> float | None:
     return a / b if a is not None and b else None
 
 
+def pair_ratios(stages: dict[str, Any], hi: int, lo: int) -> list[float]:
+    """Each repetition's incremental day on `hi` days of history over the one on `lo`: the
+    two run back to back, so a machine whose speed drifts over the run weighs on both, where
+    the medians' ratio may divide one repetition's build by another's."""
+
+    def seconds(h: int) -> list[float]:
+        return [
+            s["seconds"] for s in stages.get(f"transform_incremental@{h}", {}).get("samples", [])
+        ]
+
+    return [round(a / b, 4) for a, b in zip(seconds(hi), seconds(lo), strict=False) if b]
+
+
 @dataclass(frozen=True)
 class Target:
     name: str
@@ -175,6 +188,7 @@ def ratios(
         ),
         "transform_vs_scan": _div(incr[primary], _median(stages, "duckdb_scan", "engine_seconds")),
         "incremental_long_vs_short_history": _div(incr[hi], incr[lo]) if hi != lo else None,
+        "incremental_long_vs_short_pairs": pair_ratios(stages, hi, lo) if hi != lo else [],
         "incremental_long_vs_windows_full": _div(incr[hi], incr[full]) if full else None,
         "windows_full_history": full,
         "extract_vs_parse_rate": _div(
@@ -422,6 +436,14 @@ def markdown(result: dict[str, Any]) -> str:
         "|---|---:|",
         f"| transform-incremental / DuckDB scan of the day | {_fmt(r['transform_vs_scan'], '×', 1)} |",
         f"| incremental day, {hi} / {lo} days of history | {_fmt(r['incremental_long_vs_short_history'])} |",
+        *(
+            [
+                f"| the same, each repetition's pair: median (pairs) "
+                f"| {_fmt(_median_of(list(pairs)))} ({', '.join(f'{x:.2f}' for x in pairs)}) |"
+            ]
+            if (pairs := r.get("incremental_long_vs_short_pairs"))
+            else []
+        ),
         *(
             [
                 f"| incremental day, {hi} / {full} days of history (every window full) "

@@ -970,7 +970,9 @@ class Bench:
         the landing: a built setup is left as it is); "spark" when only Spark's build is
         missing; "landing" when only the warehouse code changed since (dbt project,
         transform step): the landed history is kept and only the full refreshes are redone;
-        None when nothing can be reused."""
+        "seed" when only the way histories are copied changed (bench/history.py): the seed
+        day is kept and every history is copied and built again; None when nothing can be
+        reused."""
         path = self.work / SETUP_FILE
         if not (self.opts.reuse and path.is_file()):
             return None
@@ -998,6 +1000,14 @@ class Bench:
         )
         missing = [h for h in self.opts.histories if h not in kept]
         seed_kept = (self.work / "base" / "landing").is_dir()
+        # the seed day does not depend on how the history is copied from it
+        copy_rule = ("code", "built", "spark", "landing", "first_sight_days")
+        if not same_landing and seed_kept and without(key, *copy_rule) == without(now, *copy_rule):
+            _say(f"--reuse: the seed day from {path}; the histories are copied otherwise now")
+            self.setup["seed_day"] = saved["setup"]["seed_day"]
+            self.setup["reused_from"] = str(path)
+            self.missing = sorted(self.opts.histories)
+            return "seed"
         if not same_landing or not kept or (missing and not seed_kept):
             _say(f"--reuse: {path} is for another setup; building a new one")
             return None

@@ -43,6 +43,8 @@ def test_ratios_divide_the_medians_of_the_same_run(stages):
     r = report.ratios(stages, [30, 365], primary=365)
     assert r["transform_vs_scan"] == pytest.approx(13.0 / 0.5)
     assert r["incremental_long_vs_short_history"] == pytest.approx(13.0 / 11.0)
+    # repetition by repetition: 14/10, 12/12, 13/11
+    assert r["incremental_long_vs_short_pairs"] == [1.4, 1.0, 1.1818]
     assert r["extract_vs_parse_rate"] == pytest.approx(800.0 / 4000.0)
     assert r["gate_vs_transform"] == pytest.approx(3.0 / 13.0)
 
@@ -121,6 +123,7 @@ def test_the_table_has_one_line_per_stage_and_the_history_ratio(stages):
         in md
     )
     assert "| incremental day, 365 / 30 days of history | 1.18 |" in md
+    assert "| the same, each repetition's pair: median (pairs) | 1.18 (1.40, 1.00, 1.18) |" in md
     assert md.count("\n| ") >= len(stages) + 5 + 4
 
 
@@ -299,6 +302,33 @@ def test_a_setup_lacking_a_history_lends_its_seed_day_and_the_histories_it_has(t
     again = _bench(tmp_path, [3, 6])
     assert again.load_setup() == "all" and again.missing == []
     assert again.setup["history_6"] == {"copied_days": 5}
+
+
+def test_a_setup_whose_histories_were_copied_otherwise_lends_only_its_seed_day(tmp_path):
+    """A change to how bench/history.py copies a history (its first-sight pull, its
+    compaction) rebuilds every history, from the seed day kept: that extract is not redone."""
+    first = _bench(tmp_path, [3, 6])
+    first.setup["seed_day"] = {"records": 12}
+    first.setup["history_3"] = {"copied_days": 2}
+    first.samples["transform_full@3"] = [{"seconds": 7.0}]
+    first.save_setup()
+    (tmp_path / "snap-h3").mkdir()
+    (tmp_path / "snap-h6").mkdir()
+    saved = json.loads((tmp_path / "setup.json").read_text())
+    saved["key"]["first_sight_days"] = 30  # copied by an older harness
+    (tmp_path / "setup.json").write_text(json.dumps(saved))
+
+    assert not _bench(tmp_path, [3, 6]).load_setup()  # no seed day kept: a new setup
+    (tmp_path / "base" / "landing").mkdir(parents=True)
+    again = _bench(tmp_path, [3, 6])
+    assert again.load_setup() == "seed"
+    assert again.missing == [3, 6]
+    assert again.setup["seed_day"] == {"records": 12}
+    assert "history_3" not in again.setup and again.samples == {}
+
+    saved["key"]["seed"] = 7  # another world: its seed day serves nothing
+    (tmp_path / "setup.json").write_text(json.dumps(saved))
+    assert not _bench(tmp_path, [3, 6]).load_setup()
 
 
 def test_a_setup_holding_more_histories_lends_the_asked_ones(tmp_path):
