@@ -44,6 +44,7 @@ from ingestion.platforms.base import FIRST_SIGHT_DAYS
 from ingestion.records import PLATFORMS
 from ingestion.roster import read_roster
 from pipeline.config import COMPACT_AFTER_DAYS as COMPACT_AFTER_SETTING
+from pipeline.config import duckdb_limits
 from pipeline.demo import DEMO_X_WINDOWS
 from pipeline.runlock import RunLocked, lock_holder, run_lock
 
@@ -668,6 +669,9 @@ class Bench:
             d1,
             targets,
             compact_after_days=COMPACT_AFTER_DAYS,
+            # the caps `kol compact` runs under: without them DuckDB may take 80% of RAM
+            # (12.9 GB seen while agency's year was compacted)
+            duckdb_config=duckdb_limits(),
             progress=progress,
             first_sight_days=FIRST_SIGHT_DAYS,
         )
