@@ -15,8 +15,8 @@ its typed records are copied to earlier `dt=` partitions with pyarrow:
 - the oldest copied day is the history's first, when the product met every account: its
   first-sight pull (ingestion/platforms/base.py, FIRST_SIGHT_DAYS) also lands the posts of
   the 90 days before it, so the copy of that day adds the older blocks' posts published in
-  those days (and their insights; no comments: a pull lists comments of the last
-  COMMENTS_DAYS only). A 30-day history then holds the 90-day windows a real 30-day-old
+  those days (and their insights; no comments: a pull lists comments only for the posts
+  of the last COMMENTS_DAYS). A 30-day history then holds the 90-day windows a real 30-day-old
   warehouse holds, as a year's does, and 365/30 compares history, not windows filling;
 - account counts repeat unchanged (no growth in the copied history);
 - exports (brands, campaigns, ...) and the roster are hard-linked: their files carry no date;
