@@ -566,3 +566,17 @@ where kept._kol_rank = 1
 {% macro spark__hash64(columns) -%}
     xxhash64({{ columns }})
 {%- endmacro %}
+
+{#- The last non-NULL value of `expr` in the window the caller's OVER clause gives (DuckDB:
+    IGNORE NULLS inside the call; Spark: last_value's second argument). -#}
+{% macro last_non_null(expr) -%}
+    {{ return(adapter.dispatch('last_non_null')(expr)) }}
+{%- endmacro %}
+
+{% macro default__last_non_null(expr) -%}
+    last_value({{ expr }} ignore nulls)
+{%- endmacro %}
+
+{% macro spark__last_non_null(expr) -%}
+    last_value({{ expr }}, true)
+{%- endmacro %}
