@@ -80,6 +80,16 @@ def test_targets_say_which_are_met_and_which_are_missed(stages):
     assert status["extract+land ≥ 50% of parse rate"] == "MISSES"  # 0.2
 
 
+def test_other_histories_than_365_and_30_give_their_ratio_but_no_verdict(stages):
+    stages["transform_incremental@120"] = report.summarise_stage(_samples([10.5, 12.0, 11.5]))
+    rows = report.target_status(stages, report.ratios(stages, [30, 120], 120))
+    row = next(r for r in rows if r["target"].startswith("incremental 120/30"))
+    # medians 11.5 / 11.0: within 1.15, yet not the year the target is about
+    assert row["value"] == pytest.approx(11.5 / 11.0)
+    assert row["status"] == "n/a"
+    assert row["target"] == "incremental 120/30 (the target is 365/30 ≤ 1.15)"
+
+
 def test_without_kol_run_the_day_is_the_sum_of_its_stage_processes_per_rep():
     raw = {
         "extract_land": _samples([20.0, 30.0]),
