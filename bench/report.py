@@ -227,7 +227,7 @@ def target_status(stages: dict[str, Any], rat: dict[str, Any]) -> list[dict[str,
     lo, hi = rat.get("histories_compared") or (None, None)
     if (lo, hi) != HISTORY_TARGET and values["incremental_long_vs_short_history"] is not None:
         # another pair of histories (--history 30,120) is a figure, not the target's judgement
-        row = next(r for r in out if r["target"].startswith("incremental 365/30"))
+        row = out[[t.key for t in TARGETS].index("incremental_long_vs_short_history")]
         row["target"] = f"incremental {hi}/{lo} (the target is 365/30 ≤ 1.15)"
         row["status"] = "n/a"
     return out
