@@ -70,7 +70,8 @@ renamed as (
 select * from renamed
 {%- endmacro %}
 
-{#- Hashtags of a post, lower-case without '#': listed ones plus those written in the text. -#}
+{#- Hashtags of a post, lower-case without '#': listed ones plus those written in the text
+    (int_posts_unioned, on each post's latest version). -#}
 {% macro hashtags_from(text_expr, list_expr=none) -%}
     {{ list_union(
         (('coalesce(' ~ list_map(list_expr, 't', 'lower(' ~ strip_leading('t', '#') ~ ')') ~ ', ' ~ empty_text_list() ~ ')')

@@ -9,7 +9,7 @@
 
 with unioned as (
     {% for p in var('platforms') %}
-    select platform, post_id, creator_id, account_id, published_at, caption, hashtags,
+    select platform, post_id, creator_id, account_id, published_at, caption, listed_hashtags,
            snapshot_date, landing_date, extracted_at
     from {{ ref('stg_' ~ p ~ '__posts') }}
     where {{ incremental_landing_scope('landing_date') }}
@@ -19,11 +19,13 @@ with unioned as (
 
 latest as (
     -- the latest version of each post (arg_max_null over (snapshot_date, extracted_at) takes
-    -- every column from that one row) and the first date it was seen
+    -- every column from that one row) and the first date it was seen. Its hashtags are made
+    -- from that version below: a regex over every snapshot's caption was 40 % of this model's
+    -- time on agency's 30 days (21M snapshots, 2.1M posts)
     select
         platform,
         post_id,
-        {%- for column in ['creator_id', 'account_id', 'published_at', 'caption', 'hashtags'] %}
+        {%- for column in ['creator_id', 'account_id', 'published_at', 'caption', 'listed_hashtags'] %}
         {{ latest_value(column, 'snapshot_date, extracted_at') }} as {{ column }},
         {%- endfor %}
         max(snapshot_date) as snapshot_date,
@@ -39,7 +41,7 @@ select
     latest.account_id,
     latest.published_at,
     latest.caption,
-    latest.hashtags,
+    {{ hashtags_from('latest.caption', 'latest.listed_hashtags') }} as hashtags,
     {% if is_incremental() %}
     least(latest.first_seen_date, coalesce(previous.first_seen_date, latest.first_seen_date)) as first_seen_date,
     {% else %}

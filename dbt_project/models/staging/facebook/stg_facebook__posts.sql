@@ -1,7 +1,7 @@
 {% call platform_staging('facebook', 'posts', ['post_id']) %}
         post_id,
         message as caption,
-        {{ hashtags_from('message') }} as hashtags,
+        {{ empty_text_list() }} as listed_hashtags,
         {{ utc_timestamp('published_at') }} as published_at,
         permalink_url as permalink,
         reactions_count as likes,  -- Facebook reactions are `likes`

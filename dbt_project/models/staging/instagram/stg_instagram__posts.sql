@@ -2,7 +2,7 @@
 {% call platform_staging('instagram', 'posts', ['post_id']) %}
         post_id,
         caption,
-        {{ hashtags_from('caption') }} as hashtags,
+        {{ empty_text_list() }} as listed_hashtags,
         {{ utc_timestamp('published_at') }} as published_at,
         media_type,
         media_product_type,

@@ -2,7 +2,7 @@
         post_id,
         username as handle,
         video_description as caption,
-        {{ hashtags_from('video_description', 'hashtag_names') }} as hashtags,
+        hashtag_names as listed_hashtags,
         {{ utc_timestamp('published_at') }} as published_at,
         region_code,
         like_count as likes,

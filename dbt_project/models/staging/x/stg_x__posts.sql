@@ -1,7 +1,7 @@
 {% call platform_staging('x', 'posts', ['post_id']) %}
         post_id,
         text as caption,
-        {{ hashtags_from('text', 'hashtags') }} as hashtags,
+        hashtags as listed_hashtags,
         {{ utc_timestamp('published_at') }} as published_at,
         conversation_id,
         retweet_count,

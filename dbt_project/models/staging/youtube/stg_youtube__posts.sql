@@ -1,7 +1,7 @@
 {% call platform_staging('youtube', 'posts', ['post_id']) %}
         post_id,
         concat_ws(chr(10), title, description) as caption,
-        {{ hashtags_from("concat_ws(' ', title, description)", 'tags') }} as hashtags,
+        tags as listed_hashtags,
         {{ utc_timestamp('published_at') }} as published_at,
         title,
         like_count as likes,  -- NULL when the creator hides likes
