@@ -632,3 +632,50 @@ def test_a_full_refresh_killed_after_some_months_resumes_with_the_same_code_only
     no_build.opts = replace(no_build.opts, stages=frozenset({"reparse"}))
     killed("2026-10-31", b.code)
     assert no_build.resumable_build(home) is None  # a run that builds nothing
+
+
+def test_a_rebuild_of_the_warehouses_killed_midway_keeps_what_it_built(tmp_path):
+    """`--reuse` after a change of the dbt project rebuilds every history's warehouse; a run
+    killed during that (agency's year: about 1.5 h) keeps a snapshot it finished and resumes a
+    refresh after its last finished month, with this code only."""
+    from dataclasses import replace
+    from datetime import date
+
+    from bench.run import BUILD_MARKER
+
+    b = _bench(tmp_path, [3, 6])
+    b.opts = replace(b.opts, stages=frozenset({"transform"}))
+    b.missing = []
+    calls: list[tuple[int, str, str | None]] = []
+
+    def transform(home, day, h, tag, full=False, engine="duckdb", resumed_from=None):
+        assert full and day == date(2026, 11, 19)  # D-1
+        calls.append((h, tag, resumed_from))
+        (home / "warehouse.duckdb").write_text(f"built {h}")
+        (home / "state.json").write_text(json.dumps({"built_through": day.isoformat()}))
+
+    b.transform = transform
+
+    def folder(path, code=None, built=None, warehouse=None):
+        (path / "landing").mkdir(parents=True, exist_ok=True)
+        if code:
+            (path / BUILD_MARKER).write_text(json.dumps({"code": code}))
+            (path / "state.json").write_text(json.dumps({"built_through": built}))
+        if warehouse:
+            (path / "warehouse.duckdb").write_text(warehouse)
+
+    folder(b.snapshot(3), b.code, "2026-11-19", "rebuilt 3")  # finished before the kill
+    folder(b.snapshot(6))  # the landing only
+    folder(b.run_home(6), b.code, "2026-10-31", "months through October")  # killed in November
+    b.rebuild_warehouses()
+    assert calls == [(6, "setup-h6-transform-full-resumed", "2026-10-31")]
+    assert (b.snapshot(3) / "warehouse.duckdb").read_text() == "rebuilt 3"
+    assert (b.snapshot(6) / "warehouse.duckdb").read_text() == "built 6"
+
+    calls.clear()
+    b.rebuild_warehouses()  # everything rebuilt by this code: nothing to do
+    assert calls == []
+
+    b.code = "a later dbt project"  # other code: both built again, from their landing
+    b.rebuild_warehouses()
+    assert calls == [(3, "setup-h3-transform-full", None), (6, "setup-h6-transform-full", None)]
