@@ -55,6 +55,7 @@ LANDED_MARKER = "bench-history.json"
 # in a history's run home: the code its full refresh runs (a killed one resumes with it only)
 BUILD_MARKER = "bench-build.json"
 SETUP_FILE = "setup.json"  # in the work folder: what `--reuse` checks before reusing
+DAY_MARKER = "bench-day.json"  # beside dayD/landing (--extract-once): the setup it belongs to
 WORLD_DAYS = 120  # the sandbox world's own history (posts exist 90 days before it, too)
 # The measured day D unless --date says otherwise. Fixed, not "yesterday": the sandbox world
 # depends on it, so a moving default would give another world (and a 15-minute rebuild of a
@@ -750,13 +751,18 @@ class Bench:
         tag = f"rep{i}" if self.recording else "profile"
         home = self.restore(p)
         landed_once = self.work / "dayD" / "landing"
-        extracting = not (self.opts.extract_once and i > 1)
+        extracting = not (self.opts.extract_once and (i > 1 or self.day_landed_kept()))
         if extracting:
             self.measure_land(home, d, tag)
             if self.opts.extract_once:
+                marker = self.work / "dayD" / DAY_MARKER
+                marker.unlink(missing_ok=True)
                 shutil.rmtree(landed_once, ignore_errors=True)
                 history.link_day(home / "landing", landed_once, d, raw=True)
+                marker.write_text(json.dumps(self.day_key()))
         else:
+            if i == 1:
+                _say(f"--reuse --extract-once: D as an earlier run landed it ({landed_once})")
             history.link_day(landed_once, home / "landing", d, raw=True)
         if self.wants("reparse"):
             self.measure_reparse(home, d, tag)
@@ -946,6 +952,23 @@ class Bench:
             "spark": "transform_spark" in o.stages,  # a Spark build of the shortest history
             "quotas": "raised",  # a seed day under the default quotas deferred accounts
         }
+
+    def day_key(self) -> dict[str, Any]:
+        """What D's landing depends on: the world, the day, the platforms and D-1 (the seed
+        day, the same in every history), not the history behind it."""
+        key = self.setup_key([])
+        return {k: v for k, v in key.items() if k not in ("histories", "code", "built", "spark")}
+
+    def day_landed_kept(self) -> bool:
+        """With `--reuse --extract-once`: D's landing, kept by an earlier run of this setup,
+        serves the first repetition too (agency's extract is ~6-10 min, not measured then)."""
+        marker = self.work / "dayD" / DAY_MARKER
+        return (
+            self.opts.reuse
+            and marker.is_file()
+            and (self.work / "dayD" / "landing").is_dir()
+            and json.loads(marker.read_text()) == self.day_key()
+        )
 
     def landing_key(self, h: int) -> dict[str, Any]:
         """What a history's landing depends on (world, seed, day, platforms, compaction)."""
@@ -1342,7 +1365,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--extract-once",
         action="store_true",
         help="extract D in the first repetition only; later repetitions hard-link what it "
-        "landed (a run about the transforms: agency's extract is ~10 min a repetition)",
+        "landed (a run about the transforms: agency's extract is ~10 min a repetition); with "
+        "--reuse, D as an earlier run of the same setup landed it serves every repetition",
     )
     ap.add_argument(
         "--baseline",

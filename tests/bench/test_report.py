@@ -679,3 +679,26 @@ def test_a_rebuild_of_the_warehouses_killed_midway_keeps_what_it_built(tmp_path)
     b.code = "a later dbt project"  # other code: both built again, from their landing
     b.rebuild_warehouses()
     assert calls == [(3, "setup-h3-transform-full", None), (6, "setup-h6-transform-full", None)]
+
+
+def test_the_day_an_earlier_run_landed_serves_a_run_of_the_same_setup_only(tmp_path):
+    """`--reuse --extract-once`: dayD/landing with its marker is reused for the first
+    repetition when the world, day and platforms are the same, whatever the histories."""
+    from dataclasses import replace
+
+    from bench.run import DAY_MARKER
+
+    first = _bench(tmp_path, [3, 6])
+    (tmp_path / "dayD" / "landing").mkdir(parents=True)
+    (tmp_path / "dayD" / DAY_MARKER).write_text(json.dumps(first.day_key()))
+
+    other_histories = _bench(tmp_path, [3, 30])
+    assert other_histories.day_landed_kept()  # D does not depend on the history behind it
+    other_seed = _bench(tmp_path, [3, 6])
+    other_seed.opts = replace(other_seed.opts, seed=7)
+    assert not other_seed.day_landed_kept()  # another world's D
+    no_reuse = _bench(tmp_path, [3, 6])
+    no_reuse.opts = replace(no_reuse.opts, reuse=False)
+    assert not no_reuse.day_landed_kept()
+    (tmp_path / "dayD" / DAY_MARKER).unlink()  # a run killed while it replaced dayD
+    assert not first.day_landed_kept()
