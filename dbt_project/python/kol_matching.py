@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 MODEL_VERSION = "logcpe_ridge_v1"
 PLATFORMS = ("facebook", "instagram", "tiktok", "x", "youtube")
@@ -89,7 +90,15 @@ def _log(values: pd.Series) -> pd.Series:
 def design(frame: pd.DataFrame) -> pd.DataFrame:
     """Model inputs from the feature columns of int_campaign_creator_features (training) or
     int_brand_creator_candidates (scoring): both carry the same raw feature names."""
-    niche = frame["niche_relation"].astype("object").map(NICHE_AFFINITY).astype("float64")
+    relation = frame["niche_relation"]
+    niche = pd.Series(
+        np.select(
+            [(relation == name).to_numpy(dtype=bool, na_value=False) for name in NICHE_AFFINITY],
+            list(NICHE_AFFINITY.values()),
+            default=np.nan,
+        ),
+        index=frame.index,
+    )
     country = pd.to_numeric(frame["country_match"], errors="coerce")
     out = pd.DataFrame(
         {
@@ -198,13 +207,15 @@ def score(model: Fitted, frame: pd.DataFrame) -> pd.DataFrame:
     parts = contributions(model, frame)
     log_cpe = model.intercept + parts.sum(axis=1).to_numpy()
     predicted = np.exp(log_cpe)
-    out = pd.DataFrame(index=frame.index)
-    out["predicted_cpe_usd"] = predicted
-    out["fit_score"] = np.round(calibrated_fit_score(model, predicted), 6)
+    values = parts.to_numpy()
+    out: dict[str, np.ndarray] = {
+        "predicted_cpe_usd": predicted,
+        "fit_score": np.round(calibrated_fit_score(model, predicted), 6),
+    }
     for group in GROUPS:
-        cols = [f for f, g in FEATURES.items() if g == group]
-        out[f"contribution_{group}"] = -parts[cols].sum(axis=1)
-    return out
+        cols = [i for i, g in enumerate(FEATURES.values()) if g == group]
+        out[f"contribution_{group}"] = -values[:, cols].sum(axis=1)
+    return pd.DataFrame(out, index=frame.index)
 
 
 # ---- the hand-weighted baseline, as of a campaign's start (for the backtest) ----------------
@@ -655,6 +666,31 @@ def brand_batches(counts: list[tuple[str, int]], batch_rows: int) -> list[list[s
     return batches
 
 
+# the candidates' columns `design` reads, besides the key
+SCORING_INPUTS = [
+    "niche_relation",
+    "country_match",
+    "topic_similarity",
+    "engagements_per_post",
+    "engagement_rate",
+    "engagement_trend",
+    "followers",
+    "comment_authenticity_score",
+    "sentiment_score",
+    "fee_usd",
+    "past_cpe_usd",
+]
+
+
+def _duckdb_frame(relation: Any) -> pd.DataFrame:
+    """A DuckDB relation as pandas through Arrow, floats made `stable` (`to_pandas`'s frame):
+    its strings stay Arrow-backed instead of becoming Python objects first, about ten times
+    faster on the millions of candidates; for the columns `predictions` reads, not dates."""
+    batches = relation.arrow()
+    table = batches.read_all() if hasattr(batches, "read_all") else batches
+    return stable(table.to_pandas())
+
+
 def predictions_in_batches(
     session: Any, record: pd.DataFrame, candidates: Any, batch_rows: int = PREDICTION_BATCH_ROWS
 ) -> Any:
@@ -664,12 +700,15 @@ def predictions_in_batches(
     if stored_model(record) is None:
         return predictions(record, pd.DataFrame())
     counts = candidates.aggregate("brand_id, count(*) as n", "brand_id").order("brand_id")
+    needed = candidates.project(", ".join(["brand_id", "creator_id", "platform", *SCORING_INPUTS]))
     table = "kol_brand_creator_predictions"
     session.execute(f"drop table if exists {table}")
     for i, brands in enumerate(brand_batches(counts.fetchall(), batch_rows)):
         wanted = session.from_df(pd.DataFrame({"brand_id": pd.Series(brands, dtype="object")}))
-        scored = predictions(record, to_pandas(candidates.join(wanted, "brand_id", how="semi")))
-        session.register("kol_prediction_batch", scored)
+        scored = predictions(record, _duckdb_frame(needed.join(wanted, "brand_id", how="semi")))
+        # handed over as Arrow: DuckDB reads its columns as they are (a pandas frame's
+        # strings would be converted row by row)
+        session.register("kol_prediction_batch", pa.Table.from_pandas(scored, preserve_index=False))
         verb = f"create temp table {table} as" if i == 0 else f"insert into {table}"
         session.execute(f"{verb} select * from kol_prediction_batch")
         session.unregister("kol_prediction_batch")

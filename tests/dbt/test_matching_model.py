@@ -219,6 +219,12 @@ def test_backtest_without_any_outcome_still_says_so() -> None:
     assert (result["train_rows"] == 0).all() and result["spearman"].isna().all()
 
 
+def test_niche_relations_map_to_their_affinity_and_anything_else_is_unknown() -> None:
+    frame = _rows(5).assign(niche_relation=["same", "adjacent", "unrelated", None, "other"])
+    niche = km.design(frame)["niche_affinity"].to_numpy()
+    np.testing.assert_array_equal(niche, [1.0, 0.5, 0.0, np.nan, np.nan])
+
+
 def test_brands_are_batched_in_order_up_to_the_batch_size() -> None:
     counts = [("a", 3), ("b", 4), ("c", 2), ("d", 9), ("e", 1)]
     # 3+4 = 7 > 6 starts a new batch at b; 4+2 = 6 fits; d alone is over the size
@@ -233,7 +239,12 @@ def test_batched_predictions_equal_the_whole_frame_scored_at_once() -> None:
     record = km.trained(_rows(120), 40)
     candidates = pd.concat(
         [_rows(7, seed=s).assign(brand_id=f"b{s}", campaign_id=None) for s in range(1, 6)]
-    )
+    ).reset_index(drop=True)
+    # every niche relation, an unknown one, every platform and a missing fee: the batches are
+    # read through Arrow, the whole frame as Python objects, and both must score alike
+    candidates["niche_relation"] = (["same", "adjacent", "unrelated", None, "weird"] * 7)[:35]
+    candidates["platform"] = (list(km.PLATFORMS) * 7)[:35]
+    candidates.loc[3, "fee_usd"] = None
     session = duckdb.connect()
     relation = session.from_df(candidates)
     batched = km.predictions_in_batches(session, record, relation, batch_rows=10).df()
