@@ -65,14 +65,13 @@ normalised as (
         sentiment.language_guess,
         coalesce(sentiment.is_scored, false) as is_scored,
         sentiment.compound,
-        -- lower-case, @handles (a reply's "@maria_12 nice pic" is "nice pic"), emoji and
-        -- punctuation removed
+        -- lower-case, @handles (a reply's "@maria_12 nice pic" is "nice pic") removed, and every
+        -- run of characters that are not letters or digits (spaces, emoji, punctuation) one
+        -- space: one pass where removing them and collapsing the spaces took two (a third of
+        -- this model's daily time at agency size, 4.5M comments)
         trim({{ regex_replace_all(
-            regex_replace_all(
-                regex_replace_all("lower(coalesce(comments.comment_text, ''))", '(^|\s)@[\w.]+', ' '),
-                '[^\pL\pN\s]', ' '
-            ),
-            '\s+', ' '
+            regex_replace_all("lower(coalesce(comments.comment_text, ''))", '(^|\s)@[\w.]+', ' '),
+            '[^\pL\pN]+', ' '
         ) }}) as normalised_text
     from comments
     left join sentiment
