@@ -87,6 +87,23 @@ def _log(values: pd.Series) -> pd.Series:
     return np.log(v.where(v > 0))
 
 
+# the raw feature columns `design` reads besides `platform`, in the order the training set's
+# fingerprint lists them (both int_campaign_creator_features and the candidates carry them)
+DESIGN_INPUTS = [
+    "niche_relation",
+    "country_match",
+    "topic_similarity",
+    "engagements_per_post",
+    "engagement_rate",
+    "engagement_trend",
+    "followers",
+    "comment_authenticity_score",
+    "sentiment_score",
+    "fee_usd",
+    "past_cpe_usd",
+]
+
+
 def design(frame: pd.DataFrame) -> pd.DataFrame:
     """Model inputs from the feature columns of int_campaign_creator_features (training) or
     int_brand_creator_candidates (scoring): both carry the same raw feature names."""
@@ -547,23 +564,7 @@ TRAINED_COLUMNS: dict[str, str] = {
     "parameters": "string",
 }
 # the training columns the model reads: their values fingerprint the training set
-_TRAINING_INPUTS = [
-    *CONTRACT_KEY,
-    "start_date",
-    "end_date",
-    "niche_relation",
-    "country_match",
-    "topic_similarity",
-    "engagements_per_post",
-    "engagement_rate",
-    "engagement_trend",
-    "followers",
-    "comment_authenticity_score",
-    "sentiment_score",
-    "fee_usd",
-    "past_cpe_usd",
-    "realised_cpe_usd",
-]
+_TRAINING_INPUTS = [*CONTRACT_KEY, "start_date", "end_date", *DESIGN_INPUTS, "realised_cpe_usd"]
 
 
 def training_fingerprint(training: pd.DataFrame, min_rows: int) -> str:
@@ -666,22 +667,6 @@ def brand_batches(counts: list[tuple[str, int]], batch_rows: int) -> list[list[s
     return batches
 
 
-# the candidates' columns `design` reads, besides the key
-SCORING_INPUTS = [
-    "niche_relation",
-    "country_match",
-    "topic_similarity",
-    "engagements_per_post",
-    "engagement_rate",
-    "engagement_trend",
-    "followers",
-    "comment_authenticity_score",
-    "sentiment_score",
-    "fee_usd",
-    "past_cpe_usd",
-]
-
-
 def _duckdb_frame(relation: Any) -> pd.DataFrame:
     """A DuckDB relation as pandas through Arrow, floats made `stable` (`to_pandas`'s frame):
     its strings stay Arrow-backed instead of becoming Python objects first, about ten times
@@ -700,7 +685,7 @@ def predictions_in_batches(
     if stored_model(record) is None:
         return predictions(record, pd.DataFrame())
     counts = candidates.aggregate("brand_id, count(*) as n", "brand_id").order("brand_id")
-    needed = candidates.project(", ".join(["brand_id", "creator_id", "platform", *SCORING_INPUTS]))
+    needed = candidates.project(", ".join(["brand_id", "creator_id", "platform", *DESIGN_INPUTS]))
     table = "kol_brand_creator_predictions"
     session.execute(f"drop table if exists {table}")
     for i, brands in enumerate(brand_batches(counts.fetchall(), batch_rows)):

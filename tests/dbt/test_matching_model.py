@@ -219,6 +219,15 @@ def test_backtest_without_any_outcome_still_says_so() -> None:
     assert (result["train_rows"] == 0).all() and result["spearman"].isna().all()
 
 
+def test_the_design_reads_only_the_platform_and_the_listed_inputs() -> None:
+    # predictions_in_batches fetches only these columns of the candidates, and the training
+    # fingerprint hashes them: a feature read from another column would miss both
+    frame = _rows(6)
+    pd.testing.assert_frame_equal(
+        km.design(frame[["platform", *km.DESIGN_INPUTS]]), km.design(frame)
+    )
+
+
 def test_niche_relations_map_to_their_affinity_and_anything_else_is_unknown() -> None:
     frame = _rows(5).assign(niche_relation=["same", "adjacent", "unrelated", None, "other"])
     niche = km.design(frame)["niche_affinity"].to_numpy()
