@@ -698,15 +698,20 @@ class Bench:
             drop_warehouse(home)
         return history.HistoryStats(**m["stats"]), float(m["fabricate_seconds"])
 
-    def resumable_build(self, home: Path) -> str | None:
-        """The last month a killed full refresh of this code finished in `home` (it builds a
-        long history a month at a time: pipeline.policy.builds_through), else None."""
+    def built_through_by_this_code(self, home: Path) -> str | None:
+        """The last day this code's full refresh in `home` finished (its state.json, under a
+        BUILD_MARKER naming this code), else None; never for a run that builds nothing."""
         marker, state = home / BUILD_MARKER, home / "state.json"
         if not (self.opts.builds and marker.is_file() and state.is_file()):
             return None
         if json.loads(marker.read_text()).get("code") != self.code:
             return None
-        built = json.loads(state.read_text()).get("built_through")
+        return json.loads(state.read_text()).get("built_through")
+
+    def resumable_build(self, home: Path) -> str | None:
+        """The last month a killed full refresh of this code finished in `home` (it builds a
+        long history a month at a time: pipeline.policy.builds_through), else None."""
+        built = self.built_through_by_this_code(home)
         d1 = self.opts.run_date - timedelta(days=1)
         return built if built and built < d1.isoformat() else None
 
@@ -1131,14 +1136,8 @@ class Bench:
 
     def rebuilt_by_this_code(self, home: Path) -> bool:
         """`home`'s warehouse is this code's full refresh, finished through D-1."""
-        marker, state = home / BUILD_MARKER, home / "state.json"
-        if not (self.opts.builds and marker.is_file() and state.is_file()):
-            return False
         d1 = self.opts.run_date - timedelta(days=1)
-        return (
-            json.loads(marker.read_text()).get("code") == self.code
-            and json.loads(state.read_text()).get("built_through") == d1.isoformat()
-        )
+        return self.built_through_by_this_code(home) == d1.isoformat()
 
     def execute(self) -> dict[str, Any]:
         started = datetime.now(UTC)
