@@ -153,7 +153,8 @@ def test_sentiment_rows_carry_the_build_that_scored_them_and_an_older_table_gain
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """scored_on scopes a daily build's data tests on int_comment_sentiment to the rows it
-    scored; a warehouse built before the column existed gets it added (older rows NULL)."""
+    scored; a warehouse built before the column existed gets it added (older rows NULL), and
+    one from before published_at gets its comments' creation times."""
     home = tmp_path / "home"
     build_landing(home)
     monkeypatch.setenv("KOL_DBT_THREADS", "2")
@@ -165,7 +166,9 @@ def test_sentiment_rows_carry_the_build_that_scored_them_and_an_older_table_gain
         assert con.execute(
             "select count(*) from int_comment_sentiment where scored_on = ?", [first]
         ).fetchone() == (before,)
-        con.execute("alter table int_comment_sentiment drop column scored_on")  # an old table
+        # an old table
+        con.execute("alter table int_comment_sentiment drop column scored_on")
+        con.execute("alter table int_comment_sentiment drop column published_at")
     # one comment first seen on the second day (the fixture's comments are all seen on the first)
     day = home / "landing" / "records" / "comments" / "platform=instagram" / f"dt={second}"
     landed = pq.read_table(next(day.glob("*.parquet")))
@@ -187,7 +190,13 @@ def test_sentiment_rows_carry_the_build_that_scored_them_and_an_older_table_gain
                 "from int_comment_sentiment group by all"
             ).fetchall()
         )
+        dated = con.execute(
+            "select count(*), count(s.published_at) from int_comment_sentiment as s "
+            "inner join int_comments_unioned as c using (platform, comment_id) "
+            "where s.published_at = c.published_at"
+        ).fetchone()
     assert counts == {"null": before, second.isoformat(): 1}, counts
+    assert dated == (before + 1, before + 1), dated
     # its uniqueness test ran on the rows this build scored only
     tests = home / "dbt" / "target" / "run" / "kol" / "models" / "intermediate"
     compiled = [p.read_text() for p in (tests / "int_comment_sentiment.yml").glob("*.sql")]
@@ -201,7 +210,9 @@ def test_a_comment_re_seen_keeps_one_row_though_it_is_older_than_the_builds_othe
     """The comment models' delete looks a build's keys up only among the stored comments
     created at or after the earliest one it rewrites (incremental_by_key's key_time). A comment
     made weeks before the fixture's others (published 11-21), re-seen each day with more likes,
-    must still replace its stored row: one row, the last day's version, in both models."""
+    must still replace its stored row: one row, the last day's version, in both models. The
+    bound is the earliest one as a literal (a constant prunes the stored blocks, a subquery
+    does not)."""
     home = tmp_path / "home"
     build_landing(home, platforms=("instagram",))
     old = {**ig1_comment("cm_old", "Still the best post"), "published_at": ts(BASELINE_DATE)}
@@ -224,6 +235,12 @@ def test_a_comment_re_seen_keeps_one_row_though_it_is_older_than_the_builds_othe
                 f"select count(*) - count(distinct (platform, comment_id)) from {table}"
             ).fetchone()
             assert keys == (0,), table
+    merges = home / "dbt" / "target" / "run" / "kol" / "models" / "intermediate"
+    for table in ("int_comments_unioned", "int_comment_features"):
+        merge = (merges / f"{table}.sql").read_text()
+        # the earliest comment rewritten: cm_old, published at BASELINE_DATE 12:00 (ts)
+        bound = f"DBT_INTERNAL_DEST.published_at >= cast('{BASELINE_DATE.isoformat()} 12:00:00' as "
+        assert bound in merge and "(select min(" not in merge, merge
 
 
 def test_a_daily_build_tests_the_post_performance_rows_it_rewrote_and_catches_a_bad_one(
@@ -318,12 +335,16 @@ def test_a_comment_scored_long_ago_or_before_scored_on_existed_keeps_its_score(
     assert run_dbt(home, first, select="+int_comment_features", unit_tests=False).ok
     db = str(home / "warehouse.duckdb")
     # scores that are not the ones VADER gives, dated a year back and undated
-    marked = {"cm_long_ago": (0.4242, first - timedelta(days=365)), "cm_undated": (-0.4242, None)}
+    # (the undated one's comment creation time unknown too: a score its comment no longer dates)
+    marked = {
+        "cm_long_ago": (0.4242, first - timedelta(days=365), "published_at"),
+        "cm_undated": (-0.4242, None, "null"),
+    }
     with duckdb.connect(db) as con:
-        for comment_id, (compound, scored_on) in marked.items():
+        for comment_id, (compound, scored_on, published_at) in marked.items():
             con.execute(
-                "update int_comment_sentiment set compound = ?, scored_on = ?, is_scored = true "
-                "where comment_id = ?",
+                "update int_comment_sentiment set compound = ?, scored_on = ?, is_scored = true, "
+                f"published_at = {published_at} where comment_id = ?",
                 [compound, scored_on, comment_id],
             )
         recent = con.execute(

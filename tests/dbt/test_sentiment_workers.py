@@ -159,3 +159,65 @@ def test_comments_are_scored_a_batch_at_a_time_with_the_scores_of_one_pass(ks, m
     # what the model returns reads the scores, and the comments' staging table is gone
     tables = con.sql("select table_name from duckdb_tables() where temporary").fetchall()
     assert tables == [("int_comment_sentiment__scored",)]
+
+
+def test_the_comments_scored_already_are_found_among_recent_old_and_undated_scores():
+    """A daily build finds which of its comments hold a score: written lately, long ago or
+    before scored_on existed (NULL), dated by the comment's creation or not (NULL), on the same
+    platform; a new comment, or one id on another platform, is not found. The hand run's single
+    look-up finds the same keys, and the look-up's temporary tables are what the model drops."""
+    import duckdb
+
+    model = load_model("int_comment_sentiment")
+    con = duckdb.connect()
+    con.execute(
+        "create table scores (platform varchar, comment_id varchar, scored_on date,"
+        " published_at timestamp);"
+        "insert into scores values ('x', 'recent', date '2026-11-20', timestamp '2026-11-19 10:00'),"
+        " ('x', 'old', date '2025-01-02', timestamp '2025-01-01 08:00'),"
+        " ('x', 'undated', null, null), ('x', 'old_undated', date '2025-03-01', null),"
+        " ('x', 'not_asked', date '2026-11-24', timestamp '2026-11-24 09:00')"
+    )
+    con.execute(
+        "create table day (platform varchar, comment_id varchar, published_at timestamp);"
+        "insert into day values ('x', 'recent', timestamp '2026-11-19 10:00'),"
+        " ('x', 'old', timestamp '2025-01-01 08:00'), ('x', 'undated', timestamp '2024-05-05'),"
+        " ('x', 'old_undated', timestamp '2025-02-27'), ('x', 'new', timestamp '2026-11-25 07:00'),"
+        " ('tiktok', 'recent', timestamp '2026-11-25 07:00')"
+    )
+    want = [("x", "old"), ("x", "old_undated"), ("x", "recent"), ("x", "undated")]
+    daily = model.already_scored(con, "scores", con.table("day"), "2026-11-25", 45)
+    assert sorted(daily.fetchall()) == want
+    by_hand = model.already_scored(con, "scores", con.table("day"), "", None)
+    assert sorted(by_hand.fetchall()) == want
+    temporary = con.sql("select table_name from duckdb_tables() where temporary order by 1")
+    assert temporary.fetchall() == sorted([(model.CANDIDATES,), (model.FOUND,), (model.UNFOUND,)])
+
+
+def test_scores_from_before_published_at_get_their_comments_creation_times_once():
+    """An old table's scores are dated by their comments' creation times (a score whose comment
+    is gone keeps NULL); the second call leaves the table as it is."""
+    import duckdb
+
+    model = load_model("int_comment_sentiment")
+    con = duckdb.connect()
+    con.execute(
+        "create table scores (platform varchar, comment_id varchar, compound double);"
+        "insert into scores values ('x', 'a', 0.5), ('tiktok', 'a', -0.5), ('x', 'gone', 0.1);"
+        "create table comments (platform varchar, comment_id varchar, published_at timestamp,"
+        " comment_text varchar);"
+        "insert into comments values ('x', 'a', timestamp '2026-01-02 03:04:05', 'hi'),"
+        " ('tiktok', 'a', timestamp '2025-12-31 23:59:59', 'yo')"
+    )
+    for _ in range(2):
+        model.date_scores_by_creation(con, "scores", con.table("comments"))
+        rows = con.sql(
+            "select platform, comment_id, compound, published_at::varchar from scores order by all"
+        ).fetchall()
+        assert rows == [
+            ("tiktok", "a", -0.5, "2025-12-31 23:59:59"),
+            ("x", "a", 0.5, "2026-01-02 03:04:05"),
+            ("x", "gone", 0.1, None),
+        ]
+    views = con.sql("select view_name from duckdb_views() where not internal").fetchall()
+    assert views == []  # the comments it read were a view of the call
