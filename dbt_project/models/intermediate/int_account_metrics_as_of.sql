@@ -29,6 +29,18 @@
             'select max(as_of_date) from ' ~ this ~ ' where as_of_date < ' ~ min_as_of
         ).columns[0].values()[0] %}
     {%- endif %}
+    {#- the earliest first sighting of the ER window's posts, a literal that prunes the stored
+        blocks of int_post_metrics_latest (none: no post in the window, or at parse time). A
+        kept row's first_seen_date is the post's as it was when written, and a post's only
+        moves earlier (int_posts_unioned): no window post's row is older. Agency, a year: the
+        join read 8.9M kept rows where the window holds 1.5M posts. -#}
+    {%- set window_first_seen = none %}
+    {%- if execute %}
+        {%- set window_first_seen = run_query(
+            'select min(first_seen_date) from ' ~ ref('int_posts_unioned')
+            ~ ' where published_at > ' ~ end_of_day(min_as_of) ~ ' - ' ~ days_interval(var('er_window_days'))
+        ).columns[0].values()[0] %}
+    {%- endif %}
     {%- if prior %}
         {#- snapshots since P, and every day a growth baseline can reach back to -#}
         {%- set baselines_from = first - modules.datetime.timedelta(
@@ -39,6 +51,7 @@
     {%- set min_as_of = "cast('0001-01-01' as date)" %}
     {%- set month_end_due = true %}
     {%- set prior = none %}
+    {%- set window_first_seen = none %}
 {%- endif %}
 
 with
@@ -181,7 +194,12 @@ window_post_metrics as (
     -- as of D: each post's latest snapshot
     select window_posts.*, latest.engagements, latest.views
     from window_posts
-    inner join {{ ref('int_post_metrics_latest') }} as latest
+    inner join (
+        select * from {{ ref('int_post_metrics_latest') }}
+        {%- if window_first_seen %}
+        where first_seen_date >= cast('{{ window_first_seen }}' as date)
+        {%- endif %}
+    ) as latest
         on window_posts.platform = latest.platform
         and window_posts.post_id = latest.post_id
     where window_posts.as_of_date = {{ run_date() }}
