@@ -330,6 +330,14 @@ def matching_timings(results: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _node_name(unique_id: str) -> str:
+    """`kind:name` of a dbt node: a data test's id ends in a hash (test.kol.<name>.<hash>),
+    which would not say which test grew; every other id ends in its name."""
+    parts = unique_id.split(".")
+    name = parts[2] if parts[0] == "test" and len(parts) > 3 else parts[-1]
+    return f"{parts[0]}:{name}"
+
+
 def dbt_timings(home: Path, top: int = 8) -> dict[str, Any]:
     """Where one `dbt build` spent its time, from its run_results.json: dbt's own elapsed
     time (the rest of the process is start-up and parsing), the summed execution time of
@@ -355,9 +363,7 @@ def dbt_timings(home: Path, top: int = 8) -> dict[str, Any]:
             for r in slowest
         ],
         "dbt_by_node": {
-            r["unique_id"].split(".", 1)[0] + ":" + r["unique_id"].rsplit(".", 1)[-1]: round(
-                float(r.get("execution_time") or 0.0), 3
-            )
+            _node_name(r["unique_id"]): round(float(r.get("execution_time") or 0.0), 3)
             for r in results
         },
         "dbt_matching": matching_timings(results),

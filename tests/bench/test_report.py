@@ -165,17 +165,22 @@ def test_dbt_timings_sum_node_time_by_kind_and_list_the_slowest(tmp_path):
         {"unique_id": "model.kol.b", "execution_time": 5.5},
         {"unique_id": "unit_test.kol.a.t1", "execution_time": 1.25},
         {"unique_id": "test.kol.not_null_a", "execution_time": None},
+        {
+            "unique_id": "test.kol.unique_combination_of_columns_b_x__y.0c0272ec10",
+            "execution_time": 0.5,
+        },
     ]
     (target / "run_results.json").write_text(json.dumps({"elapsed_time": 9.0, "results": results}))
     t = dbt_timings(tmp_path, top=2)
-    assert t["dbt_elapsed"] == 9.0 and t["dbt_nodes"] == 4
-    assert t["dbt_seconds_by_kind"] == {"model": 7.5, "test": 0.0, "unit_test": 1.25}
+    assert t["dbt_elapsed"] == 9.0 and t["dbt_nodes"] == 5
+    assert t["dbt_seconds_by_kind"] == {"model": 7.5, "test": 0.5, "unit_test": 1.25}
     assert [n["node"] for n in t["dbt_slowest"]] == ["model.kol.b", "model.kol.a"]
     assert t["dbt_by_node"] == {
         "model:a": 2.0,
         "model:b": 5.5,
         "unit_test:t1": 1.25,
         "test:not_null_a": 0.0,
+        "test:unique_combination_of_columns_b_x__y": 0.5,  # its name, not its hash
     }
     assert dbt_timings(tmp_path / "nowhere") == {}
 

@@ -437,3 +437,48 @@ def test_campaign_comments_kept_day_by_day_equal_a_full_refresh(
     ).fetchall()
     assert spam == [(4, 3)], spam
     con.close()
+
+
+def test_a_post_first_seen_long_before_the_er_window_counts_once_its_publication_moves_into_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The D slice of int_account_metrics_as_of reads int_post_metrics_latest only from the
+    earliest first sighting of the ER window's posts. A post first seen in May, whose
+    publication time the platform now gives as two days before D, is in D's window: its
+    first sighting is that bound, so its engagements count (3 ER posts, as a full refresh
+    counts them), though every other kept row is months younger."""
+    home = tmp_path / "home"
+    build_landing(home, platforms=("instagram",))
+    ig = {"creator_id": "c1", "account_id": "ig-1", "caption": "Throwback", "comments_count": 1}
+    may = date(2026, 5, 1)
+    write_api(
+        home,
+        "posts",
+        "instagram",
+        may,
+        [{**ig, "post_id": "ig_old", "published_at": ts(may), "like_count": 10}],
+        run="old",
+    )
+    moved = {**ig, "post_id": "ig_old", "published_at": ts(D - timedelta(days=2)), "like_count": 40}
+    write_api(home, "posts", "instagram", D, [moved], run="moved")
+    monkeypatch.setenv("KOL_DBT_THREADS", "2")
+    select = "+int_account_metrics_as_of"
+    for run_date, from_date in SEQUENCES["daily"]:
+        result = run_dbt(home, run_date, select=select, from_date=from_date, unit_tests=False)
+        assert result.ok, (run_date, result.failures)
+    refreshed = tmp_path / "refreshed"
+    shutil.copytree(home, refreshed, ignore=shutil.ignore_patterns("warehouse.duckdb*", "dbt"))
+    assert run_dbt(refreshed, D, select=select, unit_tests=False).ok
+    query = (
+        "select er_posts, engagement_rate from int_account_metrics_as_of "
+        "where as_of_date = ? and platform = 'instagram' and creator_id = 'c1'"
+    )
+    rows = []
+    for folder in (home, refreshed):
+        with duckdb.connect(str(folder / "warehouse.duckdb"), read_only=True) as con:
+            rows.append(con.execute(query, [D]).fetchall())
+    assert rows[0] == rows[1], rows
+    assert rows[0][0][0] == 3, rows  # ig1, ig2 and ig_old
+    compiled = home / "dbt" / "target" / "compiled" / "kol" / "models" / "intermediate"
+    bound = f"first_seen_date >= cast('{may.isoformat()}' as date)"
+    assert bound in (compiled / "int_account_metrics_as_of.sql").read_text()
