@@ -3,7 +3,7 @@ with dbt-duckdb's incremental semantics, and the waves a Spark build runs them i
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import duckdb
@@ -49,6 +49,8 @@ def _rows(folder: Path, order: str) -> list[tuple]:
 
 
 def _comments(folder: Path, rows: list[tuple[str, str, date]]) -> Path:
+    """int_comments_unioned's rows the model reads; each comment made at 08:00 of the day
+    it was last seen."""
     return _parquet(
         folder,
         pa.table(
@@ -56,6 +58,7 @@ def _comments(folder: Path, rows: list[tuple[str, str, date]]) -> Path:
                 "platform": ["x"] * len(rows),
                 "comment_id": [r[0] for r in rows],
                 "comment_text": [r[1] for r in rows],
+                "published_at": [datetime.combine(r[2], time(8)) for r in rows],
                 "last_seen_date": [r[2] for r in rows],
             }
         ),
@@ -70,7 +73,9 @@ def test_sentiment_scores_each_comment_once(tmp_path):
     assert run_step(SENTIMENT, {"int_comments_unioned": first}, out, env=env1) == 2
     # VADER: "great" has valence 3.1, compound = 3.1 / sqrt(3.1^2 + 15) = 0.6249
     scored = {r[1]: r[2:] for r in _rows(out, "comment_id")}
-    assert scored["c1"] == ("en", True, pytest.approx(0.6249, abs=1e-4), day1)
+    # the comment's creation time rides along (a step writes naive times as UTC instants)
+    made = datetime.combine(day1, time(8), tzinfo=UTC)
+    assert scored["c1"] == ("en", True, pytest.approx(0.6249, abs=1e-4), day1, made)
 
     # c1's stored score stands for "scored then": a changed value that survives proves no rescoring
     duckdb.sql(
