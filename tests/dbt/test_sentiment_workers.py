@@ -173,7 +173,8 @@ def test_the_comments_scored_already_are_found_among_recent_old_and_undated_scor
     con.execute(
         "create table scores (platform varchar, comment_id varchar, scored_on date,"
         " published_at timestamp);"
-        "insert into scores values ('x', 'recent', date '2026-11-20', timestamp '2026-11-19 10:00'),"
+        "insert into scores values"
+        " ('x', 'recent', date '2026-11-20', timestamp '2026-11-19 10:00'),"
         " ('x', 'old', date '2025-01-02', timestamp '2025-01-01 08:00'),"
         " ('x', 'undated', null, null), ('x', 'old_undated', date '2025-03-01', null),"
         " ('x', 'not_asked', date '2026-11-24', timestamp '2026-11-24 09:00')"

@@ -166,9 +166,9 @@ def already_scored(session, this: str, candidates, from_date: str, recent_days):
 def score_in_batches(
     session, comments, workers: int, scored_on: str | None = None, batch_rows: int = BATCH_ROWS
 ):
-    """`comments` (platform, comment_id, comment_text, published_at) scored `batch_rows` at a time, as a
-    relation on `session` (temporary tables: this connection's, gone with it), each row
-    stamped `scored_on`."""
+    """`comments` (platform, comment_id, comment_text, published_at) scored `batch_rows` at a
+    time, as a relation on `session` (temporary tables: this connection's, gone with it), each
+    row stamped `scored_on`."""
     comments.query(
         "todo",
         f"create or replace temp table {TODO} as select row_number() over () as n, * from todo",
