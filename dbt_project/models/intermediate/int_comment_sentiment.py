@@ -117,7 +117,7 @@ def date_scores_by_creation(session, this: str, comments) -> None:
 
 def already_scored(session, this: str, candidates, from_date: str, recent_days):
     """The keys of `candidates` (platform, comment_id, published_at) that `this` holds a
-    score for.
+    score for (a daily look-up needs `this` dated: date_scores_by_creation).
 
     Searched first among the scores written since from_date - `recent_days` (scored_on, a
     stored date, lets DuckDB skip the blocks of older scores; comments are pulled for the posts
@@ -153,8 +153,8 @@ def already_scored(session, this: str, candidates, from_date: str, recent_days):
         f"select count(*), cast(min(published_at) as varchar) from {UNFOUND}"
     ).fetchall()
     if count:
-        created = "true"
-        if earliest is not None and "published_at" in scores.columns:
+        created = "true"  # no candidate dated: every older score
+        if earliest is not None:
             created = f"published_at >= cast('{earliest}' as timestamp) or published_at is null"
         session.execute(
             f"insert into {FOUND} select {keys} from {this} semi join {UNFOUND} using ({keys}) "
