@@ -203,6 +203,11 @@ RELATIONSHIPS: tuple[tuple[str, tuple[str, ...], str, tuple[str, ...]], ...] = (
 )
 
 
+def relationship_name(child: str, child_cols: tuple[str, ...], parent: str) -> str:
+    """The name of a RELATIONSHIPS entry's orphan count in the gate's results."""
+    return f"{child}__{'_'.join(child_cols)}__in__{parent}"
+
+
 def type_family(duckdb_type: str) -> str:
     """Collapse a DuckDB type name to the family the gate checks (INTEGER, BIGINT -> integer)."""
     t = duckdb_type.upper()

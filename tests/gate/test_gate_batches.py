@@ -7,6 +7,7 @@ These tests pin that the narrowing changes no verdict and that batches keep GX's
 
 from __future__ import annotations
 
+import math
 import shutil
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pandas as pd
 import pytest
 from gate_world import PLATFORMS, RUN_DATE, mutate
 
+from expectations import report
 from expectations.gate import GateInputs, read_inputs, run_gate, write_batches
 from expectations.marts import MARTS
 from expectations.suites import build_checks
@@ -71,6 +73,7 @@ def test_cross_checks_on_their_columns_see_what_whole_marts_show(
         previous=_whole(published_yesterday, narrow.previous),
         thresholds=narrow.thresholds,
         invariants=narrow.invariants,
+        orphans=narrow.orphans,  # counted in DuckDB (test_gate_checks: the orphans' counts)
     )
 
     narrow_checks = [_signature(c) for c in build_checks(narrow)]
@@ -79,10 +82,13 @@ def test_cross_checks_on_their_columns_see_what_whole_marts_show(
     assert narrow_checks == whole_checks
     suites = {s[0] for s in narrow_checks}
     assert {"cross.integrity", "cross.freshness", "cross.volume", "cross.distribution"} <= suites
-    # and the frames really are narrow: the 22-column scorecard is read for 6 columns
+    # and the frames really are narrow: the 22-column scorecard is read for 4 columns, a
+    # year of posts for their platform only, as categories
     assert len(narrow.frames["creator_scorecard"].columns) < len(
         narrow.column_types["creator_scorecard"]
     )
+    assert list(narrow.frames["fct_post_performance"].columns) == ["platform"]
+    assert isinstance(narrow.frames["fct_post_performance"]["platform"].dtype, pd.CategoricalDtype)
     assert narrow.row_counts["creator_scorecard"] == len(whole.frames["creator_scorecard"])
 
 
@@ -96,7 +102,8 @@ def test_mart_batches_hold_the_checked_columns_in_types_gx_is_fast_on(clean_ware
 
     whole = _whole(warehouse, PUBLISHED_TABLES)
     for check in checks:
-        batch = pd.read_parquet(paths[check.suite])
+        [path] = paths[check.suite]  # small marts: one batch each
+        batch = pd.read_parquet(path)
         mart = MARTS[check.table]
         assert list(batch.columns) == [c for c in mart.checked_columns if c in whole[check.table]]
         assert len(batch) == len(whole[check.table]), check.table
@@ -115,7 +122,7 @@ def test_mart_batches_hold_the_checked_columns_in_types_gx_is_fast_on(clean_ware
                 assert sorted(batch[column].fillna(-1).tolist()) == sorted(
                     pd.to_numeric(expected).fillna(-1).tolist()
                 ), (check.table, column)
-    daily = pd.read_parquet(paths["mart.fct_creator_daily"])
+    daily = pd.read_parquet(paths["mart.fct_creator_daily"][0])
     assert str(daily["date"].dtype) == "datetime64[ns]"
     assert daily["date"].max().date() == RUN_DATE
 
@@ -138,3 +145,39 @@ def test_a_date_outside_the_nanosecond_range_is_still_checked(warehouse_copy, tm
     assert ("fct_creator_daily", "date", "expect_column_values_to_not_be_null") in failed
     assert not any("could not be evaluated" in f.message for f in gate.failures)
     shutil.rmtree(quality)
+
+
+def test_a_large_mart_is_validated_in_slices_that_keep_each_key_whole(warehouse_copy, tmp_path):
+    # Two rows of one post: a duplicated key must still fail when the mart is sliced, and the
+    # verdict (expectations evaluated, what failed, the counts) must be the unsliced one.
+    twice = mutate(
+        warehouse_copy(),
+        "INSERT INTO fct_post_performance SELECT * FROM fct_post_performance "
+        "WHERE post_id = 'instagram-c1-p0'",
+    )
+    tables = ["fct_post_performance", "fct_creator_daily", "dim_creators"]
+    inputs = read_inputs(twice, RUN_DATE, tables, None, PLATFORMS, load_thresholds())
+    rows = inputs.row_counts["fct_post_performance"]
+    assert rows > 8
+
+    whole = run_gate(twice, RUN_DATE, tmp_path / "whole", tables=tables, run_id="whole")
+    slice_rows = math.ceil(rows / 3)
+    sliced = run_gate(
+        twice, RUN_DATE, tmp_path / "sliced", tables=tables, run_id="sliced", slice_rows=slice_rows
+    )
+
+    frames = tmp_path / "sliced" / "gx" / "frames"
+    slices = sorted(frames.glob("mart.fct_post_performance.slice-*.parquet"))
+    n = math.ceil(rows / slice_rows)
+    assert len(slices) == n > 1
+    assert not list(frames.glob("mart.fct_post_performance.parquet"))
+    parts = [pd.read_parquet(s) for s in slices]
+    assert sum(len(p) for p in parts) == rows
+    keys = [set(zip(p["platform"], p["post_id"], strict=True)) for p in parts]
+    assert sum(len(k) for k in keys) == len(set().union(*keys))  # no key in two slices
+    assert sliced.evaluated == whole.evaluated
+    assert [f.message for f in sliced.failures] == [f.message for f in whole.failures]
+    [key] = [f for f in sliced.failures if f.expectation_type.startswith("expect_compound")]
+    assert f"in 2 of {rows} rows" in key.message
+    [run] = [r for r in report.read_runs(tmp_path / "sliced") if r["run_id"] == "sliced"]
+    assert f"mart.fct_post_performance [slice {n} of {n}]" in run["pages"]
