@@ -149,7 +149,43 @@ def extract_side_by_side(
             raise
         except Exception as exc:  # one platform's failure does not stop the others
             out[p] = failed_manifest(p, str(exc))
+    return_freed_memory()
     return out
+
+
+def return_freed_memory() -> None:
+    """Hand the memory the extraction threads freed back to the OS. `kol run` goes on to the
+    gate in the same process, and glibc's per-thread arenas and Arrow's pool otherwise keep
+    what an agency day's extraction held (~2.5 GB): its gate then peaked at 4.3 GB."""
+    import ctypes
+    import ctypes.util
+    import gc
+
+    import pyarrow as pa
+
+    before = _rss_mb()
+    gc.collect()
+    pa.default_memory_pool().release_unused()
+    libc = ctypes.util.find_library("c")
+    trim = getattr(ctypes.CDLL(libc), "malloc_trim", None) if libc else None
+    if trim is not None:  # glibc only
+        trim(0)
+    after = _rss_mb()
+    if before is not None and after is not None:
+        log.info(
+            "extraction done: process memory %d MB -> %d MB once freed memory is returned",
+            before,
+            after,
+        )
+
+
+def _rss_mb() -> int | None:
+    """This process's resident memory in MB (Linux; None elsewhere)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE") // 2**20
 
 
 def _account_progress(progress: Progress | None) -> Callable[[dict[str, Any]], None]:
