@@ -239,9 +239,12 @@ def build_gate_publish(
     """transform -> gate -> publish as of `run_date`; a failed gate raises GateFailed before
     anything is published. Returns each step's result."""
     built = steps.transform(settings, run_date, full_refresh=full_refresh, progress=progress)
-    gated = steps.gate(
-        settings, run_date, run_id, steps.extracted_platforms_on(settings, run_date), progress
+    platforms = steps.extracted_platforms_on(settings, run_date)
+    say(
+        progress,
+        f"gate {run_date}: in a process of its own, platforms {', '.join(platforms) or 'none'}",
     )
+    gated = steps.gate_in_own_process(settings, run_date, run_id, platforms)
     published = steps.publish(settings, progress)
     return {"transform": built, "gate": gated, "publish": published}
 
