@@ -435,16 +435,33 @@ def gate_in_own_process(
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    from pipeline.logs import configure_logging
-
     platforms = None if extracted_platforms is None else list(extracted_platforms)
     with ProcessPoolExecutor(
         max_workers=1,
         mp_context=multiprocessing.get_context("spawn"),
-        initializer=configure_logging,
-        initargs=(logging.getLogger().getEffectiveLevel(),),
+        initializer=_gate_child_start,
+        initargs=(logging.getLogger().getEffectiveLevel(), os.getpid()),
     ) as pool:
         return pool.submit(gate, settings, run_date, run_id, platforms).result()
+
+
+def _gate_child_start(log_level: int, parent: int) -> None:
+    """The gate child's logging, and its death with its parent (Linux: PR_SET_PDEATHSIG): a
+    `kol run` killed mid-gate must not leave a gate holding the warehouse open, which would
+    stop the next run's dbt from writing it, nor record a verdict for a run that is gone."""
+    import ctypes
+    import ctypes.util
+    import signal
+
+    from pipeline.logs import configure_logging
+
+    configure_logging(log_level)
+    libc = ctypes.util.find_library("c")
+    prctl = getattr(ctypes.CDLL(libc), "prctl", None) if libc else None
+    if prctl is not None:
+        prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the parent died before the line above
+        os._exit(1)
 
 
 def gate(
