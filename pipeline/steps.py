@@ -154,11 +154,9 @@ def extract_side_by_side(
 
 
 def return_freed_memory() -> None:
-    """Hand the memory the extraction threads freed back to the OS. `kol run` goes on to the
-    gate in the same process, and glibc's per-thread arenas and Arrow's pool otherwise keep
-    what an agency day's extraction held (~2.5 GB): its gate then peaked at 4.3 GB."""
-    import ctypes
-    import ctypes.util
+    """Hand the memory the extraction threads freed back to the OS. `kol run` goes on to
+    transform and publish in the same process, and glibc's per-thread arenas and Arrow's pool
+    otherwise keep what an agency day's extraction held (~2 GB, about half of it freed)."""
     import gc
 
     import pyarrow as pa
@@ -166,8 +164,7 @@ def return_freed_memory() -> None:
     before = _rss_mb()
     gc.collect()
     pa.default_memory_pool().release_unused()
-    libc = ctypes.util.find_library("c")
-    trim = getattr(ctypes.CDLL(libc), "malloc_trim", None) if libc else None
+    trim = _libc("malloc_trim")
     if trim is not None:  # glibc only
         trim(0)
     after = _rss_mb()
@@ -177,6 +174,15 @@ def return_freed_memory() -> None:
             before,
             after,
         )
+
+
+def _libc(name: str) -> Any:
+    """A C library function by name, or None where there is no such library or function."""
+    import ctypes
+    import ctypes.util
+
+    path = ctypes.util.find_library("c")
+    return getattr(ctypes.CDLL(path), name, None) if path else None
 
 
 def _rss_mb() -> int | None:
@@ -449,15 +455,12 @@ def _gate_child_start(log_level: int, parent: int) -> None:
     """The gate child's logging, and its death with its parent (Linux: PR_SET_PDEATHSIG): a
     `kol run` killed mid-gate must not leave a gate holding the warehouse open, which would
     stop the next run's dbt from writing it, nor record a verdict for a run that is gone."""
-    import ctypes
-    import ctypes.util
     import signal
 
     from pipeline.logs import configure_logging
 
     configure_logging(log_level)
-    libc = ctypes.util.find_library("c")
-    prctl = getattr(ctypes.CDLL(libc), "prctl", None) if libc else None
+    prctl = _libc("prctl")
     if prctl is not None:
         prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     if os.getppid() != parent:  # the parent died before the line above
@@ -471,7 +474,7 @@ def gate(
     extracted_platforms: Sequence[str] | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Run the GX checkpoint over the fresh build. Raises GateFailed naming each failure."""
+    """Run the quality gate over the fresh build. Raises GateFailed naming each failure."""
     from expectations.gate import run_gate
 
     if extracted_platforms is None:
